@@ -1,0 +1,52 @@
+//! Decoding an operation's input, calling the service, encoding its output.
+
+mod generated;
+
+pub use generated::dispatch;
+
+use kecs_domain::EcsError;
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::AwsError;
+
+/// Why a dispatch failed.
+#[derive(Debug)]
+pub enum DispatchError {
+    /// The body is not the operation's input.
+    Serialization(String),
+    /// A required member is missing (its path).
+    MissingRequired(String),
+    /// The service refused or failed.
+    Ecs(EcsError),
+}
+
+impl From<EcsError> for DispatchError {
+    fn from(e: EcsError) -> Self {
+        DispatchError::Ecs(e)
+    }
+}
+
+impl From<DispatchError> for AwsError {
+    fn from(e: DispatchError) -> Self {
+        match e {
+            DispatchError::Serialization(m) => AwsError::serialization(m),
+            DispatchError::MissingRequired(p) => AwsError::missing_required(&p),
+            DispatchError::Ecs(e) => e.into(),
+        }
+    }
+}
+
+/// An empty body reads as `{}`, as AWS accepts for operations without required members.
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, DispatchError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| DispatchError::Serialization(e.to_string()))
+}
+
+fn encode<T: Serialize>(output: &T) -> Result<Vec<u8>, DispatchError> {
+    serde_json::to_vec(output)
+        .map_err(|e| DispatchError::Ecs(EcsError::Internal(format!("encode: {e}"))))
+}

@@ -1,0 +1,47 @@
+//! KECS's inbound HTTP: the ECS API over the AWS JSON 1.1 protocol on the API port, and the
+//! admin endpoints (health, readiness, metrics, reset) on the admin port.
+
+mod admin;
+mod conformance;
+mod dispatch;
+mod error;
+mod metrics;
+mod protocol;
+
+use std::sync::Arc;
+
+use kecs_domain::Kecs;
+
+pub use conformance::ConformanceLog;
+pub use error::AwsError;
+pub use metrics::Metrics;
+
+/// The largest request body accepted (bigger ones get HTTP 413).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The ECS service.
+    pub kecs: Arc<Kecs>,
+    /// Region used when a request carries no SigV4 credential scope.
+    pub default_region: String,
+    /// The account every resource belongs to.
+    pub account_id: String,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// Whether `POST /_kecs/reset` is enabled.
+    pub allow_reset: bool,
+    /// Where every response is recorded for the conformance check (tests only).
+    pub conformance: Option<ConformanceLog>,
+}
+
+/// Routes of the API port.
+pub fn api_routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.route("/", actix_web::web::post().to(protocol::handle));
+}
+
+/// Routes of the admin port.
+pub fn admin_routes(cfg: &mut actix_web::web::ServiceConfig) {
+    admin::routes(cfg);
+}

@@ -1,0 +1,141 @@
+//! The AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Op>`.
+
+use std::time::Instant;
+
+use actix_web::http::header::{HeaderMap, CONTENT_LENGTH};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures::StreamExt;
+use kecs_domain::api::Operation;
+use kecs_domain::RequestContext;
+use tracing::Instrument;
+
+use crate::dispatch::dispatch;
+use crate::error::AwsError;
+use crate::{AppState, MAX_BODY_BYTES};
+
+const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// The region of the SigV4 credential scope:
+/// `Authorization: AWS4-HMAC-SHA256 Credential=AKID/20260101/<region>/ecs/aws4_request, ...`.
+pub(crate) fn region_from_auth(headers: &HeaderMap) -> Option<String> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let credential = auth.split("Credential=").nth(1)?;
+    let region = credential.split('/').nth(2)?;
+    let valid = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    valid.then(|| region.to_string())
+}
+
+async fn read_body(req: &HttpRequest, payload: &mut web::Payload) -> Result<Vec<u8>, AwsError> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(AwsError::too_large(MAX_BODY_BYTES));
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(AwsError::serialization)?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(AwsError::too_large(MAX_BODY_BYTES));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn answer(
+    req: &HttpRequest,
+    payload: &mut web::Payload,
+    state: &AppState,
+    ctx: &RequestContext,
+    operation: Option<Operation>,
+) -> Result<Vec<u8>, AwsError> {
+    let body = read_body(req, payload).await?;
+    let Some(op) = operation else {
+        let target = req
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        return Err(AwsError::unknown_operation(target));
+    };
+    Ok(dispatch(&*state.kecs, ctx, op, &body).await?)
+}
+
+/// Handles one ECS API request.
+pub async fn handle(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let started = Instant::now();
+    let ctx = RequestContext {
+        region: region_from_auth(req.headers()).unwrap_or_else(|| state.default_region.clone()),
+        account_id: state.account_id.clone(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+    };
+    let operation = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+        .and_then(Operation::from_name);
+    let op_name = operation.map(|o| o.name());
+    let span = tracing::info_span!("request", request_id = %ctx.request_id, operation = op_name.unwrap_or("unknown"));
+    async {
+        let (status, body) = match answer(&req, &mut payload, &state, &ctx, operation).await {
+            Ok(body) => (StatusCode::OK, body),
+            Err(e) => {
+                if e.status.is_server_error() {
+                    tracing::error!(code = e.code, message = %e.message, "request failed");
+                } else {
+                    tracing::debug!(code = e.code, message = %e.message, "request refused");
+                }
+                (e.status, e.body())
+            }
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        tracing::debug!(status = status.as_u16(), seconds = elapsed, "answered");
+        state
+            .metrics
+            .observe_request(op_name.unwrap_or("unknown"), status.as_u16(), elapsed);
+        if let Some(log) = &state.conformance {
+            log.record(op_name, status.as_u16(), &body);
+        }
+        HttpResponse::build(status)
+            .content_type(CONTENT_TYPE)
+            .insert_header(("x-amzn-RequestId", ctx.request_id.clone()))
+            .body(body)
+    }
+    .instrument(span)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    #[test]
+    fn region_comes_from_the_credential_scope() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            HeaderName::from_static("authorization"),
+            HeaderValue::from_static("AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-west-3/ecs/aws4_request, SignedHeaders=host, Signature=abc"),
+        );
+        assert_eq!(region_from_auth(&h).as_deref(), Some("eu-west-3"));
+        h.insert(
+            HeaderName::from_static("authorization"),
+            HeaderValue::from_static("Bearer x"),
+        );
+        assert_eq!(region_from_auth(&h), None);
+    }
+}

@@ -1,0 +1,30 @@
+/// Who is asking and where: the parts of a request that shape ARNs and scoping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    /// The region of the request (from its SigV4 credential scope, else the configured default).
+    pub region: String,
+    /// The account every resource belongs to.
+    pub account_id: String,
+    /// The request id answered in `x-amzn-RequestId`.
+    pub request_id: String,
+}
+
+impl RequestContext {
+    /// A context for in-process use (embedding, tests).
+    pub fn new(region: impl Into<String>, account_id: impl Into<String>) -> Self {
+        Self {
+            region: region.into(),
+            account_id: account_id.into(),
+            request_id: String::new(),
+        }
+    }
+
+    /// The IAM principal KECS acts as: the account's root user.
+    pub fn root_principal(&self) -> String {
+        format!(
+            "arn:{}:iam::{}:root",
+            crate::arn::partition(&self.region),
+            self.account_id
+        )
+    }
+}

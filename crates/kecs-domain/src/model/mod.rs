@@ -1,0 +1,4 @@
+//! Every ECS shape, generated from the botocore model by `codegen/gen.py` (one definition each).
+#![allow(missing_docs)]
+mod generated;
+pub use generated::*;

@@ -1,0 +1,409 @@
+//! CreateCluster, DescribeClusters, ListClusters, UpdateCluster, UpdateClusterSettings,
+//! PutClusterCapacityProviders and DeleteCluster.
+
+use super::Kecs;
+use crate::model::*;
+use crate::pagination::{paginate, LIST};
+use crate::state::{Mutation, State};
+use crate::{arn, validate, EcsError, RequestContext};
+
+const ACTIVE: &str = "ACTIVE";
+const INACTIVE: &str = "INACTIVE";
+
+/// The ARN of a cluster given by name or ARN (`default` when absent).
+pub(crate) fn cluster_arn(ctx: &RequestContext, ident: Option<&str>) -> Result<String, EcsError> {
+    let ident = ident.filter(|s| !s.is_empty()).unwrap_or("default");
+    if arn::is_arn(ident) {
+        match arn::parse(ident) {
+            Some(a) if a.kind == "cluster" && !a.id.contains('/') => Ok(ident.to_string()),
+            _ => Err(EcsError::invalid(format!(
+                "Invalid cluster identifier: {ident}"
+            ))),
+        }
+    } else {
+        Ok(arn::ecs(
+            &ctx.region,
+            &ctx.account_id,
+            &format!("cluster/{ident}"),
+        ))
+    }
+}
+
+/// The ACTIVE cluster named by `ident`, or ClusterNotFoundException.
+pub(crate) fn active_cluster<'s>(
+    state: &'s State,
+    ctx: &RequestContext,
+    ident: Option<&str>,
+) -> Result<&'s Cluster, EcsError> {
+    let arn = cluster_arn(ctx, ident)?;
+    state
+        .clusters
+        .get(&arn)
+        .filter(|c| c.status.as_deref() == Some(ACTIVE))
+        .ok_or(EcsError::ClusterNotFound)
+}
+
+fn check_settings(settings: &[ClusterSetting]) -> Result<(), EcsError> {
+    for s in settings {
+        let value = s.value.as_deref().unwrap_or_default();
+        if s.name == Some(ClusterSettingName::ContainerInsights)
+            && !matches!(value, "enabled" | "disabled" | "enhanced")
+        {
+            return Err(EcsError::invalid(format!(
+                "Invalid value '{value}' for setting containerInsights. Valid values: enabled, disabled, enhanced."
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn merge_settings(existing: &[ClusterSetting], new: &[ClusterSetting]) -> Vec<ClusterSetting> {
+    let mut out = existing.to_vec();
+    for s in new {
+        match out.iter_mut().find(|e| e.name == s.name) {
+            Some(e) => e.value = s.value.clone(),
+            None => out.push(s.clone()),
+        }
+    }
+    out
+}
+
+/// Checks capacity providers and a default strategy against what exists in the region.
+fn check_capacity_providers(
+    state: &State,
+    ctx: &RequestContext,
+    providers: &[String],
+    strategy: &[CapacityProviderStrategyItem],
+) -> Result<(), EcsError> {
+    for p in providers {
+        if !super::capacity_providers::exists_active(state, ctx, p) {
+            return Err(EcsError::invalid(format!(
+                "The specified capacity provider '{p}' is not in an ACTIVE state. Specify a valid capacity provider and try again."
+            )));
+        }
+    }
+    let mut with_base = 0;
+    for item in strategy {
+        let name = item.capacity_provider.as_deref().unwrap_or_default();
+        if !providers.iter().any(|p| p == name) {
+            return Err(EcsError::invalid(format!(
+                "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again. Capacity provider: {name}"
+            )));
+        }
+        if !(0..=1000).contains(&item.weight.unwrap_or(0)) {
+            return Err(EcsError::invalid(
+                "The capacity provider strategy weight must be between 0 and 1000.",
+            ));
+        }
+        let base = item.base.unwrap_or(0);
+        if !(0..=100_000).contains(&base) {
+            return Err(EcsError::invalid(
+                "The capacity provider strategy base must be between 0 and 100000.",
+            ));
+        }
+        if base > 0 {
+            with_base += 1;
+        }
+    }
+    if with_base > 1 {
+        return Err(EcsError::invalid(
+            "Only one capacity provider in a capacity provider strategy can have a base defined.",
+        ));
+    }
+    Ok(())
+}
+
+/// The cluster as a response shows it: counts and `include`d parts filled in.
+fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: bool) -> Cluster {
+    let arn = c.cluster_arn.as_deref().unwrap_or_default();
+    let wants = |f: ClusterField| with_defaults || include.contains(&f);
+    let mut out = c.clone();
+    out.registered_container_instances_count = Some(0);
+    out.running_tasks_count = Some(0);
+    out.pending_tasks_count = Some(0);
+    out.active_services_count = Some(0);
+    out.statistics = Some(if include.contains(&ClusterField::Statistics) {
+        [
+            "runningEC2TasksCount",
+            "runningFargateTasksCount",
+            "pendingEC2TasksCount",
+            "pendingFargateTasksCount",
+            "runningExternalTasksCount",
+            "pendingExternalTasksCount",
+            "activeEC2ServiceCount",
+            "activeFargateServiceCount",
+            "drainingEC2ServiceCount",
+            "drainingFargateServiceCount",
+            "activeExternalServiceCount",
+            "drainingExternalServiceCount",
+        ]
+        .iter()
+        .map(|n| KeyValuePair {
+            name: Some(n.to_string()),
+            value: Some("0".into()),
+        })
+        .collect()
+    } else {
+        vec![]
+    });
+    out.tags = wants(ClusterField::Tags).then(|| state.tags_of(arn));
+    if !wants(ClusterField::Settings) {
+        out.settings = None;
+    }
+    if !wants(ClusterField::Configurations) {
+        out.configuration = None;
+    }
+    if !wants(ClusterField::Attachments) {
+        out.attachments = None;
+        out.attachments_status = None;
+    }
+    out
+}
+
+impl Kecs {
+    pub(super) async fn create_cluster_op(
+        &self,
+        ctx: &RequestContext,
+        input: CreateClusterRequest,
+    ) -> Result<CreateClusterResponse, EcsError> {
+        let name = input
+            .cluster_name
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        if !validate::is_name(&name, 255) {
+            return Err(EcsError::invalid(
+                "Cluster name must be 1-255 characters long and contain only letters (uppercase and lowercase), numbers, underscores and hyphens.",
+            ));
+        }
+        let tags = input.tags.clone().unwrap_or_default();
+        validate::tags(&tags)?;
+        let settings = input.settings.clone().unwrap_or_default();
+        check_settings(&settings)?;
+        self.write(|state| {
+            let arn = arn::ecs(&ctx.region, &ctx.account_id, &format!("cluster/{name}"));
+            if let Some(existing) = state
+                .clusters
+                .get(&arn)
+                .filter(|c| c.status.as_deref() == Some(ACTIVE))
+            {
+                // CreateCluster is idempotent: an ACTIVE cluster of that name is returned as it is.
+                return Ok((view(state, existing, &[], true), vec![]));
+            }
+            let providers = input.capacity_providers.clone().unwrap_or_default();
+            let strategy = input
+                .default_capacity_provider_strategy
+                .clone()
+                .unwrap_or_default();
+            check_capacity_providers(state, ctx, &providers, &strategy)?;
+            let insights = super::account_settings::effective(
+                state,
+                ctx,
+                &ctx.root_principal(),
+                SettingName::ContainerInsights,
+            );
+            let settings = merge_settings(
+                &[ClusterSetting {
+                    name: Some(ClusterSettingName::ContainerInsights),
+                    value: Some(insights),
+                }],
+                &settings,
+            );
+            let cluster = Cluster {
+                cluster_arn: Some(arn.clone()),
+                cluster_name: Some(name.clone()),
+                status: Some(ACTIVE.into()),
+                settings: Some(settings),
+                configuration: input.configuration.clone(),
+                capacity_providers: Some(providers),
+                default_capacity_provider_strategy: Some(strategy),
+                service_connect_defaults: input.service_connect_defaults.as_ref().map(|d| {
+                    ClusterServiceConnectDefaults {
+                        namespace: d.namespace.clone(),
+                    }
+                }),
+                ..Cluster::default()
+            };
+            let mut shown = view(state, &cluster, &[], true);
+            shown.tags = Some(tags.clone());
+            Ok((
+                shown,
+                vec![Mutation::PutCluster(cluster), Mutation::PutTags(arn, tags)],
+            ))
+        })
+        .await
+        .map(|cluster| CreateClusterResponse {
+            cluster: Some(cluster),
+        })
+    }
+
+    pub(super) fn describe_clusters_op(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeClustersRequest,
+    ) -> Result<DescribeClustersResponse, EcsError> {
+        let names = input.clusters.unwrap_or_else(|| vec!["default".into()]);
+        if names.len() > 100 {
+            return Err(EcsError::invalid("clusters can have at most 100 items."));
+        }
+        let include = input.include.unwrap_or_default();
+        self.read(|state| {
+            let mut clusters = vec![];
+            let mut failures = vec![];
+            for name in &names {
+                let found = cluster_arn(ctx, Some(name))
+                    .ok()
+                    .and_then(|arn| state.clusters.get(&arn));
+                match found {
+                    Some(c) => clusters.push(view(state, c, &include, false)),
+                    None => failures.push(Failure {
+                        arn: Some(cluster_arn(ctx, Some(name)).unwrap_or_else(|_| name.clone())),
+                        reason: Some("MISSING".into()),
+                        detail: None,
+                    }),
+                }
+            }
+            Ok(DescribeClustersResponse {
+                clusters: Some(clusters),
+                failures: Some(failures),
+            })
+        })
+    }
+
+    pub(super) fn list_clusters_op(
+        &self,
+        ctx: &RequestContext,
+        input: ListClustersRequest,
+    ) -> Result<ListClustersResponse, EcsError> {
+        let prefix = arn::ecs(&ctx.region, &ctx.account_id, "cluster/");
+        let arns: Vec<String> = self.read(|state| {
+            state
+                .clusters
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .filter(|(_, c)| c.status.as_deref() == Some(ACTIVE))
+                .map(|(k, _)| k.clone())
+                .collect()
+        });
+        let page = paginate(
+            arns,
+            |a| a.clone(),
+            false,
+            input.max_results,
+            input.next_token.as_deref(),
+            LIST,
+        )?;
+        Ok(ListClustersResponse {
+            cluster_arns: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    /// Applies `change` to the ACTIVE cluster named `ident` and returns it as responses show it.
+    async fn modify_cluster(
+        &self,
+        ctx: &RequestContext,
+        ident: Option<&str>,
+        change: impl FnOnce(&State, &mut Cluster) -> Result<(), EcsError>,
+    ) -> Result<Cluster, EcsError> {
+        self.write(|state| {
+            let mut cluster = active_cluster(state, ctx, ident)?.clone();
+            change(state, &mut cluster)?;
+            let shown = view(state, &cluster, &[], true);
+            Ok((shown, vec![Mutation::PutCluster(cluster)]))
+        })
+        .await
+    }
+
+    pub(super) async fn update_cluster_op(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateClusterRequest,
+    ) -> Result<UpdateClusterResponse, EcsError> {
+        let settings = input.settings.clone().unwrap_or_default();
+        check_settings(&settings)?;
+        let cluster = self
+            .modify_cluster(ctx, input.cluster.as_deref(), |_, c| {
+                c.settings = Some(merge_settings(
+                    c.settings.as_deref().unwrap_or_default(),
+                    &settings,
+                ));
+                if input.configuration.is_some() {
+                    c.configuration = input.configuration.clone();
+                }
+                if let Some(d) = &input.service_connect_defaults {
+                    c.service_connect_defaults = Some(ClusterServiceConnectDefaults {
+                        namespace: d.namespace.clone(),
+                    });
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(UpdateClusterResponse {
+            cluster: Some(cluster),
+        })
+    }
+
+    pub(super) async fn update_cluster_settings_op(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateClusterSettingsRequest,
+    ) -> Result<UpdateClusterSettingsResponse, EcsError> {
+        let settings = input.settings.clone().unwrap_or_default();
+        check_settings(&settings)?;
+        let cluster = self
+            .modify_cluster(ctx, input.cluster.as_deref(), |_, c| {
+                c.settings = Some(merge_settings(
+                    c.settings.as_deref().unwrap_or_default(),
+                    &settings,
+                ));
+                Ok(())
+            })
+            .await?;
+        Ok(UpdateClusterSettingsResponse {
+            cluster: Some(cluster),
+        })
+    }
+
+    pub(super) async fn put_cluster_capacity_providers_op(
+        &self,
+        ctx: &RequestContext,
+        input: PutClusterCapacityProvidersRequest,
+    ) -> Result<PutClusterCapacityProvidersResponse, EcsError> {
+        let providers = input.capacity_providers.clone().unwrap_or_default();
+        let strategy = input
+            .default_capacity_provider_strategy
+            .clone()
+            .unwrap_or_default();
+        let cluster = self
+            .modify_cluster(ctx, input.cluster.as_deref(), |state, c| {
+                check_capacity_providers(state, ctx, &providers, &strategy)?;
+                c.capacity_providers = Some(providers.clone());
+                c.default_capacity_provider_strategy = Some(strategy.clone());
+                Ok(())
+            })
+            .await?;
+        Ok(PutClusterCapacityProvidersResponse {
+            cluster: Some(cluster),
+        })
+    }
+
+    pub(super) async fn delete_cluster_op(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteClusterRequest,
+    ) -> Result<DeleteClusterResponse, EcsError> {
+        let cluster = self
+            .write(|state| {
+                let mut cluster = active_cluster(state, ctx, input.cluster.as_deref())?.clone();
+                // Services, tasks and container instances arrive with later issues; a cluster
+                // holding any of them is refused with ClusterContains*Exception then.
+                cluster.status = Some(INACTIVE.into());
+                let shown = view(state, &cluster, &[], true);
+                Ok((shown, vec![Mutation::PutCluster(cluster)]))
+            })
+            .await?;
+        Ok(DeleteClusterResponse {
+            cluster: Some(cluster),
+        })
+    }
+}

@@ -1,0 +1,285 @@
+//! The application service: one [`Kecs`] implementing [`EcsApi`], its operations split by area.
+//!
+//! Reads take a shared lock on the in-memory [`State`]. A write validates and decides under the
+//! exclusive lock, applies its mutations, queues their changes with the store (in lock order, so
+//! the store sees writes in the order memory did), releases the lock, and only then waits for the
+//! durable commit before answering: an acknowledged write is a committed write, and many writers
+//! waiting at once share one commit.
+
+mod account_settings;
+mod attributes;
+mod capacity_providers;
+mod clusters;
+mod tags;
+mod task_definitions;
+
+use std::sync::{Arc, RwLock};
+
+use crate::api::EcsApi;
+use crate::clock::Clock;
+use crate::model::*;
+use crate::state::{Mutation, State};
+use crate::store::{Store, StoreError};
+use crate::{EcsError, RequestContext};
+
+/// KECS's ECS service over a store and a clock.
+pub struct Kecs {
+    state: RwLock<State>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Kecs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kecs").finish_non_exhaustive()
+    }
+}
+
+impl Kecs {
+    /// Loads the state from `store` and serves from it.
+    pub async fn open(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let state = State::from_records(store.load().await?)?;
+        Ok(Self {
+            state: RwLock::new(state),
+            store,
+            clock,
+        })
+    }
+
+    /// Checks that the store answers.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
+    /// Wipes every resource (admin reset).
+    pub async fn reset(&self) -> Result<(), EcsError> {
+        self.write(|_| Ok(((), vec![Mutation::Reset]))).await
+    }
+
+    fn now(&self) -> f64 {
+        self.clock.now()
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        f(&state)
+    }
+
+    /// Runs `decide` under the write lock; applies the mutations it returns and waits for
+    /// their commit. A decision that fails changes nothing.
+    async fn write<R>(
+        &self,
+        decide: impl FnOnce(&State) -> Result<(R, Vec<Mutation>), EcsError>,
+    ) -> Result<R, EcsError> {
+        let commit = {
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            let (result, mutations) = decide(&state)?;
+            if mutations.is_empty() {
+                return Ok(result);
+            }
+            let changes = mutations
+                .into_iter()
+                .map(|m| state.apply(m))
+                .collect::<Result<Vec<_>, _>>()?;
+            (result, self.store.commit(changes))
+        };
+        let (result, durable) = commit;
+        durable
+            .await
+            .map_err(|e| EcsError::Internal(format!("commit failed: {e}")))?;
+        Ok(result)
+    }
+}
+
+#[async_trait::async_trait]
+impl EcsApi for Kecs {
+    async fn create_cluster(
+        &self,
+        ctx: &RequestContext,
+        input: CreateClusterRequest,
+    ) -> Result<CreateClusterResponse, EcsError> {
+        self.create_cluster_op(ctx, input).await
+    }
+    async fn describe_clusters(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeClustersRequest,
+    ) -> Result<DescribeClustersResponse, EcsError> {
+        self.describe_clusters_op(ctx, input)
+    }
+    async fn list_clusters(
+        &self,
+        ctx: &RequestContext,
+        input: ListClustersRequest,
+    ) -> Result<ListClustersResponse, EcsError> {
+        self.list_clusters_op(ctx, input)
+    }
+    async fn update_cluster(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateClusterRequest,
+    ) -> Result<UpdateClusterResponse, EcsError> {
+        self.update_cluster_op(ctx, input).await
+    }
+    async fn update_cluster_settings(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateClusterSettingsRequest,
+    ) -> Result<UpdateClusterSettingsResponse, EcsError> {
+        self.update_cluster_settings_op(ctx, input).await
+    }
+    async fn put_cluster_capacity_providers(
+        &self,
+        ctx: &RequestContext,
+        input: PutClusterCapacityProvidersRequest,
+    ) -> Result<PutClusterCapacityProvidersResponse, EcsError> {
+        self.put_cluster_capacity_providers_op(ctx, input).await
+    }
+    async fn delete_cluster(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteClusterRequest,
+    ) -> Result<DeleteClusterResponse, EcsError> {
+        self.delete_cluster_op(ctx, input).await
+    }
+    async fn register_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: RegisterTaskDefinitionRequest,
+    ) -> Result<RegisterTaskDefinitionResponse, EcsError> {
+        self.register_task_definition_op(ctx, input).await
+    }
+    async fn describe_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTaskDefinitionRequest,
+    ) -> Result<DescribeTaskDefinitionResponse, EcsError> {
+        self.describe_task_definition_op(ctx, input)
+    }
+    async fn list_task_definitions(
+        &self,
+        ctx: &RequestContext,
+        input: ListTaskDefinitionsRequest,
+    ) -> Result<ListTaskDefinitionsResponse, EcsError> {
+        self.list_task_definitions_op(ctx, input)
+    }
+    async fn list_task_definition_families(
+        &self,
+        ctx: &RequestContext,
+        input: ListTaskDefinitionFamiliesRequest,
+    ) -> Result<ListTaskDefinitionFamiliesResponse, EcsError> {
+        self.list_task_definition_families_op(ctx, input)
+    }
+    async fn deregister_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: DeregisterTaskDefinitionRequest,
+    ) -> Result<DeregisterTaskDefinitionResponse, EcsError> {
+        self.deregister_task_definition_op(ctx, input).await
+    }
+    async fn delete_task_definitions(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteTaskDefinitionsRequest,
+    ) -> Result<DeleteTaskDefinitionsResponse, EcsError> {
+        self.delete_task_definitions_op(ctx, input).await
+    }
+    async fn tag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: TagResourceRequest,
+    ) -> Result<TagResourceResponse, EcsError> {
+        self.tag_resource_op(ctx, input).await
+    }
+    async fn untag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: UntagResourceRequest,
+    ) -> Result<UntagResourceResponse, EcsError> {
+        self.untag_resource_op(ctx, input).await
+    }
+    async fn list_tags_for_resource(
+        &self,
+        ctx: &RequestContext,
+        input: ListTagsForResourceRequest,
+    ) -> Result<ListTagsForResourceResponse, EcsError> {
+        self.list_tags_for_resource_op(ctx, input)
+    }
+    async fn put_account_setting(
+        &self,
+        ctx: &RequestContext,
+        input: PutAccountSettingRequest,
+    ) -> Result<PutAccountSettingResponse, EcsError> {
+        self.put_account_setting_op(ctx, input).await
+    }
+    async fn put_account_setting_default(
+        &self,
+        ctx: &RequestContext,
+        input: PutAccountSettingDefaultRequest,
+    ) -> Result<PutAccountSettingDefaultResponse, EcsError> {
+        self.put_account_setting_default_op(ctx, input).await
+    }
+    async fn delete_account_setting(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteAccountSettingRequest,
+    ) -> Result<DeleteAccountSettingResponse, EcsError> {
+        self.delete_account_setting_op(ctx, input).await
+    }
+    async fn list_account_settings(
+        &self,
+        ctx: &RequestContext,
+        input: ListAccountSettingsRequest,
+    ) -> Result<ListAccountSettingsResponse, EcsError> {
+        self.list_account_settings_op(ctx, input)
+    }
+    async fn put_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: PutAttributesRequest,
+    ) -> Result<PutAttributesResponse, EcsError> {
+        self.put_attributes_op(ctx, input).await
+    }
+    async fn delete_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteAttributesRequest,
+    ) -> Result<DeleteAttributesResponse, EcsError> {
+        self.delete_attributes_op(ctx, input).await
+    }
+    async fn list_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: ListAttributesRequest,
+    ) -> Result<ListAttributesResponse, EcsError> {
+        self.list_attributes_op(ctx, input)
+    }
+    async fn create_capacity_provider(
+        &self,
+        ctx: &RequestContext,
+        input: CreateCapacityProviderRequest,
+    ) -> Result<CreateCapacityProviderResponse, EcsError> {
+        self.create_capacity_provider_op(ctx, input).await
+    }
+    async fn describe_capacity_providers(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeCapacityProvidersRequest,
+    ) -> Result<DescribeCapacityProvidersResponse, EcsError> {
+        self.describe_capacity_providers_op(ctx, input)
+    }
+    async fn update_capacity_provider(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateCapacityProviderRequest,
+    ) -> Result<UpdateCapacityProviderResponse, EcsError> {
+        self.update_capacity_provider_op(ctx, input).await
+    }
+    async fn delete_capacity_provider(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteCapacityProviderRequest,
+    ) -> Result<DeleteCapacityProviderResponse, EcsError> {
+        self.delete_capacity_provider_op(ctx, input).await
+    }
+}

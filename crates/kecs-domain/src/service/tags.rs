@@ -1,0 +1,94 @@
+//! TagResource, UntagResource and ListTagsForResource for every taggable resource KECS keeps.
+
+use super::Kecs;
+use crate::model::*;
+use crate::state::{Mutation, State};
+use crate::{arn, validate, EcsError};
+
+/// Checks that `resource_arn` names a taggable resource that exists.
+fn check_resource(state: &State, resource_arn: &str) -> Result<(), EcsError> {
+    let parsed = arn::parse(resource_arn).ok_or_else(|| {
+        EcsError::invalid(format!(
+            "The ARN '{resource_arn}' is not a valid ECS resource ARN."
+        ))
+    })?;
+    let exists = match parsed.kind {
+        "cluster" => {
+            return state
+                .clusters
+                .get(resource_arn)
+                .filter(|c| c.status.as_deref() == Some("ACTIVE"))
+                .map(|_| ())
+                .ok_or(EcsError::ClusterNotFound)
+        }
+        "task-definition" => state.task_definitions.contains_key(resource_arn),
+        "capacity-provider" => state
+            .capacity_providers
+            .get(resource_arn)
+            .is_some_and(|p| p.status == Some(CapacityProviderStatus::Active)),
+        "service" | "task" | "container-instance" | "task-set" => false,
+        other => {
+            return Err(EcsError::invalid(format!(
+                "Resources of type '{other}' cannot be tagged."
+            )))
+        }
+    };
+    if exists {
+        Ok(())
+    } else {
+        Err(EcsError::ResourceNotFound(
+            "The specified resource could not be found.".into(),
+        ))
+    }
+}
+
+impl Kecs {
+    pub(super) async fn tag_resource_op(
+        &self,
+        _ctx: &crate::RequestContext,
+        input: TagResourceRequest,
+    ) -> Result<TagResourceResponse, EcsError> {
+        let resource = input.resource_arn.unwrap_or_default();
+        let new = input.tags.unwrap_or_default();
+        validate::tags(&new)?;
+        self.write(|state| {
+            check_resource(state, &resource)?;
+            let merged = validate::merge_tags(&state.tags_of(&resource), &new);
+            validate::tags(&merged)?;
+            Ok(((), vec![Mutation::PutTags(resource.clone(), merged)]))
+        })
+        .await?;
+        Ok(TagResourceResponse {})
+    }
+
+    pub(super) async fn untag_resource_op(
+        &self,
+        _ctx: &crate::RequestContext,
+        input: UntagResourceRequest,
+    ) -> Result<UntagResourceResponse, EcsError> {
+        let resource = input.resource_arn.unwrap_or_default();
+        let keys = input.tag_keys.unwrap_or_default();
+        self.write(|state| {
+            check_resource(state, &resource)?;
+            let mut tags = state.tags_of(&resource);
+            tags.retain(|t| !keys.iter().any(|k| Some(k) == t.key.as_ref()));
+            Ok(((), vec![Mutation::PutTags(resource.clone(), tags)]))
+        })
+        .await?;
+        Ok(UntagResourceResponse {})
+    }
+
+    pub(super) fn list_tags_for_resource_op(
+        &self,
+        _ctx: &crate::RequestContext,
+        input: ListTagsForResourceRequest,
+    ) -> Result<ListTagsForResourceResponse, EcsError> {
+        let resource = input.resource_arn.unwrap_or_default();
+        self.read(|state| {
+            check_resource(state, &resource)?;
+            Ok(ListTagsForResourceResponse {
+                tags: Some(state.tags_of(&resource)),
+            })
+        })
+    }
+}

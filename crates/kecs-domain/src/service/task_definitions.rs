@@ -1,0 +1,342 @@
+//! RegisterTaskDefinition, DescribeTaskDefinition, ListTaskDefinitions,
+//! ListTaskDefinitionFamilies, DeregisterTaskDefinition and DeleteTaskDefinitions.
+
+mod rules;
+
+use std::collections::BTreeMap;
+
+use super::Kecs;
+use crate::model::*;
+use crate::pagination::{paginate, LIST};
+use crate::state::{Mutation, State};
+use crate::{arn, validate, EcsError, RequestContext};
+
+fn td_arn(ctx: &RequestContext, family: &str, revision: i32) -> String {
+    arn::ecs(
+        &ctx.region,
+        &ctx.account_id,
+        &format!("task-definition/{family}:{revision}"),
+    )
+}
+
+/// The family and revision an identifier names: `family`, `family:rev` or an ARN.
+fn split_ident(ident: &str) -> Result<(String, Option<i32>, Option<(String, String)>), EcsError> {
+    let bad = || EcsError::client(format!("Invalid task definition identifier: {ident}"));
+    let (body, scope) = if arn::is_arn(ident) {
+        let a = arn::parse(ident)
+            .filter(|a| a.kind == "task-definition")
+            .ok_or_else(bad)?;
+        (a.id, Some((a.region.to_string(), a.account.to_string())))
+    } else {
+        (ident, None)
+    };
+    match body.split_once(':') {
+        Some((family, rev)) => {
+            let rev: i32 = rev.parse().map_err(|_| bad())?;
+            Ok((family.to_string(), Some(rev), scope))
+        }
+        None if scope.is_some() => Err(bad()),
+        None => Ok((body.to_string(), None, None)),
+    }
+}
+
+/// Every revision of `family` in the request's region, lowest first.
+fn revisions<'s>(
+    state: &'s State,
+    ctx: &RequestContext,
+    family: &str,
+) -> impl Iterator<Item = &'s TaskDefinition> {
+    let prefix = arn::ecs(
+        &ctx.region,
+        &ctx.account_id,
+        &format!("task-definition/{family}:"),
+    );
+    let mut found: Vec<&TaskDefinition> = state
+        .task_definitions
+        .range(prefix.clone()..)
+        .take_while(move |(k, _)| k.starts_with(&prefix))
+        .map(|(_, td)| td)
+        .collect();
+    found.sort_by_key(|td| td.revision);
+    found.into_iter()
+}
+
+/// The task definition an identifier names; a bare family means its latest ACTIVE revision.
+fn resolve<'s>(
+    state: &'s State,
+    ctx: &RequestContext,
+    ident: &str,
+) -> Result<Option<&'s TaskDefinition>, EcsError> {
+    let (family, revision, scope) = split_ident(ident)?;
+    Ok(match revision {
+        Some(rev) => {
+            let key = match scope {
+                Some((region, account)) => arn::ecs(
+                    &region,
+                    &account,
+                    &format!("task-definition/{family}:{rev}"),
+                ),
+                None => td_arn(ctx, &family, rev),
+            };
+            state.task_definitions.get(&key)
+        }
+        None => revisions(state, ctx, &family)
+            .filter(|td| td.status == Some(TaskDefinitionStatus::Active))
+            .last(),
+    })
+}
+
+fn sort_key(td: &TaskDefinition) -> String {
+    format!(
+        "{}\u{1}{:010}",
+        td.family.as_deref().unwrap_or_default(),
+        td.revision.unwrap_or(0)
+    )
+}
+
+impl Kecs {
+    pub(super) async fn register_task_definition_op(
+        &self,
+        ctx: &RequestContext,
+        input: RegisterTaskDefinitionRequest,
+    ) -> Result<RegisterTaskDefinitionResponse, EcsError> {
+        let tags = input.tags.clone().unwrap_or_default();
+        validate::tags(&tags)?;
+        let draft = rules::build(&input)?;
+        let family = draft.family.clone().unwrap_or_default();
+        let now = self.now();
+        let registered_by = ctx.root_principal();
+        self.write(|state| {
+            let revision = revisions(state, ctx, &family)
+                .filter_map(|td| td.revision)
+                .max()
+                .unwrap_or(0)
+                + 1;
+            let arn = td_arn(ctx, &family, revision);
+            let td = TaskDefinition {
+                task_definition_arn: Some(arn.clone()),
+                revision: Some(revision),
+                status: Some(TaskDefinitionStatus::Active),
+                registered_at: Some(now),
+                registered_by: Some(registered_by),
+                ..draft
+            };
+            let response = RegisterTaskDefinitionResponse {
+                task_definition: Some(td.clone()),
+                tags: Some(tags.clone()),
+            };
+            Ok((
+                response,
+                vec![
+                    Mutation::PutTaskDefinition(td),
+                    Mutation::PutTags(arn, tags.clone()),
+                ],
+            ))
+        })
+        .await
+    }
+
+    pub(super) fn describe_task_definition_op(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTaskDefinitionRequest,
+    ) -> Result<DescribeTaskDefinitionResponse, EcsError> {
+        let ident = input.task_definition.unwrap_or_default();
+        let with_tags = input
+            .include
+            .unwrap_or_default()
+            .contains(&TaskDefinitionField::Tags);
+        self.read(|state| {
+            let td = resolve(state, ctx, &ident)?
+                .ok_or_else(|| EcsError::client("Unable to describe task definition."))?;
+            Ok(DescribeTaskDefinitionResponse {
+                tags: with_tags
+                    .then(|| state.tags_of(td.task_definition_arn.as_deref().unwrap_or_default())),
+                task_definition: Some(td.clone()),
+            })
+        })
+    }
+
+    pub(super) fn list_task_definitions_op(
+        &self,
+        ctx: &RequestContext,
+        input: ListTaskDefinitionsRequest,
+    ) -> Result<ListTaskDefinitionsResponse, EcsError> {
+        let status = input.status.unwrap_or(TaskDefinitionStatus::Active);
+        let descending = input.sort == Some(SortOrder::Desc);
+        let mut found: Vec<(String, String)> = self.read(|state| {
+            let in_scope: Box<dyn Iterator<Item = &TaskDefinition>> =
+                match input.family_prefix.as_deref() {
+                    // `familyPrefix` is, despite its name, the exact family (as in ECS).
+                    Some(family) if !family.is_empty() => Box::new(revisions(state, ctx, family)),
+                    _ => {
+                        let prefix = arn::ecs(&ctx.region, &ctx.account_id, "task-definition/");
+                        Box::new(
+                            state
+                                .task_definitions
+                                .range(prefix.clone()..)
+                                .take_while(move |(k, _)| k.starts_with(&prefix))
+                                .map(|(_, td)| td),
+                        )
+                    }
+                };
+            in_scope
+                .filter(|td| td.status == Some(status))
+                .map(|td| {
+                    (
+                        sort_key(td),
+                        td.task_definition_arn.clone().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        });
+        found.sort();
+        if descending {
+            found.reverse();
+        }
+        let page = paginate(
+            found,
+            |(k, _)| k.clone(),
+            descending,
+            input.max_results,
+            input.next_token.as_deref(),
+            LIST,
+        )?;
+        Ok(ListTaskDefinitionsResponse {
+            task_definition_arns: Some(page.items.into_iter().map(|(_, a)| a).collect()),
+            next_token: page.next_token,
+        })
+    }
+
+    pub(super) fn list_task_definition_families_op(
+        &self,
+        ctx: &RequestContext,
+        input: ListTaskDefinitionFamiliesRequest,
+    ) -> Result<ListTaskDefinitionFamiliesResponse, EcsError> {
+        let want = input.status.unwrap_or(TaskDefinitionFamilyStatus::All);
+        let name_prefix = input.family_prefix.unwrap_or_default();
+        let families: Vec<String> = self.read(|state| {
+            let prefix = arn::ecs(
+                &ctx.region,
+                &ctx.account_id,
+                &format!("task-definition/{name_prefix}"),
+            );
+            // family -> has an ACTIVE revision
+            let mut families: BTreeMap<String, bool> = BTreeMap::new();
+            for (_, td) in state
+                .task_definitions
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+            {
+                let active = families
+                    .entry(td.family.clone().unwrap_or_default())
+                    .or_default();
+                *active |= td.status == Some(TaskDefinitionStatus::Active);
+            }
+            families
+                .into_iter()
+                .filter(|(_, active)| match want {
+                    TaskDefinitionFamilyStatus::Active => *active,
+                    TaskDefinitionFamilyStatus::Inactive => !*active,
+                    TaskDefinitionFamilyStatus::All => true,
+                })
+                .map(|(f, _)| f)
+                .collect()
+        });
+        let page = paginate(
+            families,
+            |f| f.clone(),
+            false,
+            input.max_results,
+            input.next_token.as_deref(),
+            LIST,
+        )?;
+        Ok(ListTaskDefinitionFamiliesResponse {
+            families: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    pub(super) async fn deregister_task_definition_op(
+        &self,
+        ctx: &RequestContext,
+        input: DeregisterTaskDefinitionRequest,
+    ) -> Result<DeregisterTaskDefinitionResponse, EcsError> {
+        let ident = input.task_definition.unwrap_or_default();
+        let (_, revision, _) = split_ident(&ident)?;
+        if revision.is_none() {
+            return Err(EcsError::client(
+                "Invalid revision number. A revision must be given: family:revision or the full ARN.",
+            ));
+        }
+        let now = self.now();
+        self.write(|state| {
+            let mut td = resolve(state, ctx, &ident)?
+                .cloned()
+                .ok_or_else(|| EcsError::client("The specified task definition does not exist."))?;
+            if td.status == Some(TaskDefinitionStatus::Active) {
+                td.status = Some(TaskDefinitionStatus::Inactive);
+                td.deregistered_at = Some(now);
+            }
+            let response = DeregisterTaskDefinitionResponse {
+                task_definition: Some(td.clone()),
+            };
+            Ok((response, vec![Mutation::PutTaskDefinition(td)]))
+        })
+        .await
+    }
+
+    pub(super) async fn delete_task_definitions_op(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteTaskDefinitionsRequest,
+    ) -> Result<DeleteTaskDefinitionsResponse, EcsError> {
+        let idents = input.task_definitions.unwrap_or_default();
+        if idents.is_empty() || idents.len() > 10 {
+            return Err(EcsError::invalid(
+                "taskDefinitions must have between 1 and 10 items.",
+            ));
+        }
+        let now = self.now();
+        self.write(|state| {
+            let mut deleted = vec![];
+            let mut failures = vec![];
+            let mut mutations = vec![];
+            for ident in &idents {
+                let failure = |reason: &str| Failure {
+                    arn: Some(ident.clone()),
+                    reason: Some(reason.into()),
+                    detail: None,
+                };
+                let found = match split_ident(ident) {
+                    Ok((_, Some(_), _)) => resolve(state, ctx, ident)?,
+                    _ => {
+                        failures.push(failure("The specified task definition identifier is invalid. Specify a valid name or ARN and try again."));
+                        continue;
+                    }
+                };
+                match found {
+                    None => failures.push(failure("The specified task definition does not exist. Specify a valid task definition and try again.")),
+                    Some(td) if td.status == Some(TaskDefinitionStatus::Active) => failures.push(failure(
+                        "The specified task definition is still in ACTIVE status. Please deregister the target and try again.",
+                    )),
+                    Some(td) => {
+                        let mut td = td.clone();
+                        if td.status == Some(TaskDefinitionStatus::Inactive) {
+                            td.status = Some(TaskDefinitionStatus::DeleteInProgress);
+                            td.delete_requested_at = Some(now);
+                            mutations.push(Mutation::PutTaskDefinition(td.clone()));
+                        }
+                        deleted.push(td);
+                    }
+                }
+            }
+            let response = DeleteTaskDefinitionsResponse {
+                task_definitions: Some(deleted),
+                failures: Some(failures),
+            };
+            Ok((response, mutations))
+        })
+        .await
+    }
+}

@@ -1,0 +1,195 @@
+//! The in-memory state every read is answered from, and the mutations that change it. Each
+//! mutation becomes one [`Change`] for the store, so memory and store never disagree on order.
+
+use std::collections::BTreeMap;
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::model::{Attribute, CapacityProvider, Cluster, Setting, Tag, TaskDefinition};
+use crate::store::{Change, Index, Kind, Record, StoreError};
+use crate::EcsError;
+
+/// A custom attribute and the cluster it was put in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterAttribute {
+    /// The ARN of the cluster.
+    pub cluster: String,
+    /// The attribute.
+    pub attribute: Attribute,
+}
+
+/// Everything KECS knows, keyed as in the store.
+#[derive(Debug, Default, Clone)]
+pub struct State {
+    /// Clusters by ARN.
+    pub clusters: BTreeMap<String, Cluster>,
+    /// Task definition revisions by ARN.
+    pub task_definitions: BTreeMap<String, TaskDefinition>,
+    /// Tags by resource ARN.
+    pub tags: BTreeMap<String, Vec<Tag>>,
+    /// Capacity providers by ARN.
+    pub capacity_providers: BTreeMap<String, CapacityProvider>,
+    /// Account settings by `region|principal|name`.
+    pub account_settings: BTreeMap<String, Setting>,
+    /// Attributes by `cluster|targetType|targetId|name`.
+    pub attributes: BTreeMap<String, ClusterAttribute>,
+}
+
+/// One change to the state.
+#[derive(Debug, Clone)]
+pub enum Mutation {
+    /// Insert or replace a cluster.
+    PutCluster(Cluster),
+    /// Insert or replace a task definition revision.
+    PutTaskDefinition(TaskDefinition),
+    /// Set a resource's tags (empty removes them).
+    PutTags(String, Vec<Tag>),
+    /// Insert or replace a capacity provider.
+    PutCapacityProvider(CapacityProvider),
+    /// Set an account setting under its key.
+    PutSetting(String, Setting),
+    /// Remove an account setting.
+    DeleteSetting(String),
+    /// Put an attribute under its key.
+    PutAttribute(String, ClusterAttribute),
+    /// Remove an attribute.
+    DeleteAttribute(String),
+    /// Wipe everything.
+    Reset,
+}
+
+fn to_doc<T: Serialize>(value: &T) -> Result<String, EcsError> {
+    serde_json::to_string(value).map_err(|e| EcsError::Internal(format!("encode: {e}")))
+}
+
+fn put<T: Serialize>(
+    table: &mut BTreeMap<String, T>,
+    kind: Kind,
+    key: String,
+    value: T,
+    index: Index,
+) -> Result<Change, EcsError> {
+    let doc = to_doc(&value)?;
+    table.insert(key.clone(), value);
+    Ok(Change::Put(Record {
+        kind,
+        key,
+        doc,
+        index,
+    }))
+}
+
+fn delete<T>(table: &mut BTreeMap<String, T>, kind: Kind, key: String) -> Change {
+    table.remove(&key);
+    Change::Delete { kind, key }
+}
+
+fn load_into<T: DeserializeOwned>(
+    table: &mut BTreeMap<String, T>,
+    record: Record,
+) -> Result<(), StoreError> {
+    let value = serde_json::from_str(&record.doc)
+        .map_err(|e| StoreError(format!("{} {}: {e}", record.kind.as_str(), record.key)))?;
+    table.insert(record.key, value);
+    Ok(())
+}
+
+impl State {
+    /// Rebuilds the state from stored records.
+    pub fn from_records(records: Vec<Record>) -> Result<Self, StoreError> {
+        let mut s = State::default();
+        for r in records {
+            match r.kind {
+                Kind::Cluster => load_into(&mut s.clusters, r)?,
+                Kind::TaskDefinition => load_into(&mut s.task_definitions, r)?,
+                Kind::Tags => load_into(&mut s.tags, r)?,
+                Kind::CapacityProvider => load_into(&mut s.capacity_providers, r)?,
+                Kind::AccountSetting => load_into(&mut s.account_settings, r)?,
+                Kind::Attribute => load_into(&mut s.attributes, r)?,
+            }
+        }
+        Ok(s)
+    }
+
+    /// Applies one mutation and returns the store change that records it.
+    pub fn apply(&mut self, m: Mutation) -> Result<Change, EcsError> {
+        match m {
+            Mutation::PutCluster(c) => {
+                let key = c.cluster_arn.clone().unwrap_or_default();
+                let index = Index {
+                    status: c.status.clone(),
+                    ..Index::default()
+                };
+                put(&mut self.clusters, Kind::Cluster, key, c, index)
+            }
+            Mutation::PutTaskDefinition(td) => {
+                let key = td.task_definition_arn.clone().unwrap_or_default();
+                let index = Index {
+                    family: td.family.clone(),
+                    revision: td.revision.map(i64::from),
+                    status: td.status.map(|s| s.as_str().to_string()),
+                    created_at: td.registered_at,
+                    ..Index::default()
+                };
+                put(
+                    &mut self.task_definitions,
+                    Kind::TaskDefinition,
+                    key,
+                    td,
+                    index,
+                )
+            }
+            Mutation::PutTags(arn, tags) if tags.is_empty() => {
+                Ok(delete(&mut self.tags, Kind::Tags, arn))
+            }
+            Mutation::PutTags(arn, tags) => {
+                put(&mut self.tags, Kind::Tags, arn, tags, Index::default())
+            }
+            Mutation::PutCapacityProvider(cp) => {
+                let key = cp.capacity_provider_arn.clone().unwrap_or_default();
+                let index = Index {
+                    status: cp.status.map(|s| s.as_str().to_string()),
+                    ..Index::default()
+                };
+                put(
+                    &mut self.capacity_providers,
+                    Kind::CapacityProvider,
+                    key,
+                    cp,
+                    index,
+                )
+            }
+            Mutation::PutSetting(key, s) => put(
+                &mut self.account_settings,
+                Kind::AccountSetting,
+                key,
+                s,
+                Index::default(),
+            ),
+            Mutation::DeleteSetting(key) => Ok(delete(
+                &mut self.account_settings,
+                Kind::AccountSetting,
+                key,
+            )),
+            Mutation::PutAttribute(key, a) => {
+                let index = Index {
+                    cluster: Some(a.cluster.clone()),
+                    ..Index::default()
+                };
+                put(&mut self.attributes, Kind::Attribute, key, a, index)
+            }
+            Mutation::DeleteAttribute(key) => {
+                Ok(delete(&mut self.attributes, Kind::Attribute, key))
+            }
+            Mutation::Reset => {
+                *self = State::default();
+                Ok(Change::Truncate)
+            }
+        }
+    }
+
+    /// The tags of a resource (empty when it has none).
+    pub fn tags_of(&self, arn: &str) -> Vec<Tag> {
+        self.tags.get(arn).cloned().unwrap_or_default()
+    }
+}

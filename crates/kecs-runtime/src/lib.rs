@@ -1,0 +1,66 @@
+//! KECS's container runtime adapters. Tasks arrive with the Docker-task issue: this crate then
+//! implements the domain's runtime port on Docker (bollard) and Kubernetes (kube). For now it
+//! names the runtimes a user can select.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The container runtime tasks run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuntimeKind {
+    /// The local Docker engine (the default).
+    #[default]
+    Docker,
+    /// Pods on a Kubernetes cluster.
+    Kubernetes,
+    /// No containers: the API alone.
+    None,
+}
+
+impl RuntimeKind {
+    /// The name used in configuration.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RuntimeKind::Docker => "docker",
+            RuntimeKind::Kubernetes => "kubernetes",
+            RuntimeKind::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for RuntimeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RuntimeKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "docker" => Ok(RuntimeKind::Docker),
+            "kubernetes" => Ok(RuntimeKind::Kubernetes),
+            "none" => Ok(RuntimeKind::None),
+            other => Err(format!(
+                "unknown runtime '{other}': expected docker, kubernetes or none"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_runtime_and_rejects_others() {
+        for k in [
+            RuntimeKind::Docker,
+            RuntimeKind::Kubernetes,
+            RuntimeKind::None,
+        ] {
+            assert_eq!(k.as_str().parse::<RuntimeKind>(), Ok(k));
+        }
+        assert!("podman".parse::<RuntimeKind>().is_err());
+    }
+}

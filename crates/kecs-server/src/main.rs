@@ -1,0 +1,60 @@
+//! `kecs`: a local server that speaks the Amazon ECS API.
+
+mod logging;
+mod serve;
+mod settings;
+
+use clap::{Parser, Subcommand};
+
+/// KECS: a local, free, fast Amazon ECS. Point the AWS CLI, boto3 or any AWS SDK at it with
+/// `--endpoint-url http://127.0.0.1:8080`.
+#[derive(Parser)]
+#[command(name = "kecs", version = version(), about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the ECS API and admin listeners.
+    Server(settings::ServerArgs),
+    /// Print the version and git commit.
+    Version,
+}
+
+fn version() -> &'static str {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (",
+        env!("KECS_GIT_COMMIT"),
+        ")"
+    )
+}
+
+fn main() -> std::process::ExitCode {
+    match Cli::parse().command {
+        Command::Version => {
+            println!("kecs {}", version());
+            std::process::ExitCode::SUCCESS
+        }
+        Command::Server(args) => {
+            let settings = match settings::Settings::load(&args) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("kecs: {e}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            logging::init(&settings.log_format);
+            match actix_web::rt::System::new().block_on(serve::run(settings)) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("kecs: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

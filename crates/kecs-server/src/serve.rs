@@ -1,0 +1,106 @@
+//! Wiring: store, service, the API and admin listeners, and graceful shutdown.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::{web, App, HttpServer};
+use kecs_api::{AppState, ConformanceLog, Metrics};
+use kecs_domain::clock::SystemClock;
+use kecs_domain::store::{MemoryStore, Store};
+use kecs_domain::Kecs;
+use kecs_store::DuckStore;
+
+use crate::settings::Settings;
+
+fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, String> {
+    if data_dir == ":memory:" {
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    DuckStore::open(Path::new(data_dir))
+        .map(|s| Arc::new(s) as Arc<dyn Store>)
+        .map_err(|e| e.to_string())
+}
+
+/// Serves until SIGTERM or SIGINT, then drains in-flight requests and closes the store.
+pub async fn run(settings: Settings) -> Result<(), String> {
+    let store = open_store(&settings.data_dir)?;
+    let kecs = Arc::new(
+        Kecs::open(store, Arc::new(SystemClock))
+            .await
+            .map_err(|e| format!("loading state from {}: {e}", settings.data_dir))?,
+    );
+    let conformance = match &settings.conformance_log {
+        Some(p) => Some(
+            ConformanceLog::open(p).map_err(|e| format!("conformance log {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let state = AppState {
+        kecs,
+        default_region: settings.region.clone(),
+        account_id: settings.account_id.clone(),
+        metrics: Metrics::new().map_err(|e| e.to_string())?,
+        allow_reset: settings.allow_reset,
+        conformance,
+    };
+    let data = web::Data::new(state);
+
+    let api_data = data.clone();
+    let api = HttpServer::new(move || {
+        App::new()
+            .app_data(api_data.clone())
+            .configure(kecs_api::api_routes)
+    })
+    .disable_signals()
+    .bind(&settings.api_addr)
+    .map_err(|e| format!("cannot listen on {} (api): {e}", settings.api_addr))?
+    .run();
+    let admin_data = data.clone();
+    let admin = HttpServer::new(move || {
+        App::new()
+            .app_data(admin_data.clone())
+            .configure(kecs_api::admin_routes)
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(&settings.admin_addr)
+    .map_err(|e| format!("cannot listen on {} (admin): {e}", settings.admin_addr))?
+    .run();
+    tracing::info!(
+        api = %settings.api_addr,
+        admin = %settings.admin_addr,
+        data_dir = %settings.data_dir,
+        runtime = %settings.runtime,
+        "KECS is serving the ECS API"
+    );
+    let (api_handle, admin_handle) = (api.handle(), admin.handle());
+    let servers = async {
+        let (a, b) = tokio::join!(api, admin);
+        a.and(b).map_err(|e| e.to_string())
+    };
+    tokio::select! {
+        result = servers => result?,
+        signal = shutdown_signal() => {
+            tracing::info!(signal, "shutting down: draining requests");
+            tokio::join!(api_handle.stop(true), admin_handle.stop(true));
+        }
+    }
+    drop(data);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers, only the servers ending stops us.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}

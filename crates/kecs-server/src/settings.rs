@@ -1,0 +1,196 @@
+//! Configuration: defaults < config file < `KECS_*` environment < command-line flags.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Deserialize;
+
+/// The flags of `kecs server`. Each has a `KECS_*` environment twin and a key of the same name
+/// (snake_case) in the optional config file.
+#[derive(Debug, Args, Default)]
+pub struct ServerArgs {
+    /// Config file (TOML) with any of the keys below, e.g. `api_addr = "0.0.0.0:8080"`.
+    #[arg(long, env = "KECS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address of the ECS API [default: 127.0.0.1:8080]
+    #[arg(long, env = "KECS_API_ADDR")]
+    pub api_addr: Option<String>,
+    /// Address of the admin endpoints (/health, /ready, /metrics) [default: 127.0.0.1:8081]
+    #[arg(long, env = "KECS_ADMIN_ADDR")]
+    pub admin_addr: Option<String>,
+    /// Directory of the DuckDB database; `:memory:` keeps nothing [default: a per-user data directory]
+    #[arg(long, env = "KECS_DATA_DIR")]
+    pub data_dir: Option<String>,
+    /// Where tasks run: docker, kubernetes or none [default: docker]
+    #[arg(long, env = "KECS_RUNTIME")]
+    pub runtime: Option<String>,
+    /// Account ID in every ARN [default: 000000000000]
+    #[arg(long, env = "KECS_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+    /// Region for requests without a SigV4 credential scope [default: us-east-1]
+    #[arg(long, env = "KECS_REGION")]
+    pub region: Option<String>,
+    /// Enable `POST /_kecs/reset` on the admin port, which wipes all state [default: off]
+    #[arg(long, env = "KECS_ALLOW_RESET", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_reset: Option<bool>,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "KECS_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Append every API response to this JSON-lines file (for the conformance tests).
+    #[arg(long, env = "KECS_CONFORMANCE_LOG", hide = true)]
+    pub conformance_log: Option<PathBuf>,
+}
+
+/// The effective settings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Settings {
+    pub api_addr: String,
+    pub admin_addr: String,
+    pub data_dir: String,
+    pub runtime: String,
+    pub account_id: String,
+    pub region: String,
+    pub allow_reset: bool,
+    pub log_format: String,
+    #[serde(default)]
+    pub conformance_log: Option<PathBuf>,
+}
+
+/// `$XDG_DATA_HOME/kecs`, else `~/.local/share/kecs`, else `./kecs-data`.
+pub fn default_data_dir() -> String {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    match base {
+        Some(b) => b.join("kecs").to_string_lossy().into_owned(),
+        None => "kecs-data".into(),
+    }
+}
+
+impl Settings {
+    /// Merges defaults, the config file and the flags (clap has already folded the environment
+    /// into the flags, below the command line).
+    pub fn load(args: &ServerArgs) -> Result<Self, String> {
+        let mut b = config::Config::builder();
+        let defaults = [
+            ("api_addr", "127.0.0.1:8080".to_string()),
+            ("admin_addr", "127.0.0.1:8081".to_string()),
+            ("data_dir", default_data_dir()),
+            ("runtime", "docker".to_string()),
+            ("account_id", "000000000000".to_string()),
+            ("region", "us-east-1".to_string()),
+            ("log_format", "text".to_string()),
+        ];
+        for (k, v) in defaults {
+            b = b.set_default(k, v).map_err(|e| e.to_string())?;
+        }
+        b = b
+            .set_default("allow_reset", false)
+            .map_err(|e| e.to_string())?;
+        if let Some(path) = &args.config {
+            b = b.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+        }
+        let overrides = [
+            ("api_addr", args.api_addr.clone()),
+            ("admin_addr", args.admin_addr.clone()),
+            ("data_dir", args.data_dir.clone()),
+            ("runtime", args.runtime.clone()),
+            ("account_id", args.account_id.clone()),
+            ("region", args.region.clone()),
+            ("log_format", args.log_format.clone()),
+        ];
+        for (k, v) in overrides {
+            b = b.set_override_option(k, v).map_err(|e| e.to_string())?;
+        }
+        b = b
+            .set_override_option("allow_reset", args.allow_reset)
+            .map_err(|e| e.to_string())?
+            .set_override_option(
+                "conformance_log",
+                args.conformance_log
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned()),
+            )
+            .map_err(|e| e.to_string())?;
+        let s: Settings = b
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| format!("configuration: {e}"))?;
+        s.check()?;
+        Ok(s)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.runtime.parse::<kecs_runtime::RuntimeKind>()?;
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(format!(
+                "log_format must be text or json, not '{}'",
+                self.log_format
+            ));
+        }
+        if self.account_id.len() != 12 || !self.account_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(format!(
+                "account_id must be 12 digits, not '{}'",
+                self.account_id
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_without_file_or_flags() {
+        let s = Settings::load(&ServerArgs::default()).unwrap();
+        assert_eq!(s.api_addr, "127.0.0.1:8080");
+        assert_eq!(s.admin_addr, "127.0.0.1:8081");
+        assert_eq!(s.runtime, "docker");
+        assert_eq!(s.account_id, "000000000000");
+        assert_eq!(s.region, "us-east-1");
+        assert!(!s.allow_reset);
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let dir = std::env::temp_dir().join(format!("kecs-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("kecs.toml");
+        std::fs::write(
+            &file,
+            "api_addr = \"127.0.0.1:9000\"\nregion = \"eu-west-1\"\nallow_reset = true\n",
+        )
+        .unwrap();
+        let args = ServerArgs {
+            config: Some(file),
+            region: Some("ap-south-1".into()),
+            ..ServerArgs::default()
+        };
+        let s = Settings::load(&args).unwrap();
+        assert_eq!(s.api_addr, "127.0.0.1:9000");
+        assert_eq!(s.region, "ap-south-1");
+        assert!(s.allow_reset);
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        for args in [
+            ServerArgs {
+                runtime: Some("podman".into()),
+                ..ServerArgs::default()
+            },
+            ServerArgs {
+                log_format: Some("xml".into()),
+                ..ServerArgs::default()
+            },
+            ServerArgs {
+                account_id: Some("12".into()),
+                ..ServerArgs::default()
+            },
+        ] {
+            assert!(Settings::load(&args).is_err());
+        }
+    }
+}

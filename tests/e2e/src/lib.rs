@@ -1,0 +1,150 @@
+//! Test harness: starts the real `kecs` binary on free ports with its own data directory and
+//! hands out AWS SDK clients pointed at it.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `kecs` binary: `$KECS_BIN`, else the one built next to this test executable.
+pub fn kecs_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("KECS_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test> -> target/<profile>/kecs
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("kecs");
+    assert!(
+        bin.exists(),
+        "{} not found: run `cargo build --workspace` first",
+        bin.display()
+    );
+    bin
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `kecs server`.
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:<api port>`.
+    pub endpoint: String,
+    /// `http://127.0.0.1:<admin port>`.
+    pub admin: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Starts KECS on a fresh temporary data directory.
+    pub async fn start() -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let mut s = Self::start_on(temp.path(), &[]).await;
+        s._temp = Some(temp);
+        s
+    }
+
+    /// Starts KECS on `data_dir` with extra flags.
+    pub async fn start_on(data_dir: &Path, extra: &[&str]) -> Self {
+        let (api, admin) = (free_port(), free_port());
+        let mut cmd = Command::new(kecs_bin());
+        cmd.arg("server")
+            .args(["--api-addr", &format!("127.0.0.1:{api}")])
+            .args(["--admin-addr", &format!("127.0.0.1:{admin}")])
+            .args(["--data-dir", &data_dir.to_string_lossy()])
+            .args(["--runtime", "none", "--allow-reset"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null());
+        if let Some(dir) = std::env::var_os("KECS_CONFORMANCE_DIR") {
+            let file = PathBuf::from(dir).join(format!("rust-{}-{api}.jsonl", std::process::id()));
+            cmd.env("KECS_CONFORMANCE_LOG", file);
+        }
+        let child = cmd.spawn().expect("spawn kecs");
+        let server = Server {
+            child: Some(child),
+            endpoint: format!("http://127.0.0.1:{api}"),
+            admin: format!("http://127.0.0.1:{admin}"),
+            data_dir: data_dir.to_path_buf(),
+            _temp: None,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let http = reqwest::Client::new();
+        loop {
+            if let Ok(r) = http.get(format!("{}/ready", self.admin)).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "kecs did not become ready in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// An ECS client for `region`.
+    pub async fn client_in(&self, region: &'static str) -> aws_sdk_ecs::Client {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new(region))
+            .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "kecs-tests",
+            ))
+            .load()
+            .await;
+        aws_sdk_ecs::Client::new(&conf)
+    }
+
+    /// An ECS client for us-east-1.
+    pub async fn client(&self) -> aws_sdk_ecs::Client {
+        self.client_in("us-east-1").await
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        child.wait().unwrap()
+    }
+
+    /// Kills the process with SIGKILL (a crash).
+    pub fn kill(mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
