@@ -12,4 +12,11 @@ export KECS_BIN="$CARGO_TARGET_DIR/debug/kecs"
 cargo build --workspace --all-targets
 cargo test --workspace
 python3 -m pytest -q tests/conformance tests/py
-python3 tests/conformance/check.py "$conformance_dir"/*.jsonl
+# Every operation KECS implements must have been answered (200) and every answer must conform.
+implemented=CreateCluster,DescribeClusters,ListClusters,UpdateCluster,UpdateClusterSettings,\
+PutClusterCapacityProviders,DeleteCluster,RegisterTaskDefinition,DescribeTaskDefinition,\
+ListTaskDefinitions,ListTaskDefinitionFamilies,DeregisterTaskDefinition,DeleteTaskDefinitions,\
+TagResource,UntagResource,ListTagsForResource,PutAccountSetting,PutAccountSettingDefault,\
+DeleteAccountSetting,ListAccountSettings,PutAttributes,DeleteAttributes,ListAttributes,\
+CreateCapacityProvider,DescribeCapacityProviders,UpdateCapacityProvider,DeleteCapacityProvider
+python3 tests/conformance/check.py --require-ops "$implemented" "$conformance_dir"/*.jsonl

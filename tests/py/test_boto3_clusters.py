@@ -146,7 +146,9 @@ def test_describe_clusters_include_controls_parts(ecs):
         configuration={"executeCommandConfiguration": {"logging": "DEFAULT"}},
     )
     plain = ecs.describe_clusters(clusters=["inc"])["clusters"][0]
-    assert "tags" not in plain
+    # as ECS answers: parts not asked for are empty lists (tags, settings) or absent
+    assert plain.get("tags", []) == []
+    assert plain.get("settings", []) == []
     assert "configuration" not in plain
     assert plain.get("statistics", []) == []
 
@@ -167,6 +169,7 @@ def test_describe_clusters_include_controls_parts(ecs):
     tags_only = ecs.describe_clusters(clusters=["inc"], include=["TAGS"])["clusters"][0]
     assert tags_only["tags"] == [{"key": "k", "value": "v"}]
     assert "configuration" not in tags_only
+    assert tags_only.get("settings", []) == []
 
 
 def test_describe_clusters_include_settings(ecs):
@@ -378,6 +381,33 @@ def test_region_scoping(ecs, ecs_eu):
     assert ecs_eu.list_clusters()["clusterArns"] == [cluster_arn("shared", "eu-west-1")]
     ecs_eu.delete_cluster(cluster="shared")
     assert ecs.describe_clusters(clusters=["shared"])["clusters"][0]["status"] == "ACTIVE"
+
+
+def test_foreign_region_cluster_arn_is_not_found(ecs, ecs_eu):
+    """A request signed for us-east-1 must not see or change an eu-west-1 cluster named by ARN."""
+    ecs_eu.create_cluster(clusterName="e", tags=[{"key": "k", "value": "v"}])
+    eu_arn = cluster_arn("e", "eu-west-1")
+    r = ecs.describe_clusters(clusters=[eu_arn])
+    assert r["clusters"] == []
+    assert r["failures"] == [{"arn": eu_arn, "reason": "MISSING"}]
+    not_found = {"ClusterNotFoundException", "InvalidParameterException"}
+    for fn, kwargs in [
+        (ecs.update_cluster_settings, {"cluster": eu_arn, "settings": [{"name": "containerInsights", "value": "enabled"}]}),
+        (ecs.put_cluster_capacity_providers, {"cluster": eu_arn, "capacityProviders": ["FARGATE"],
+                                              "defaultCapacityProviderStrategy": []}),
+        (ecs.put_attributes, {"cluster": eu_arn, "attributes": [{"name": "a", "targetId": "i-1"}]}),
+        (ecs.tag_resource, {"resourceArn": eu_arn, "tags": [{"key": "x", "value": "y"}]}),
+        (ecs.list_tags_for_resource, {"resourceArn": eu_arn}),
+        (ecs.delete_cluster, {"cluster": eu_arn}),
+    ]:
+        code, message, status = error_of(fn, **kwargs)
+        assert status == 400 and code in not_found, (fn.__name__, code, message)
+    c = ecs_eu.describe_clusters(clusters=["e"], include=["TAGS", "SETTINGS"])["clusters"][0]
+    assert c["status"] == "ACTIVE"
+    assert c["tags"] == [{"key": "k", "value": "v"}]
+    assert c["settings"] == DEFAULT_SETTINGS
+    assert c["capacityProviders"] == []
+    assert ecs_eu.list_attributes(cluster="e", targetType="container-instance")["attributes"] == []
 
 
 def test_region_scoping_task_definitions(ecs, ecs_eu):

@@ -2,7 +2,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ASG_ARN, ROOT, assert_error, cluster_arn, container, cp_arn, td_arn
+from conftest import ASG_ARN, ROOT, assert_error, error_of, cluster_arn, container, cp_arn, td_arn
 
 ASG2_ARN = ASG_ARN.replace("autoScalingGroupName/asg", "autoScalingGroupName/asg2")
 DEFAULT_SCALING = {
@@ -93,7 +93,28 @@ def test_tag_unknown_resources(ecs):
     assert_error("ClusterNotFoundException", ecs.untag_resource, resourceArn=cluster_arn("ghost"), tagKeys=["k"])
     assert_error("ResourceNotFoundException", ecs.tag_resource,
                  resourceArn=td_arn("ghost", 1), tags=[{"key": "k", "value": "v"}])
-    assert_error("ResourceNotFoundException", ecs.list_tags_for_resource, resourceArn=td_arn("ghost", 1))
+    assert_error("ResourceNotFoundException", ecs.untag_resource, resourceArn=td_arn("ghost", 1), tagKeys=["k"])
+    assert_error("ResourceNotFoundException", ecs.tag_resource,
+                 resourceArn=cp_arn("ghost"), tags=[{"key": "k", "value": "v"}])
+
+
+def test_list_tags_unknown_task_definition(ecs):
+    # ListTagsForResource does not declare ResourceNotFoundException in the ECS model; its
+    # answer must be one of the errors the operation declares.
+    code, message, status = error_of(ecs.list_tags_for_resource, resourceArn=td_arn("ghost", 1))
+    declared = {s.name for s in ecs.meta.service_model.operation_model("ListTagsForResource").error_shapes}
+    assert status == 400
+    assert code in declared - {"AccessDeniedException", "ServerException", "ClusterNotFoundException"}, code
+
+
+def test_tag_key_and_value_lengths(ecs_raw, taggable):
+    arn = taggable["cluster"]
+    ecs_raw.tag_resource(resourceArn=arn, tags=[{"key": "k" * 128, "value": "v" * 256}])
+    assert_error("InvalidParameterException", ecs_raw.tag_resource, resourceArn=arn,
+                 tags=[{"key": "k" * 129, "value": "v"}])
+    assert_error("InvalidParameterException", ecs_raw.tag_resource, resourceArn=arn,
+                 tags=[{"key": "k", "value": "v" * 257}])
+    assert tags_of(ecs_raw, arn) == [{"key": "k" * 128, "value": "v" * 256}]
 
 
 @pytest.mark.parametrize("arn", ["not-an-arn", "arn:aws:ecs:us-east-1:000000000000:cluster", "cluster/x"])
@@ -218,6 +239,12 @@ def test_put_account_setting_invalid_value(ecs, name, value):
     assert_error("InvalidParameterException", ecs.put_account_setting, name=name, value=value)
     assert_error("InvalidParameterException", ecs.put_account_setting_default, name=name, value=value)
     assert ecs.list_account_settings()["settings"] == []
+
+
+@pytest.mark.parametrize("principal", ["not-an-arn", "arn:aws:s3:::bucket", "arn:aws:iam::000000000000:group/g"])
+def test_put_account_setting_invalid_principal(ecs, principal):
+    assert_error("InvalidParameterException", ecs.put_account_setting,
+                 name="containerInsights", value="enabled", principalArn=principal)
 
 
 def test_put_account_setting_invalid_name(ecs_raw):
@@ -420,7 +447,7 @@ def test_describe_capacity_providers_named_and_missing(ecs):
     r = ecs.describe_capacity_providers(capacityProviders=["one", "FARGATE", "ghost", cp_arn("one")])
     assert [p["name"] for p in r["capacityProviders"]] == ["one", "FARGATE", "one"]
     assert r["failures"] == [{"arn": cp_arn("ghost"), "reason": "MISSING"}]
-    assert "tags" not in r["capacityProviders"][0]
+    assert r["capacityProviders"][0].get("tags", []) == []  # not shown without TAGS
     r = ecs.describe_capacity_providers(capacityProviders=["one"], include=["TAGS"])
     assert r["capacityProviders"][0]["tags"] == [{"key": "k", "value": "v"}]
 

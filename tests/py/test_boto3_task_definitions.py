@@ -1,5 +1,6 @@
 """Task definitions through boto3: register, describe, list, families, deregister, delete."""
 import datetime
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -227,6 +228,15 @@ def test_register_requires_attributes(ecs):
         assert set(a) == {"name"}
 
 
+def test_register_health_check_defaults(ecs):
+    # ECS fills in the documented defaults: interval 30, timeout 5, retries 3
+    td = register(ecs, "hcd", [container(healthCheck={"command": ["CMD-SHELL", "true"]})])
+    hc = td["containerDefinitions"][0]["healthCheck"]
+    assert hc == {"command": ["CMD-SHELL", "true"], "interval": 30, "timeout": 5, "retries": 3}
+    d = ecs.describe_task_definition(taskDefinition="hcd:1")["taskDefinition"]
+    assert d["containerDefinitions"][0]["healthCheck"] == hc
+
+
 def test_register_tags(ecs):
     tags = [{"key": "app", "value": "web"}]
     r = ecs.register_task_definition(family="t", containerDefinitions=[container()], tags=tags)
@@ -265,6 +275,19 @@ def test_register_rejects(ecs_raw, case, family, containers, extra):
     assert_error("ClientException", ecs_raw.register_task_definition,
                  family=family, containerDefinitions=containers, **extra)
     assert ecs_raw.list_task_definitions()["taskDefinitionArns"] == []
+
+
+def test_concurrent_registrations_get_distinct_revisions(server):
+    clients = [server.client() for _ in range(8)]
+
+    def reg(i):
+        return register(clients[i % len(clients)], "race")["revision"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        revisions = list(pool.map(reg, range(24)))
+    assert sorted(revisions) == list(range(1, 25))
+    arns = clients[0].list_task_definitions(familyPrefix="race")["taskDefinitionArns"]
+    assert arns == [td_arn("race", r) for r in range(1, 25)]
 
 
 def test_register_family_max_length(ecs):
@@ -316,6 +339,14 @@ def test_describe_include_tags_empty(ecs):
 def test_describe_unknown(ecs, ident):
     register(ecs, "d")
     assert_error("ClientException", ecs.describe_task_definition, taskDefinition=ident)
+
+
+def test_foreign_region_task_definition_arn_is_not_found(ecs, ecs_eu):
+    register(ecs_eu, "f")
+    eu_arn = "arn:aws:ecs:eu-west-1:000000000000:task-definition/f:1"
+    assert_error("ClientException", ecs.describe_task_definition, taskDefinition=eu_arn)
+    assert_error("ClientException", ecs.deregister_task_definition, taskDefinition=eu_arn)
+    assert ecs_eu.describe_task_definition(taskDefinition="f:1")["taskDefinition"]["status"] == "ACTIVE"
 
 
 # --- ListTaskDefinitions ------------------------------------------------------------------------

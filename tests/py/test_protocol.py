@@ -133,7 +133,7 @@ def test_missing_target(server):
     assert parsed["__type"].split("#")[-1] == "UnknownOperationException"
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2", b"\xff\xfe", b'{"clusterName": "x"} trailing', b"[]", b'"str"'])
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2", b"\xff\xfe", b'{"clusterName": "x"} trailing', b"[]", b'["named"]', b'"str"', b"null", b"5"])
 def test_malformed_json(server, raw):
     status, h, body = call(server, "CreateCluster", raw)
     assert_error(status, body, "SerializationException")

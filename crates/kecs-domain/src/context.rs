@@ -19,6 +19,13 @@ impl RequestContext {
         }
     }
 
+    /// True when `arn` is an ECS ARN of this request's region and account: resources of other
+    /// regions are invisible, as they are behind another regional endpoint in AWS.
+    pub fn owns(&self, arn: &str) -> bool {
+        crate::arn::parse(arn)
+            .is_some_and(|a| a.region == self.region && a.account == self.account_id)
+    }
+
     /// The IAM principal KECS acts as: the account's root user.
     pub fn root_principal(&self) -> String {
         format!(

@@ -35,7 +35,9 @@ pub struct State {
     pub attributes: BTreeMap<String, ClusterAttribute>,
 }
 
-/// One change to the state.
+/// One change to the state. Short-lived (built and applied within one write), so the size
+/// difference between variants costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Mutation {
     /// Insert or replace a cluster.

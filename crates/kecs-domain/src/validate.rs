@@ -39,6 +39,11 @@ pub fn tags(tags: &[Tag]) -> Result<(), EcsError> {
     Ok(())
 }
 
+/// The tags of a create call with duplicate keys collapsed, the last value winning.
+pub fn dedupe_tags(tags: &[Tag]) -> Vec<Tag> {
+    merge_tags(&[], tags)
+}
+
 /// Merges `new` into `existing`: same key overwrites, order of first appearance kept.
 pub fn merge_tags(existing: &[Tag], new: &[Tag]) -> Vec<Tag> {
     let mut out: Vec<Tag> = existing.to_vec();

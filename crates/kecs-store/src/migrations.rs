@@ -32,7 +32,25 @@ pub(crate) fn apply(conn: &mut duckdb::Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The newest schema version this binary knows.
-pub fn latest() -> i64 {
-    MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applies_every_migration_once() {
+        let mut conn = duckdb::Connection::open_in_memory().unwrap();
+        apply(&mut conn).unwrap();
+        apply(&mut conn).unwrap();
+        let (count, max): (i64, i64) = conn
+            .query_row(
+                "SELECT count(*), max(version) FROM schema_migrations",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (count, max),
+            (MIGRATIONS.len() as i64, MIGRATIONS.last().unwrap().0)
+        );
+    }
 }

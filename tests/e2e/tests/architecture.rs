@@ -19,7 +19,7 @@ const FORBIDDEN: &[&str] = &[
 #[test]
 fn kecs_domain_depends_on_no_io_crate() {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["metadata", "--format-version", "1"])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .output()
         .expect("cargo metadata");

@@ -100,7 +100,42 @@ async fn tags_on_every_taggable_resource() {
                 .send()
                 .await
         ),
+        "InvalidParameterException",
+        "ListTagsForResource declares no ResourceNotFoundException"
+    );
+    assert_eq!(
+        code(
+            ecs.untag_resource()
+                .resource_arn("arn:aws:ecs:us-east-1:000000000000:task-definition/none:1")
+                .tag_keys("a")
+                .send()
+                .await
+        ),
         "ResourceNotFoundException"
+    );
+    // Another region's resources are invisible here.
+    let west = kecs.client_in("eu-west-1").await;
+    let west_cluster = west
+        .create_cluster()
+        .cluster_name("w")
+        .send()
+        .await
+        .unwrap()
+        .cluster
+        .unwrap();
+    let west_arn = west_cluster.cluster_arn().unwrap();
+    assert_eq!(
+        code(
+            ecs.list_tags_for_resource()
+                .resource_arn(west_arn)
+                .send()
+                .await
+        ),
+        "ClusterNotFoundException"
+    );
+    assert_eq!(
+        code(ecs.delete_cluster().cluster(west_arn).send().await),
+        "ClusterNotFoundException"
     );
     assert_eq!(
         code(

@@ -49,6 +49,7 @@ async fn register_keeps_every_field_and_adds_ecs_defaults() {
         .send()
         .await
         .unwrap();
+    assert_eq!(out.tags().len(), 1);
     let td = out.task_definition.unwrap();
     assert_eq!(
         td.task_definition_arn(),
@@ -81,7 +82,6 @@ async fn register_keeps_every_field_and_adds_ecs_defaults() {
         c.port_mappings()[0].protocol(),
         Some(&TransportProtocol::Tcp)
     );
-    assert_eq!(out.tags().len(), 1);
 
     // Revisions count up per family.
     for rev in 2..=3 {

@@ -36,12 +36,18 @@ impl From<DispatchError> for AwsError {
     }
 }
 
-/// An empty body reads as `{}`, as AWS accepts for operations without required members.
+/// An empty body reads as `{}`, as AWS accepts for operations without required members. Any
+/// other body must be a JSON object (serde would otherwise read a struct from an array).
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, DispatchError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}".as_slice()
-    } else {
-        body
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    let body = match start.map(|i| body[i]) {
+        None => b"{}".as_slice(),
+        Some(b'{') => body,
+        Some(_) => {
+            return Err(DispatchError::Serialization(
+                "the request body must be a JSON object".into(),
+            ))
+        }
     };
     serde_json::from_slice(body).map_err(|e| DispatchError::Serialization(e.to_string()))
 }

@@ -21,10 +21,11 @@ fn provider_arn(ctx: &RequestContext, name: &str) -> String {
     )
 }
 
-/// The name in a capacity provider name or ARN.
-fn provider_name(ident: &str) -> &str {
+/// The name in a capacity provider name or ARN (an ARN of another region or account names
+/// nothing here, so it is kept whole and matches no provider).
+fn provider_name<'a>(ctx: &RequestContext, ident: &'a str) -> &'a str {
     match arn::parse(ident) {
-        Some(a) if a.kind == "capacity-provider" => a.id,
+        Some(a) if a.kind == "capacity-provider" && ctx.owns(ident) => a.id,
         _ => ident,
     }
 }
@@ -42,7 +43,7 @@ fn built_in(ctx: &RequestContext, name: &str) -> CapacityProvider {
 
 /// True when `ident` names FARGATE, FARGATE_SPOT or an ACTIVE capacity provider of the region.
 pub(crate) fn exists_active(state: &State, ctx: &RequestContext, ident: &str) -> bool {
-    let name = provider_name(ident);
+    let name = provider_name(ctx, ident);
     BUILT_IN.contains(&name)
         || state
             .capacity_providers
@@ -93,8 +94,12 @@ fn check_scaling(ms: &ManagedScaling) -> Result<(), EcsError> {
 
 fn view(state: &State, p: &CapacityProvider, with_tags: bool) -> CapacityProvider {
     let mut out = p.clone();
-    out.tags =
-        with_tags.then(|| state.tags_of(p.capacity_provider_arn.as_deref().unwrap_or_default()));
+    // As ECS does: tags not asked for come back as an empty list.
+    out.tags = Some(if with_tags {
+        state.tags_of(p.capacity_provider_arn.as_deref().unwrap_or_default())
+    } else {
+        vec![]
+    });
     out
 }
 
@@ -132,7 +137,7 @@ impl Kecs {
         if let Some(ms) = &asg.managed_scaling {
             check_scaling(ms)?;
         }
-        let tags = input.tags.clone().unwrap_or_default();
+        let tags = validate::dedupe_tags(input.tags.as_deref().unwrap_or_default());
         validate::tags(&tags)?;
         let arn = provider_arn(ctx, &name);
         let provider = self
@@ -196,7 +201,7 @@ impl Kecs {
                     let mut found = vec![];
                     let mut failures = vec![];
                     for ident in names {
-                        match lookup(provider_name(ident)) {
+                        match lookup(provider_name(ctx, ident)) {
                             Some(p) => found.push(p),
                             None => failures.push(Failure {
                                 arn: Some(if arn::is_arn(ident) {
@@ -255,7 +260,7 @@ impl Kecs {
         ctx: &RequestContext,
         ident: &str,
     ) -> Result<CapacityProvider, EcsError> {
-        let name = provider_name(ident);
+        let name = provider_name(ctx, ident);
         if BUILT_IN.contains(&name) {
             return Err(EcsError::client(format!(
                 "The {name} capacity provider is managed by Amazon ECS and cannot be changed or deleted."
@@ -321,7 +326,7 @@ impl Kecs {
                 let arn = p.capacity_provider_arn.clone().unwrap_or_default();
                 let in_use = state.clusters.values().any(|c| {
                     c.status.as_deref() == Some("ACTIVE")
-                        && c.capacity_providers.as_deref().unwrap_or_default().iter().any(|n| provider_name(n) == name || *n == arn)
+                        && c.capacity_providers.as_deref().unwrap_or_default().iter().any(|n| provider_name(ctx, n) == name || *n == arn)
                 });
                 if in_use {
                     return Err(EcsError::client(

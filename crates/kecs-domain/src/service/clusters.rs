@@ -15,7 +15,10 @@ pub(crate) fn cluster_arn(ctx: &RequestContext, ident: Option<&str>) -> Result<S
     let ident = ident.filter(|s| !s.is_empty()).unwrap_or("default");
     if arn::is_arn(ident) {
         match arn::parse(ident) {
-            Some(a) if a.kind == "cluster" && !a.id.contains('/') => Ok(ident.to_string()),
+            Some(a) if a.kind == "cluster" && !a.id.contains('/') && ctx.owns(ident) => {
+                Ok(ident.to_string())
+            }
+            Some(a) if a.kind == "cluster" && !a.id.contains('/') => Err(EcsError::ClusterNotFound),
             _ => Err(EcsError::invalid(format!(
                 "Invalid cluster identifier: {ident}"
             ))),
@@ -146,9 +149,14 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     } else {
         vec![]
     });
-    out.tags = wants(ClusterField::Tags).then(|| state.tags_of(arn));
+    // As ECS does: parts not asked for come back as empty lists.
+    out.tags = Some(if wants(ClusterField::Tags) {
+        state.tags_of(arn)
+    } else {
+        vec![]
+    });
     if !wants(ClusterField::Settings) {
-        out.settings = None;
+        out.settings = Some(vec![]);
     }
     if !wants(ClusterField::Configurations) {
         out.configuration = None;
@@ -175,7 +183,7 @@ impl Kecs {
                 "Cluster name must be 1-255 characters long and contain only letters (uppercase and lowercase), numbers, underscores and hyphens.",
             ));
         }
-        let tags = input.tags.clone().unwrap_or_default();
+        let tags = validate::dedupe_tags(input.tags.as_deref().unwrap_or_default());
         validate::tags(&tags)?;
         let settings = input.settings.clone().unwrap_or_default();
         check_settings(&settings)?;

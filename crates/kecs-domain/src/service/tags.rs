@@ -3,23 +3,27 @@
 use super::Kecs;
 use crate::model::*;
 use crate::state::{Mutation, State};
-use crate::{arn, validate, EcsError};
+use crate::{arn, validate, EcsError, RequestContext};
 
-/// Checks that `resource_arn` names a taggable resource that exists.
-fn check_resource(state: &State, resource_arn: &str) -> Result<(), EcsError> {
+/// Checks that `resource_arn` names a taggable resource of the request's region that exists.
+fn check_resource(state: &State, ctx: &RequestContext, resource_arn: &str) -> Result<(), EcsError> {
     let parsed = arn::parse(resource_arn).ok_or_else(|| {
         EcsError::invalid(format!(
             "The ARN '{resource_arn}' is not a valid ECS resource ARN."
         ))
     })?;
+    let owned = ctx.owns(resource_arn);
     let exists = match parsed.kind {
         "cluster" => {
-            return state
+            let active = state
                 .clusters
                 .get(resource_arn)
-                .filter(|c| c.status.as_deref() == Some("ACTIVE"))
-                .map(|_| ())
-                .ok_or(EcsError::ClusterNotFound)
+                .is_some_and(|c| c.status.as_deref() == Some("ACTIVE"));
+            return if owned && active {
+                Ok(())
+            } else {
+                Err(EcsError::ClusterNotFound)
+            };
         }
         "task-definition" => state.task_definitions.contains_key(resource_arn),
         "capacity-provider" => state
@@ -33,7 +37,7 @@ fn check_resource(state: &State, resource_arn: &str) -> Result<(), EcsError> {
             )))
         }
     };
-    if exists {
+    if owned && exists {
         Ok(())
     } else {
         Err(EcsError::ResourceNotFound(
@@ -45,14 +49,14 @@ fn check_resource(state: &State, resource_arn: &str) -> Result<(), EcsError> {
 impl Kecs {
     pub(super) async fn tag_resource_op(
         &self,
-        _ctx: &crate::RequestContext,
+        ctx: &RequestContext,
         input: TagResourceRequest,
     ) -> Result<TagResourceResponse, EcsError> {
         let resource = input.resource_arn.unwrap_or_default();
         let new = input.tags.unwrap_or_default();
         validate::tags(&new)?;
         self.write(|state| {
-            check_resource(state, &resource)?;
+            check_resource(state, ctx, &resource)?;
             let merged = validate::merge_tags(&state.tags_of(&resource), &new);
             validate::tags(&merged)?;
             Ok(((), vec![Mutation::PutTags(resource.clone(), merged)]))
@@ -63,13 +67,13 @@ impl Kecs {
 
     pub(super) async fn untag_resource_op(
         &self,
-        _ctx: &crate::RequestContext,
+        ctx: &RequestContext,
         input: UntagResourceRequest,
     ) -> Result<UntagResourceResponse, EcsError> {
         let resource = input.resource_arn.unwrap_or_default();
         let keys = input.tag_keys.unwrap_or_default();
         self.write(|state| {
-            check_resource(state, &resource)?;
+            check_resource(state, ctx, &resource)?;
             let mut tags = state.tags_of(&resource);
             tags.retain(|t| !keys.iter().any(|k| Some(k) == t.key.as_ref()));
             Ok(((), vec![Mutation::PutTags(resource.clone(), tags)]))
@@ -80,12 +84,16 @@ impl Kecs {
 
     pub(super) fn list_tags_for_resource_op(
         &self,
-        _ctx: &crate::RequestContext,
+        ctx: &RequestContext,
         input: ListTagsForResourceRequest,
     ) -> Result<ListTagsForResourceResponse, EcsError> {
         let resource = input.resource_arn.unwrap_or_default();
         self.read(|state| {
-            check_resource(state, &resource)?;
+            // ListTagsForResource does not declare ResourceNotFoundException in the ECS model.
+            check_resource(state, ctx, &resource).map_err(|e| match e {
+                EcsError::ResourceNotFound(m) => EcsError::InvalidParameter(m),
+                other => other,
+            })?;
             Ok(ListTagsForResourceResponse {
                 tags: Some(state.tags_of(&resource)),
             })

@@ -19,25 +19,34 @@ fn td_arn(ctx: &RequestContext, family: &str, revision: i32) -> String {
     )
 }
 
-/// The family and revision an identifier names: `family`, `family:rev` or an ARN.
-fn split_ident(ident: &str) -> Result<(String, Option<i32>, Option<(String, String)>), EcsError> {
+/// What a task definition identifier names: `family`, `family:rev` or an ARN.
+struct TdIdent {
+    family: String,
+    revision: Option<i32>,
+    /// False for an ARN of another region or account: nothing there is visible here.
+    visible: bool,
+}
+
+fn split_ident(ctx: &RequestContext, ident: &str) -> Result<TdIdent, EcsError> {
     let bad = || EcsError::client(format!("Invalid task definition identifier: {ident}"));
-    let (body, scope) = if arn::is_arn(ident) {
+    let (body, is_arn) = if arn::is_arn(ident) {
         let a = arn::parse(ident)
             .filter(|a| a.kind == "task-definition")
             .ok_or_else(bad)?;
-        (a.id, Some((a.region.to_string(), a.account.to_string())))
+        (a.id, true)
     } else {
-        (ident, None)
+        (ident, false)
     };
-    match body.split_once(':') {
-        Some((family, rev)) => {
-            let rev: i32 = rev.parse().map_err(|_| bad())?;
-            Ok((family.to_string(), Some(rev), scope))
-        }
-        None if scope.is_some() => Err(bad()),
-        None => Ok((body.to_string(), None, None)),
-    }
+    let (family, revision) = match body.split_once(':') {
+        Some((family, rev)) => (family, Some(rev.parse::<i32>().map_err(|_| bad())?)),
+        None if is_arn => return Err(bad()),
+        None => (body, None),
+    };
+    Ok(TdIdent {
+        family: family.to_string(),
+        revision,
+        visible: !is_arn || ctx.owns(ident),
+    })
 }
 
 /// Every revision of `family` in the request's region, lowest first.
@@ -67,20 +76,13 @@ fn resolve<'s>(
     ctx: &RequestContext,
     ident: &str,
 ) -> Result<Option<&'s TaskDefinition>, EcsError> {
-    let (family, revision, scope) = split_ident(ident)?;
-    Ok(match revision {
-        Some(rev) => {
-            let key = match scope {
-                Some((region, account)) => arn::ecs(
-                    &region,
-                    &account,
-                    &format!("task-definition/{family}:{rev}"),
-                ),
-                None => td_arn(ctx, &family, rev),
-            };
-            state.task_definitions.get(&key)
-        }
-        None => revisions(state, ctx, &family)
+    let id = split_ident(ctx, ident)?;
+    if !id.visible {
+        return Ok(None);
+    }
+    Ok(match id.revision {
+        Some(rev) => state.task_definitions.get(&td_arn(ctx, &id.family, rev)),
+        None => revisions(state, ctx, &id.family)
             .filter(|td| td.status == Some(TaskDefinitionStatus::Active))
             .last(),
     })
@@ -100,7 +102,7 @@ impl Kecs {
         ctx: &RequestContext,
         input: RegisterTaskDefinitionRequest,
     ) -> Result<RegisterTaskDefinitionResponse, EcsError> {
-        let tags = input.tags.clone().unwrap_or_default();
+        let tags = validate::dedupe_tags(input.tags.as_deref().unwrap_or_default());
         validate::tags(&tags)?;
         let draft = rules::build(&input)?;
         let family = draft.family.clone().unwrap_or_default();
@@ -263,8 +265,7 @@ impl Kecs {
         input: DeregisterTaskDefinitionRequest,
     ) -> Result<DeregisterTaskDefinitionResponse, EcsError> {
         let ident = input.task_definition.unwrap_or_default();
-        let (_, revision, _) = split_ident(&ident)?;
-        if revision.is_none() {
+        if split_ident(ctx, &ident)?.revision.is_none() {
             return Err(EcsError::client(
                 "Invalid revision number. A revision must be given: family:revision or the full ARN.",
             ));
@@ -308,8 +309,10 @@ impl Kecs {
                     reason: Some(reason.into()),
                     detail: None,
                 };
-                let found = match split_ident(ident) {
-                    Ok((_, Some(_), _)) => resolve(state, ctx, ident)?,
+                let found = match split_ident(ctx, ident) {
+                    Ok(TdIdent {
+                        revision: Some(_), ..
+                    }) => resolve(state, ctx, ident)?,
                     _ => {
                         failures.push(failure("The specified task definition identifier is invalid. Specify a valid name or ARN and try again."));
                         continue;

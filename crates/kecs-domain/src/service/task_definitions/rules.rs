@@ -150,6 +150,10 @@ fn container(
                 _ => {}
             }
         }
+        if mode == NetworkMode::Bridge && p.host_port.is_none() && p.container_port.is_some() {
+            // 0: Docker picks a free host port (dynamic port mapping).
+            p.host_port = Some(0);
+        }
         p.protocol = Some(p.protocol.unwrap_or(TransportProtocol::Tcp));
         ports.push(p);
     }
@@ -186,6 +190,11 @@ fn container(
         check_health(&name, h)?;
     }
     let mut out = c.clone();
+    if let Some(h) = &mut out.health_check {
+        h.interval = Some(h.interval.unwrap_or(30));
+        h.timeout = Some(h.timeout.unwrap_or(5));
+        h.retries = Some(h.retries.unwrap_or(3));
+    }
     out.cpu = Some(c.cpu.unwrap_or(0));
     out.essential = Some(c.essential.unwrap_or(true));
     out.port_mappings = Some(ports);
