@@ -18,5 +18,6 @@ PutClusterCapacityProviders,DeleteCluster,RegisterTaskDefinition,DescribeTaskDef
 ListTaskDefinitions,ListTaskDefinitionFamilies,DeregisterTaskDefinition,DeleteTaskDefinitions,\
 TagResource,UntagResource,ListTagsForResource,PutAccountSetting,PutAccountSettingDefault,\
 DeleteAccountSetting,ListAccountSettings,PutAttributes,DeleteAttributes,ListAttributes,\
-CreateCapacityProvider,DescribeCapacityProviders,UpdateCapacityProvider,DeleteCapacityProvider
+CreateCapacityProvider,DescribeCapacityProviders,UpdateCapacityProvider,DeleteCapacityProvider,\
+RunTask,StopTask,DescribeTasks,ListTasks
 python3 tests/conformance/check.py --require-ops "$implemented" "$conformance_dir"/*.jsonl

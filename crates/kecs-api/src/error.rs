@@ -93,7 +93,7 @@ impl From<EcsError> for AwsError {
             EcsError::AttributeLimitExceeded(_) => "AttributeLimitExceededException",
             EcsError::LimitExceeded(_) => "LimitExceededException",
             EcsError::AccessDenied(_) => "AccessDeniedException",
-            EcsError::NotImplemented(_) => "UnsupportedFeatureException",
+            EcsError::NotImplemented(_) | EcsError::Unsupported(_) => "UnsupportedFeatureException",
             EcsError::Internal(_) => {
                 return Self {
                     code: "ServerException",

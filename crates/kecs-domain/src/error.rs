@@ -46,6 +46,10 @@ pub enum EcsError {
     /// The operation exists in ECS but KECS does not implement it yet (`UnsupportedFeatureException`).
     #[error("KECS does not implement the ECS operation {} yet.", .0.name())]
     NotImplemented(Operation),
+    /// The request needs something KECS does not offer in this configuration
+    /// (`UnsupportedFeatureException`).
+    #[error("{0}")]
+    Unsupported(String),
     /// Our own fault, never the client's (`ServerException`).
     #[error("{0}")]
     Internal(String),

@@ -10,6 +10,7 @@ mod context;
 mod error;
 pub mod model;
 pub mod pagination;
+pub mod runtime;
 pub mod service;
 pub mod state;
 pub mod store;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::model::{Attribute, CapacityProvider, Cluster, Setting, Tag, TaskDefinition};
+use crate::model::{Attribute, CapacityProvider, Cluster, Setting, Tag, Task, TaskDefinition};
 use crate::store::{Change, Index, Kind, Record, StoreError};
 use crate::EcsError;
 
@@ -16,6 +16,16 @@ pub struct ClusterAttribute {
     pub cluster: String,
     /// The attribute.
     pub attribute: Attribute,
+}
+
+/// A task and what RunTask's idempotency needs to find it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredTask {
+    /// The task as ECS shows it (its tags live in [`State::tags`]).
+    pub task: Task,
+    /// The `clientToken` of the RunTask call that started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
 }
 
 /// Everything KECS knows, keyed as in the store.
@@ -33,6 +43,8 @@ pub struct State {
     pub account_settings: BTreeMap<String, Setting>,
     /// Attributes by `cluster|targetType|targetId|name`.
     pub attributes: BTreeMap<String, ClusterAttribute>,
+    /// Tasks by ARN (`.../task/<cluster>/<id>`, so one cluster's tasks are one range).
+    pub tasks: BTreeMap<String, StoredTask>,
 }
 
 /// One change to the state. Short-lived (built and applied within one write), so the size
@@ -56,6 +68,8 @@ pub enum Mutation {
     PutAttribute(String, ClusterAttribute),
     /// Remove an attribute.
     DeleteAttribute(String),
+    /// Insert or replace a task.
+    PutTask(StoredTask),
     /// Wipe everything.
     Reset,
 }
@@ -108,6 +122,7 @@ impl State {
                 Kind::CapacityProvider => load_into(&mut s.capacity_providers, r)?,
                 Kind::AccountSetting => load_into(&mut s.account_settings, r)?,
                 Kind::Attribute => load_into(&mut s.attributes, r)?,
+                Kind::Task => load_into(&mut s.tasks, r)?,
             }
         }
         Ok(s)
@@ -182,6 +197,20 @@ impl State {
             }
             Mutation::DeleteAttribute(key) => {
                 Ok(delete(&mut self.attributes, Kind::Attribute, key))
+            }
+            Mutation::PutTask(t) => {
+                let key = t.task.task_arn.clone().unwrap_or_default();
+                let group = t.task.group.as_deref().unwrap_or_default();
+                let index = Index {
+                    cluster: t.task.cluster_arn.clone(),
+                    family: crate::service::family_of(t.task.task_definition_arn.as_deref()),
+                    status: t.task.last_status.clone(),
+                    service: group.strip_prefix("service:").map(str::to_string),
+                    started_by: t.task.started_by.clone(),
+                    created_at: t.task.created_at,
+                    ..Index::default()
+                };
+                put(&mut self.tasks, Kind::Task, key, t, index)
             }
             Mutation::Reset => {
                 *self = State::default();

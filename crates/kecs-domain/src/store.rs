@@ -22,6 +22,8 @@ pub enum Kind {
     AccountSetting,
     /// A custom attribute, keyed by cluster, target and name.
     Attribute,
+    /// A task, keyed by ARN.
+    Task,
 }
 
 impl Kind {
@@ -33,6 +35,7 @@ impl Kind {
         Kind::CapacityProvider,
         Kind::AccountSetting,
         Kind::Attribute,
+        Kind::Task,
     ];
 
     /// The stable name stored with each record.
@@ -44,6 +47,7 @@ impl Kind {
             Kind::CapacityProvider => "capacity_provider",
             Kind::AccountSetting => "account_setting",
             Kind::Attribute => "attribute",
+            Kind::Task => "task",
         }
     }
 

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use actix_web::{web, App, HttpServer};
 use kecs_api::{AppState, ConformanceLog, Metrics};
 use kecs_domain::clock::SystemClock;
+use kecs_domain::runtime::{ContainerRuntime, NoneRuntime, UnavailableRuntime};
 use kecs_domain::store::{MemoryStore, Store};
 use kecs_domain::Kecs;
+use kecs_runtime::RuntimeKind;
 use kecs_store::DuckStore;
 
 use crate::settings::Settings;
@@ -21,11 +23,21 @@ fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The runtime tasks run on. Only `none` runs tasks in this version; `docker` and `kubernetes`
+/// refuse RunTask with a clear message until their adapters land.
+fn runtime(name: &str) -> Result<Arc<dyn ContainerRuntime>, String> {
+    Ok(match name.parse::<RuntimeKind>()? {
+        RuntimeKind::None => Arc::new(NoneRuntime),
+        RuntimeKind::Docker => Arc::new(UnavailableRuntime("docker")),
+        RuntimeKind::Kubernetes => Arc::new(UnavailableRuntime("kubernetes")),
+    })
+}
+
 /// Serves until SIGTERM or SIGINT, then drains in-flight requests and closes the store.
 pub async fn run(settings: Settings) -> Result<(), String> {
     let store = open_store(&settings.data_dir)?;
     let kecs = Arc::new(
-        Kecs::open(store, Arc::new(SystemClock))
+        Kecs::open(store, Arc::new(SystemClock), runtime(&settings.runtime)?)
             .await
             .map_err(|e| format!("loading state from {}: {e}", settings.data_dir))?,
     );

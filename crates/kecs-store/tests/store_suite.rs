@@ -5,6 +5,7 @@ use std::sync::Arc;
 use kecs_domain::api::EcsApi;
 use kecs_domain::clock::SystemClock;
 use kecs_domain::model::CreateClusterRequest;
+use kecs_domain::runtime::NoneRuntime;
 use kecs_domain::store::{Change, Index, Kind, MemoryStore, Record, Store};
 use kecs_domain::{Kecs, RequestContext};
 use kecs_store::DuckStore;
@@ -137,7 +138,9 @@ async fn concurrent_commits_all_land(h: &mut dyn Harness) {
 
 async fn service_state_survives_restart(h: &mut dyn Harness) {
     let ctx = RequestContext::new("us-east-1", "000000000000");
-    let kecs = Kecs::open(h.open(), Arc::new(SystemClock)).await.unwrap();
+    let kecs = Kecs::open(h.open(), Arc::new(SystemClock), Arc::new(NoneRuntime))
+        .await
+        .unwrap();
     let created = kecs
         .create_cluster(
             &ctx,
@@ -149,7 +152,9 @@ async fn service_state_survives_restart(h: &mut dyn Harness) {
         .await
         .unwrap();
     drop(kecs);
-    let kecs = Kecs::open(h.open(), Arc::new(SystemClock)).await.unwrap();
+    let kecs = Kecs::open(h.open(), Arc::new(SystemClock), Arc::new(NoneRuntime))
+        .await
+        .unwrap();
     let listed = kecs.list_clusters(&ctx, Default::default()).await.unwrap();
     assert_eq!(
         listed.cluster_arns.unwrap(),

@@ -122,8 +122,16 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     let wants = |f: ClusterField| with_defaults || include.contains(&f);
     let mut out = c.clone();
     out.registered_container_instances_count = Some(0);
-    out.running_tasks_count = Some(0);
-    out.pending_tasks_count = Some(0);
+    let (mut running, mut pending) = (0, 0);
+    for t in super::tasks::tasks_in(state, arn) {
+        match t.task.last_status.as_deref() {
+            Some("RUNNING") => running += 1,
+            Some("STOPPED") => {}
+            _ => pending += 1,
+        }
+    }
+    out.running_tasks_count = Some(running);
+    out.pending_tasks_count = Some(pending);
     out.active_services_count = Some(0);
     out.statistics = Some(if include.contains(&ClusterField::Statistics) {
         [
@@ -403,8 +411,14 @@ impl Kecs {
         let cluster = self
             .write(|state| {
                 let mut cluster = active_cluster(state, ctx, input.cluster.as_deref())?.clone();
-                // Services, tasks and container instances arrive with later issues; a cluster
-                // holding any of them is refused with ClusterContains*Exception then.
+                let arn = cluster.cluster_arn.clone().unwrap_or_default();
+                let has_tasks = super::tasks::tasks_in(state, &arn)
+                    .any(|t| t.task.last_status.as_deref() != Some("STOPPED"));
+                if has_tasks {
+                    return Err(EcsError::ClusterContainsTasks);
+                }
+                // Services and container instances arrive with later issues; a cluster holding
+                // any of them is refused with ClusterContains*Exception then.
                 cluster.status = Some(INACTIVE.into());
                 let shown = view(state, &cluster, &[], true);
                 Ok((shown, vec![Mutation::PutCluster(cluster)]))

@@ -12,12 +12,14 @@ mod capacity_providers;
 mod clusters;
 mod tags;
 mod task_definitions;
+mod tasks;
 
 use std::sync::{Arc, RwLock};
 
 use crate::api::EcsApi;
 use crate::clock::Clock;
 use crate::model::*;
+use crate::runtime::ContainerRuntime;
 use crate::state::{Mutation, State};
 use crate::store::{Store, StoreError};
 use crate::{EcsError, RequestContext};
@@ -27,6 +29,13 @@ pub struct Kecs {
     state: RwLock<State>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    runtime: Arc<dyn ContainerRuntime>,
+}
+
+/// The family of a task definition ARN (`.../task-definition/<family>:<revision>`).
+pub(crate) fn family_of(task_definition_arn: Option<&str>) -> Option<String> {
+    let rest = task_definition_arn?.split(":task-definition/").nth(1)?;
+    rest.split(':').next().map(str::to_string)
 }
 
 impl std::fmt::Debug for Kecs {
@@ -36,13 +45,18 @@ impl std::fmt::Debug for Kecs {
 }
 
 impl Kecs {
-    /// Loads the state from `store` and serves from it.
-    pub async fn open(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+    /// Loads the state from `store` and serves from it, running tasks on `runtime`.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        runtime: Arc<dyn ContainerRuntime>,
+    ) -> Result<Self, StoreError> {
         let state = State::from_records(store.load().await?)?;
         Ok(Self {
             state: RwLock::new(state),
             store,
             clock,
+            runtime,
         })
     }
 
@@ -281,5 +295,33 @@ impl EcsApi for Kecs {
         input: DeleteCapacityProviderRequest,
     ) -> Result<DeleteCapacityProviderResponse, EcsError> {
         self.delete_capacity_provider_op(ctx, input).await
+    }
+    async fn run_task(
+        &self,
+        ctx: &RequestContext,
+        input: RunTaskRequest,
+    ) -> Result<RunTaskResponse, EcsError> {
+        self.run_task_op(ctx, input).await
+    }
+    async fn stop_task(
+        &self,
+        ctx: &RequestContext,
+        input: StopTaskRequest,
+    ) -> Result<StopTaskResponse, EcsError> {
+        self.stop_task_op(ctx, input).await
+    }
+    async fn describe_tasks(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTasksRequest,
+    ) -> Result<DescribeTasksResponse, EcsError> {
+        self.describe_tasks_op(ctx, input)
+    }
+    async fn list_tasks(
+        &self,
+        ctx: &RequestContext,
+        input: ListTasksRequest,
+    ) -> Result<ListTasksResponse, EcsError> {
+        self.list_tasks_op(ctx, input)
     }
 }

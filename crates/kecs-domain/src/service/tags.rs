@@ -30,7 +30,8 @@ fn check_resource(state: &State, ctx: &RequestContext, resource_arn: &str) -> Re
             .capacity_providers
             .get(resource_arn)
             .is_some_and(|p| p.status == Some(CapacityProviderStatus::Active)),
-        "service" | "task" | "container-instance" | "task-set" => false,
+        "task" => state.tasks.contains_key(resource_arn),
+        "service" | "container-instance" | "task-set" => false,
         other => {
             return Err(EcsError::invalid(format!(
                 "Resources of type '{other}' cannot be tagged."

@@ -71,7 +71,7 @@ fn revisions<'s>(
 }
 
 /// The task definition an identifier names; a bare family means its latest ACTIVE revision.
-fn resolve<'s>(
+pub(crate) fn resolve<'s>(
     state: &'s State,
     ctx: &RequestContext,
     ident: &str,

@@ -1,0 +1,588 @@
+//! RunTask, StopTask, DescribeTasks and ListTasks.
+//!
+//! A task is created PROVISIONING and committed, its containers are started through the
+//! runtime port, and it is committed again as RUNNING (or STOPPED when they could not start).
+
+use super::clusters::{active_cluster, cluster_arn};
+use super::task_definitions::resolve as resolve_task_definition;
+use super::Kecs;
+use crate::model::*;
+use crate::pagination::{paginate, LIST};
+use crate::runtime::{RuntimeError, StartedContainer};
+use crate::state::{Mutation, State, StoredTask};
+use crate::{arn, validate, EcsError, RequestContext};
+
+const RUNNING: &str = "RUNNING";
+const STOPPED: &str = "STOPPED";
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn cluster_name(cluster_arn: &str) -> &str {
+    cluster_arn.rsplit('/').next().unwrap_or_default()
+}
+
+/// The ARN prefix every task of a cluster shares.
+pub(crate) fn task_prefix(cluster_arn: &str) -> String {
+    let base = cluster_arn.split(":cluster/").next().unwrap_or_default();
+    format!("{base}:task/{}/", cluster_name(cluster_arn))
+}
+
+/// The tasks of one cluster.
+pub(crate) fn tasks_in<'s>(
+    state: &'s State,
+    cluster_arn: &str,
+) -> impl Iterator<Item = &'s StoredTask> {
+    let prefix = task_prefix(cluster_arn);
+    state
+        .tasks
+        .range(prefix.clone()..)
+        .take_while(move |(k, _)| k.starts_with(&prefix))
+        .map(|(_, t)| t)
+}
+
+/// The ARN a task identifier (ID or ARN) names in `cluster_arn`.
+fn task_arn_of(cluster_arn: &str, ident: &str) -> String {
+    if arn::is_arn(ident) {
+        ident.to_string()
+    } else {
+        format!("{}{ident}", task_prefix(cluster_arn))
+    }
+}
+
+fn find<'s>(
+    state: &'s State,
+    ctx: &RequestContext,
+    cluster_arn: &str,
+    ident: &str,
+) -> Option<&'s StoredTask> {
+    let arn = task_arn_of(cluster_arn, ident);
+    if !ctx.owns(&arn) {
+        return None;
+    }
+    state
+        .tasks
+        .get(&arn)
+        .filter(|t| t.task.cluster_arn.as_deref() == Some(cluster_arn))
+}
+
+/// The task as responses show it: tags filled in when asked for.
+fn view(state: &State, t: &StoredTask, with_tags: bool) -> Task {
+    let mut task = t.task.clone();
+    task.tags = Some(if with_tags {
+        state.tags_of(task.task_arn.as_deref().unwrap_or_default())
+    } else {
+        vec![]
+    });
+    task
+}
+
+fn check_overrides(td: &TaskDefinition, overrides: &TaskOverride) -> Result<(), EcsError> {
+    let names: Vec<&str> = td
+        .container_definitions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| c.name.as_deref())
+        .collect();
+    for o in overrides.container_overrides.as_deref().unwrap_or_default() {
+        let name = o.name.as_deref().unwrap_or_default();
+        if !names.contains(&name) {
+            return Err(EcsError::invalid(format!(
+                "Override for container named {name} is not a container in the TaskDefinition."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Where a RunTask places its tasks: the launch type, or the capacity provider it picked.
+fn placement(
+    input: &RunTaskRequest,
+    cluster: &Cluster,
+    td: &TaskDefinition,
+) -> Result<(Option<LaunchType>, Option<String>), EcsError> {
+    if input.launch_type.is_some() && input.capacity_provider_strategy.is_some() {
+        return Err(EcsError::invalid(
+            "Specifying both a launch type and capacity provider strategy is not supported.",
+        ));
+    }
+    let strategy = input
+        .capacity_provider_strategy
+        .clone()
+        .or_else(|| cluster.default_capacity_provider_strategy.clone())
+        .unwrap_or_default();
+    let (launch_type, provider) = match (input.launch_type, strategy.first()) {
+        (Some(lt), _) => (Some(lt), None),
+        (None, Some(item)) => {
+            let name = item.capacity_provider.clone().unwrap_or_default();
+            let lt = match name.as_str() {
+                "FARGATE" | "FARGATE_SPOT" => Some(LaunchType::Fargate),
+                _ => None,
+            };
+            (lt, Some(name))
+        }
+        (None, None) => (Some(LaunchType::Ec2), None),
+    };
+    let compatible = |c: Compatibility| {
+        td.compatibilities
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&c)
+    };
+    match launch_type {
+        Some(LaunchType::Fargate) if !compatible(Compatibility::Fargate) => {
+            return Err(EcsError::invalid(
+                "Task definition does not support launch_type FARGATE.",
+            ))
+        }
+        Some(LaunchType::External) if !compatible(Compatibility::External) => {
+            return Err(EcsError::invalid(
+                "Task definition does not support launch_type EXTERNAL.",
+            ))
+        }
+        _ => {}
+    }
+    if td.network_mode == Some(NetworkMode::Awsvpc)
+        && input
+            .network_configuration
+            .as_ref()
+            .and_then(|n| n.awsvpc_configuration.as_ref())
+            .is_none()
+    {
+        return Err(EcsError::invalid(
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+        ));
+    }
+    Ok((launch_type, provider))
+}
+
+/// Sums a per-container number, as ECS reports task size when the definition gives none.
+fn task_size(
+    td: &TaskDefinition,
+    task_level: &Option<String>,
+    per_container: impl Fn(&ContainerDefinition) -> Option<i32>,
+) -> Option<String> {
+    task_level.clone().or_else(|| {
+        let sum: i64 = td
+            .container_definitions
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| per_container(c).map(i64::from))
+            .sum();
+        Some(sum.to_string())
+    })
+}
+
+struct NewTask<'a> {
+    ctx: &'a RequestContext,
+    cluster_arn: &'a str,
+    td: &'a TaskDefinition,
+    input: &'a RunTaskRequest,
+    launch_type: Option<LaunchType>,
+    provider: Option<String>,
+    now: f64,
+}
+
+impl NewTask<'_> {
+    fn build(&self) -> Task {
+        let id = new_id();
+        let task_arn = format!("{}{id}", task_prefix(self.cluster_arn));
+        let family = self.td.family.clone().unwrap_or_default();
+        let overrides = self.input.overrides.clone().unwrap_or_default();
+        let container_overrides = overrides.container_overrides.clone().unwrap_or_default();
+        let containers = self
+            .td
+            .container_definitions
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                let name = c.name.clone().unwrap_or_default();
+                let o = container_overrides
+                    .iter()
+                    .find(|o| o.name.as_deref() == Some(&name));
+                Container {
+                    container_arn: Some(arn::ecs(
+                        &self.ctx.region,
+                        &self.ctx.account_id,
+                        &format!(
+                            "container/{}/{id}/{}",
+                            cluster_name(self.cluster_arn),
+                            new_id()
+                        ),
+                    )),
+                    task_arn: Some(task_arn.clone()),
+                    name: Some(name),
+                    image: c.image.clone(),
+                    last_status: Some("PENDING".into()),
+                    network_bindings: Some(vec![]),
+                    network_interfaces: Some(vec![]),
+                    health_status: Some(HealthStatus::Unknown),
+                    cpu: Some(o.and_then(|o| o.cpu).or(c.cpu).unwrap_or(0).to_string()),
+                    memory: o.and_then(|o| o.memory).or(c.memory).map(|m| m.to_string()),
+                    memory_reservation: o
+                        .and_then(|o| o.memory_reservation)
+                        .or(c.memory_reservation)
+                        .map(|m| m.to_string()),
+                    ..Container::default()
+                }
+            })
+            .collect();
+        let fargate = self.launch_type == Some(LaunchType::Fargate);
+        Task {
+            task_arn: Some(task_arn),
+            cluster_arn: Some(self.cluster_arn.to_string()),
+            task_definition_arn: self.td.task_definition_arn.clone(),
+            overrides: Some(TaskOverride {
+                container_overrides: Some(container_overrides),
+                inference_accelerator_overrides: Some(vec![]),
+                ..overrides
+            }),
+            last_status: Some("PROVISIONING".into()),
+            desired_status: Some(RUNNING.into()),
+            cpu: task_size(self.td, &self.td.cpu, |c| c.cpu),
+            memory: task_size(self.td, &self.td.memory, |c| {
+                c.memory.or(c.memory_reservation)
+            }),
+            containers: Some(containers),
+            started_by: self.input.started_by.clone(),
+            group: Some(
+                self.input
+                    .group
+                    .clone()
+                    .unwrap_or_else(|| format!("family:{family}")),
+            ),
+            launch_type: self.launch_type,
+            capacity_provider_name: self.provider.clone(),
+            platform_version: fargate.then(|| {
+                self.input
+                    .platform_version
+                    .clone()
+                    .unwrap_or_else(|| "1.4.0".into())
+            }),
+            platform_family: fargate.then(|| "Linux".into()),
+            availability_zone: Some(format!("{}a", self.ctx.region)),
+            created_at: Some(self.now),
+            version: Some(1),
+            health_status: Some(HealthStatus::Unknown),
+            enable_execute_command: Some(self.input.enable_execute_command.unwrap_or(false)),
+            attachments: Some(vec![]),
+            attributes: Some(vec![]),
+            ..Task::default()
+        }
+    }
+}
+
+/// The tags a new task gets: its own, plus its definition's when propagated, plus ECS's managed ones.
+fn task_tags(
+    state: &State,
+    input: &RunTaskRequest,
+    td: &TaskDefinition,
+    cluster_arn: &str,
+) -> Vec<Tag> {
+    let mut tags = vec![];
+    if input.propagate_tags == Some(PropagateTags::TaskDefinition) {
+        tags = state.tags_of(td.task_definition_arn.as_deref().unwrap_or_default());
+    }
+    tags = validate::merge_tags(&tags, input.tags.as_deref().unwrap_or_default());
+    if input.enable_ecs_managed_tags == Some(true) {
+        let managed = Tag {
+            key: Some("aws:ecs:clusterName".into()),
+            value: Some(cluster_name(cluster_arn).into()),
+        };
+        tags = validate::merge_tags(&tags, &[managed]);
+    }
+    tags
+}
+
+fn mark_running(task: &mut Task, started: &[StartedContainer], now: f64) {
+    task.last_status = Some(RUNNING.into());
+    task.connectivity = Some(Connectivity::Connected);
+    task.connectivity_at = Some(now);
+    task.pull_started_at = Some(now);
+    task.pull_stopped_at = Some(now);
+    task.started_at = Some(now);
+    task.version = Some(task.version.unwrap_or(0) + 1);
+    for c in task.containers.iter_mut().flatten() {
+        c.last_status = Some(RUNNING.into());
+        c.runtime_id = started
+            .iter()
+            .find(|s| Some(&s.name) == c.name.as_ref())
+            .and_then(|s| s.runtime_id.clone());
+    }
+}
+
+fn mark_stopped(task: &mut Task, code: TaskStopCode, reason: String, now: f64) {
+    task.desired_status = Some(STOPPED.into());
+    task.last_status = Some(STOPPED.into());
+    task.stopping_at.get_or_insert(now);
+    task.execution_stopped_at = Some(now);
+    task.stopped_at = Some(now);
+    task.stop_code = Some(code);
+    task.stopped_reason = Some(reason);
+    task.version = Some(task.version.unwrap_or(0) + 1);
+    for c in task.containers.iter_mut().flatten() {
+        c.last_status = Some(STOPPED.into());
+    }
+}
+
+impl Kecs {
+    pub(super) async fn run_task_op(
+        &self,
+        ctx: &RequestContext,
+        input: RunTaskRequest,
+    ) -> Result<RunTaskResponse, EcsError> {
+        self.runtime
+            .check_available()
+            .map_err(|e| EcsError::Unsupported(e.to_string()))?;
+        let count = input.count.unwrap_or(1);
+        if !(1..=10).contains(&count) {
+            return Err(EcsError::invalid("count must be between 1 and 10."));
+        }
+        if input
+            .started_by
+            .as_deref()
+            .is_some_and(|s| s.chars().count() > 128)
+        {
+            return Err(EcsError::invalid(
+                "startedBy may be at most 128 characters.",
+            ));
+        }
+        if input
+            .group
+            .as_deref()
+            .is_some_and(|g| g.chars().count() > 255)
+        {
+            return Err(EcsError::invalid("group may be at most 255 characters."));
+        }
+        if input
+            .client_token
+            .as_deref()
+            .is_some_and(|t| t.chars().count() > 64)
+        {
+            return Err(EcsError::invalid(
+                "clientToken may be at most 64 characters.",
+            ));
+        }
+        validate::tags(input.tags.as_deref().unwrap_or_default())?;
+        let now = self.now();
+        // 1. Decide and record the tasks as PROVISIONING.
+        let (tasks, definition, replay) = self
+            .write(|state| {
+                let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+                let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+                let ident = input.task_definition.as_deref().unwrap_or_default();
+                let td = resolve_task_definition(state, ctx, ident)?
+                    .ok_or_else(|| EcsError::client("TaskDefinition not found."))?
+                    .clone();
+                if td.status != Some(TaskDefinitionStatus::Active) {
+                    return Err(EcsError::client("TaskDefinition is inactive."));
+                }
+                if let Some(token) = &input.client_token {
+                    let earlier: Vec<Task> = tasks_in(state, &cluster_arn)
+                        .filter(|t| t.client_token.as_ref() == Some(token))
+                        .map(|t| view(state, t, true))
+                        .collect();
+                    if !earlier.is_empty() {
+                        return Ok(((earlier, td, true), vec![]));
+                    }
+                }
+                check_overrides(
+                    &td,
+                    input.overrides.as_ref().unwrap_or(&TaskOverride::default()),
+                )?;
+                let (launch_type, provider) = placement(&input, cluster, &td)?;
+                let tags = task_tags(state, &input, &td, &cluster_arn);
+                validate::tags(&tags)?;
+                let new = NewTask {
+                    ctx,
+                    cluster_arn: &cluster_arn,
+                    td: &td,
+                    input: &input,
+                    launch_type,
+                    provider,
+                    now,
+                };
+                let mut tasks = vec![];
+                let mut mutations = vec![];
+                for _ in 0..count {
+                    let task = new.build();
+                    let arn = task.task_arn.clone().unwrap_or_default();
+                    mutations.push(Mutation::PutTask(StoredTask {
+                        task: task.clone(),
+                        client_token: input.client_token.clone(),
+                    }));
+                    mutations.push(Mutation::PutTags(arn, tags.clone()));
+                    tasks.push(task);
+                }
+                Ok(((tasks, td, false), mutations))
+            })
+            .await?;
+        if replay {
+            return Ok(RunTaskResponse {
+                tasks: Some(tasks),
+                failures: Some(vec![]),
+            });
+        }
+        // 2. Start the containers, then record what became of each task.
+        let mut outcomes = vec![];
+        for task in &tasks {
+            outcomes.push(self.runtime.start_task(task, &definition).await);
+        }
+        let now = self.now();
+        let started = self
+            .write(|state| {
+                let mut shown = vec![];
+                let mut mutations = vec![];
+                for (task, outcome) in tasks.iter().zip(outcomes) {
+                    let arn = task.task_arn.clone().unwrap_or_default();
+                    let Some(stored) = state.tasks.get(&arn) else {
+                        continue;
+                    };
+                    let mut stored = stored.clone();
+                    match outcome {
+                        Ok(containers) => mark_running(&mut stored.task, &containers, now),
+                        Err(RuntimeError::Unsupported(m) | RuntimeError::Engine(m)) => {
+                            mark_stopped(&mut stored.task, TaskStopCode::TaskFailedToStart, m, now)
+                        }
+                    }
+                    shown.push(view(state, &stored, true));
+                    mutations.push(Mutation::PutTask(stored));
+                }
+                Ok((shown, mutations))
+            })
+            .await?;
+        Ok(RunTaskResponse {
+            tasks: Some(started),
+            failures: Some(vec![]),
+        })
+    }
+
+    pub(super) async fn stop_task_op(
+        &self,
+        ctx: &RequestContext,
+        input: StopTaskRequest,
+    ) -> Result<StopTaskResponse, EcsError> {
+        let ident = input.task.clone().unwrap_or_default();
+        if input
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.chars().count() > 255)
+        {
+            return Err(EcsError::invalid("reason may be at most 255 characters."));
+        }
+        let not_found = || EcsError::invalid("The referenced task was not found.");
+        let task = self.read(|state| {
+            let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+            let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+            find(state, ctx, &cluster_arn, &ident)
+                .map(|t| t.task.clone())
+                .ok_or_else(not_found)
+        })?;
+        if task.last_status.as_deref() != Some(STOPPED) {
+            self.runtime
+                .stop_task(&task)
+                .await
+                .map_err(|e| EcsError::Internal(e.to_string()))?;
+        }
+        let now = self.now();
+        let reason = input
+            .reason
+            .clone()
+            .unwrap_or_else(|| "Task stopped by user".into());
+        let task = self
+            .write(|state| {
+                let arn = task.task_arn.clone().unwrap_or_default();
+                let mut stored = state.tasks.get(&arn).cloned().ok_or_else(not_found)?;
+                if stored.task.last_status.as_deref() == Some(STOPPED) {
+                    return Ok((view(state, &stored, false), vec![]));
+                }
+                mark_stopped(&mut stored.task, TaskStopCode::UserInitiated, reason, now);
+                Ok((view(state, &stored, false), vec![Mutation::PutTask(stored)]))
+            })
+            .await?;
+        Ok(StopTaskResponse { task: Some(task) })
+    }
+
+    pub(super) fn describe_tasks_op(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTasksRequest,
+    ) -> Result<DescribeTasksResponse, EcsError> {
+        let idents = input.tasks.clone().unwrap_or_default();
+        if idents.len() > 100 {
+            return Err(EcsError::invalid("tasks can have at most 100 items."));
+        }
+        let with_tags = input
+            .include
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&TaskField::Tags);
+        self.read(|state| {
+            let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+            let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+            let mut tasks = vec![];
+            let mut failures = vec![];
+            for ident in &idents {
+                match find(state, ctx, &cluster_arn, ident) {
+                    Some(t) => tasks.push(view(state, t, with_tags)),
+                    None => failures.push(Failure {
+                        arn: Some(task_arn_of(&cluster_arn, ident)),
+                        reason: Some("MISSING".into()),
+                        detail: None,
+                    }),
+                }
+            }
+            Ok(DescribeTasksResponse {
+                tasks: Some(tasks),
+                failures: Some(failures),
+            })
+        })
+    }
+
+    pub(super) fn list_tasks_op(
+        &self,
+        ctx: &RequestContext,
+        input: ListTasksRequest,
+    ) -> Result<ListTasksResponse, EcsError> {
+        let want = input.desired_status.unwrap_or(DesiredStatus::Running);
+        let cluster_arn = cluster_arn(ctx, input.cluster.as_deref())?;
+        let arns: Vec<String> = self.read(|state| {
+            active_cluster(state, ctx, input.cluster.as_deref())?;
+            Ok::<_, EcsError>(
+                tasks_in(state, &cluster_arn)
+                    .map(|t| &t.task)
+                    .filter(|t| t.desired_status.as_deref() == Some(want.as_str()))
+                    .filter(|t| {
+                        input.family.is_none()
+                            || super::family_of(t.task_definition_arn.as_deref()) == input.family
+                    })
+                    .filter(|t| input.started_by.is_none() || t.started_by == input.started_by)
+                    .filter(|t| input.launch_type.is_none() || t.launch_type == input.launch_type)
+                    .filter(|t| match &input.service_name {
+                        None => true,
+                        Some(s) => t.group.as_deref() == Some(&format!("service:{s}")),
+                    })
+                    // No container instances are registered, so none holds a task.
+                    .filter(|_| input.container_instance.is_none())
+                    .filter_map(|t| t.task_arn.clone())
+                    .collect(),
+            )
+        })?;
+        let page = paginate(
+            arns,
+            |a| a.clone(),
+            false,
+            input.max_results,
+            input.next_token.as_deref(),
+            LIST,
+        )?;
+        Ok(ListTasksResponse {
+            task_arns: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+}
