@@ -51,7 +51,7 @@ impl Server {
     /// Starts KECS on a fresh temporary data directory.
     pub async fn start() -> Self {
         let temp = tempfile::tempdir().unwrap();
-        let mut s = Self::start_on(temp.path(), &[]).await;
+        let mut s = Self::start_on(temp.path(), &["--allow-reset"]).await;
         s._temp = Some(temp);
         s
     }
@@ -64,10 +64,20 @@ impl Server {
             .args(["--api-addr", &format!("127.0.0.1:{api}")])
             .args(["--admin-addr", &format!("127.0.0.1:{admin}")])
             .args(["--data-dir", &data_dir.to_string_lossy()])
-            .args(["--runtime", "none", "--allow-reset"])
+            .args(["--runtime", "none"])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("KECS_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null());
+        if let Some(log) = extra
+            .iter()
+            .position(|a| *a == "--log-file")
+            .and_then(|i| extra.get(i + 1))
+        {
+            let _ = log;
+        }
         if let Some(dir) = std::env::var_os("KECS_CONFORMANCE_DIR") {
             let file = PathBuf::from(dir).join(format!("rust-{}-{api}.jsonl", std::process::id()));
             cmd.env("KECS_CONFORMANCE_LOG", file);

@@ -103,6 +103,30 @@ fn placement(
     cluster: &Cluster,
     td: &TaskDefinition,
 ) -> Result<(Option<LaunchType>, Option<String>), EcsError> {
+    if input.propagate_tags == Some(PropagateTags::Service) {
+        return Err(EcsError::invalid(
+            "propagateTags SERVICE is only valid for tasks a service starts.",
+        ));
+    }
+    if let Some(item) = input
+        .capacity_provider_strategy
+        .iter()
+        .flatten()
+        .find(|item| {
+            let name = item.capacity_provider.as_deref().unwrap_or_default();
+            !cluster
+                .capacity_providers
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|p| p == name)
+        })
+    {
+        return Err(EcsError::invalid(format!(
+            "The specified capacity provider '{}' is not associated with the cluster.",
+            item.capacity_provider.as_deref().unwrap_or_default()
+        )));
+    }
     if input.launch_type.is_some() && input.capacity_provider_strategy.is_some() {
         return Err(EcsError::invalid(
             "Specifying both a launch type and capacity provider strategy is not supported.",
@@ -144,16 +168,20 @@ fn placement(
         }
         _ => {}
     }
-    if td.network_mode == Some(NetworkMode::Awsvpc)
-        && input
-            .network_configuration
-            .as_ref()
-            .and_then(|n| n.awsvpc_configuration.as_ref())
-            .is_none()
-    {
-        return Err(EcsError::invalid(
-            "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
-        ));
+    let awsvpc_config = input
+        .network_configuration
+        .as_ref()
+        .and_then(|n| n.awsvpc_configuration.as_ref());
+    match (td.network_mode == Some(NetworkMode::Awsvpc), awsvpc_config) {
+        (true, None) => {
+            return Err(EcsError::invalid(
+                "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+            ))
+        }
+        (false, Some(_)) => return Err(EcsError::invalid(
+            "Network Configuration is not valid for the given networkMode of this task definition.",
+        )),
+        _ => {}
     }
     Ok((launch_type, provider))
 }
@@ -232,6 +260,17 @@ impl NewTask<'_> {
             })
             .collect();
         let fargate = self.launch_type == Some(LaunchType::Fargate);
+        // Task-level overrides win over the definition's size.
+        let cpu = task_size(
+            self.td,
+            &overrides.cpu.clone().or(self.td.cpu.clone()),
+            |c| c.cpu,
+        );
+        let memory = task_size(
+            self.td,
+            &overrides.memory.clone().or(self.td.memory.clone()),
+            |c| c.memory.or(c.memory_reservation),
+        );
         Task {
             task_arn: Some(task_arn),
             cluster_arn: Some(self.cluster_arn.to_string()),
@@ -243,10 +282,8 @@ impl NewTask<'_> {
             }),
             last_status: Some("PROVISIONING".into()),
             desired_status: Some(RUNNING.into()),
-            cpu: task_size(self.td, &self.td.cpu, |c| c.cpu),
-            memory: task_size(self.td, &self.td.memory, |c| {
-                c.memory.or(c.memory_reservation)
-            }),
+            cpu,
+            memory,
             containers: Some(containers),
             started_by: self.input.started_by.clone(),
             group: Some(
@@ -257,11 +294,10 @@ impl NewTask<'_> {
             ),
             launch_type: self.launch_type,
             capacity_provider_name: self.provider.clone(),
-            platform_version: fargate.then(|| {
-                self.input
-                    .platform_version
-                    .clone()
-                    .unwrap_or_else(|| "1.4.0".into())
+            // LATEST (or nothing) resolves to the current Fargate platform version.
+            platform_version: fargate.then(|| match self.input.platform_version.as_deref() {
+                None | Some("LATEST") => "1.4.0".to_string(),
+                Some(v) => v.to_string(),
             }),
             platform_family: fargate.then(|| "Linux".into()),
             availability_zone: Some(format!("{}a", self.ctx.region)),
@@ -395,8 +431,8 @@ impl Kecs {
                     input.overrides.as_ref().unwrap_or(&TaskOverride::default()),
                 )?;
                 let (launch_type, provider) = placement(&input, cluster, &td)?;
+                // The caller's tags were checked above; ECS's managed ones may use `aws:`.
                 let tags = task_tags(state, &input, &td, &cluster_arn);
-                validate::tags(&tags)?;
                 let new = NewTask {
                     ctx,
                     cluster_arn: &cluster_arn,
@@ -513,6 +549,9 @@ impl Kecs {
         input: DescribeTasksRequest,
     ) -> Result<DescribeTasksResponse, EcsError> {
         let idents = input.tasks.clone().unwrap_or_default();
+        if idents.is_empty() {
+            return Err(EcsError::invalid("Tasks cannot be empty."));
+        }
         if idents.len() > 100 {
             return Err(EcsError::invalid("tasks can have at most 100 items."));
         }
