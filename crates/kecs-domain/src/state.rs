@@ -74,6 +74,16 @@ pub enum Mutation {
     Reset,
 }
 
+/// The entries of `map` whose key starts with `prefix`, in key order: ARN keys put one region's,
+/// one cluster's or one family's resources in one range.
+pub fn prefixed<'a, T>(
+    map: &'a BTreeMap<String, T>,
+    prefix: String,
+) -> impl Iterator<Item = (&'a String, &'a T)> + 'a {
+    map.range(prefix.clone()..)
+        .take_while(move |(k, _)| k.starts_with(&prefix))
+}
+
 fn to_doc<T: Serialize>(value: &T) -> Result<String, EcsError> {
     serde_json::to_string(value).map_err(|e| EcsError::Internal(format!("encode: {e}")))
 }

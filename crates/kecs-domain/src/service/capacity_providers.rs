@@ -4,7 +4,7 @@
 use super::Kecs;
 use crate::model::*;
 use crate::pagination::{paginate, Limits};
-use crate::state::{Mutation, State};
+use crate::state::{prefixed, Mutation, State};
 use crate::{arn, validate, EcsError, RequestContext};
 
 const DESCRIBE_PAGE: Limits = Limits {
@@ -221,10 +221,7 @@ impl Kecs {
                     let mut all: Vec<CapacityProvider> =
                         BUILT_IN.iter().map(|n| built_in(ctx, n)).collect();
                     all.extend(
-                        state
-                            .capacity_providers
-                            .range(prefix.clone()..)
-                            .take_while(|(k, _)| k.starts_with(&prefix))
+                        prefixed(&state.capacity_providers, prefix.clone())
                             .map(|(_, p)| view(state, p, with_tags)),
                     );
                     all.sort_by(|a, b| a.name.cmp(&b.name));

@@ -4,7 +4,7 @@
 use super::Kecs;
 use crate::model::*;
 use crate::pagination::{paginate, LIST};
-use crate::state::{Mutation, State};
+use crate::state::{prefixed, Mutation, State};
 use crate::{arn, validate, EcsError, RequestContext};
 
 const ACTIVE: &str = "ACTIVE";
@@ -292,10 +292,7 @@ impl Kecs {
     ) -> Result<ListClustersResponse, EcsError> {
         let prefix = arn::ecs(&ctx.region, &ctx.account_id, "cluster/");
         let arns: Vec<String> = self.read(|state| {
-            state
-                .clusters
-                .range(prefix.clone()..)
-                .take_while(|(k, _)| k.starts_with(&prefix))
+            prefixed(&state.clusters, prefix.clone())
                 .filter(|(_, c)| c.status.as_deref() == Some(ACTIVE))
                 .map(|(k, _)| k.clone())
                 .collect()

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::Kecs;
 use crate::model::*;
 use crate::pagination::{paginate, LIST};
-use crate::state::{Mutation, State};
+use crate::state::{prefixed, Mutation, State};
 use crate::{arn, validate, EcsError, RequestContext};
 
 fn td_arn(ctx: &RequestContext, family: &str, revision: i32) -> String {
@@ -60,10 +60,7 @@ fn revisions<'s>(
         &ctx.account_id,
         &format!("task-definition/{family}:"),
     );
-    let mut found: Vec<&TaskDefinition> = state
-        .task_definitions
-        .range(prefix.clone()..)
-        .take_while(move |(k, _)| k.starts_with(&prefix))
+    let mut found: Vec<&TaskDefinition> = prefixed(&state.task_definitions, prefix.clone())
         .map(|(_, td)| td)
         .collect();
     found.sort_by_key(|td| td.revision);
@@ -167,21 +164,17 @@ impl Kecs {
         let status = input.status.unwrap_or(TaskDefinitionStatus::Active);
         let descending = input.sort == Some(SortOrder::Desc);
         let mut found: Vec<(String, String)> = self.read(|state| {
-            let in_scope: Box<dyn Iterator<Item = &TaskDefinition>> =
-                match input.family_prefix.as_deref() {
-                    // `familyPrefix` is, despite its name, the exact family (as in ECS).
-                    Some(family) if !family.is_empty() => Box::new(revisions(state, ctx, family)),
-                    _ => {
-                        let prefix = arn::ecs(&ctx.region, &ctx.account_id, "task-definition/");
-                        Box::new(
-                            state
-                                .task_definitions
-                                .range(prefix.clone()..)
-                                .take_while(move |(k, _)| k.starts_with(&prefix))
-                                .map(|(_, td)| td),
-                        )
-                    }
-                };
+            let in_scope: Box<dyn Iterator<Item = &TaskDefinition>> = match input
+                .family_prefix
+                .as_deref()
+            {
+                // `familyPrefix` is, despite its name, the exact family (as in ECS).
+                Some(family) if !family.is_empty() => Box::new(revisions(state, ctx, family)),
+                _ => {
+                    let prefix = arn::ecs(&ctx.region, &ctx.account_id, "task-definition/");
+                    Box::new(prefixed(&state.task_definitions, prefix.clone()).map(|(_, td)| td))
+                }
+            };
             in_scope
                 .filter(|td| td.status == Some(status))
                 .map(|td| {
@@ -225,11 +218,7 @@ impl Kecs {
             );
             // family -> has an ACTIVE revision
             let mut families: BTreeMap<String, bool> = BTreeMap::new();
-            for (_, td) in state
-                .task_definitions
-                .range(prefix.clone()..)
-                .take_while(|(k, _)| k.starts_with(&prefix))
-            {
+            for (_, td) in prefixed(&state.task_definitions, prefix.clone()) {
                 let active = families
                     .entry(td.family.clone().unwrap_or_default())
                     .or_default();

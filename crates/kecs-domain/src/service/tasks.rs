@@ -9,7 +9,7 @@ use super::Kecs;
 use crate::model::*;
 use crate::pagination::{paginate, LIST};
 use crate::runtime::{RuntimeError, StartedContainer};
-use crate::state::{Mutation, State, StoredTask};
+use crate::state::{prefixed, Mutation, State, StoredTask};
 use crate::{arn, validate, EcsError, RequestContext};
 
 const RUNNING: &str = "RUNNING";
@@ -35,11 +35,7 @@ pub(crate) fn tasks_in<'s>(
     cluster_arn: &str,
 ) -> impl Iterator<Item = &'s StoredTask> {
     let prefix = task_prefix(cluster_arn);
-    state
-        .tasks
-        .range(prefix.clone()..)
-        .take_while(move |(k, _)| k.starts_with(&prefix))
-        .map(|(_, t)| t)
+    prefixed(&state.tasks, prefix.clone()).map(|(_, t)| t)
 }
 
 /// The ARN a task identifier (ID or ARN) names in `cluster_arn`.
