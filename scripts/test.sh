@@ -9,6 +9,7 @@ trap 'rm -rf "$conformance_dir"' EXIT
 export KECS_CONFORMANCE_DIR="$conformance_dir"
 export KECS_BIN="$CARGO_TARGET_DIR/debug/kecs"
 
+scripts/test-image.sh
 cargo build --workspace --all-targets
 cargo test --workspace
 python3 -m pytest -q tests/conformance tests/py

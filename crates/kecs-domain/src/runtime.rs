@@ -3,7 +3,7 @@
 //! Adapters: `none` ([`NoneRuntime`], here, so embedders need no Docker client) runs nothing and
 //! reports every container RUNNING at once; Docker and Kubernetes adapters live in kecs-runtime.
 
-use crate::model::{Task, TaskDefinition};
+use crate::model::{NetworkBinding, Task, TaskDefinition};
 
 /// Why a runtime could not do what was asked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -23,6 +23,8 @@ pub struct StartedContainer {
     pub name: String,
     /// The engine's ID of the container, when there is one.
     pub runtime_id: Option<String>,
+    /// The host ports its container ports were published on.
+    pub network_bindings: Vec<NetworkBinding>,
 }
 
 /// Runs tasks' containers.
@@ -72,7 +74,7 @@ impl ContainerRuntime for NoneRuntime {
             .iter()
             .map(|c| StartedContainer {
                 name: c.name.clone().unwrap_or_default(),
-                runtime_id: None,
+                ..StartedContainer::default()
             })
             .collect())
     }

@@ -1,6 +1,7 @@
-//! KECS's container runtime adapters. Tasks arrive with the Docker-task issue: this crate then
-//! implements the domain's runtime port on Docker (bollard) and Kubernetes (kube). For now it
-//! names the runtimes a user can select.
+//! KECS's container runtime adapters: the domain's runtime port on the local Docker engine
+//! ([`docker::DockerRuntime`], bollard). Kubernetes (kube) arrives with its own issue.
+
+pub mod docker;
 
 use std::fmt;
 use std::str::FromStr;

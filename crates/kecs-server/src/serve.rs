@@ -9,6 +9,7 @@ use kecs_domain::clock::SystemClock;
 use kecs_domain::runtime::{ContainerRuntime, NoneRuntime, UnavailableRuntime};
 use kecs_domain::store::{MemoryStore, Store};
 use kecs_domain::Kecs;
+use kecs_runtime::docker::DockerRuntime;
 use kecs_runtime::RuntimeKind;
 use kecs_store::DuckStore;
 
@@ -23,12 +24,11 @@ fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The runtime tasks run on. Only `none` runs tasks in this version; `docker` and `kubernetes`
-/// refuse RunTask with a clear message until their adapters land.
-fn runtime(name: &str) -> Result<Arc<dyn ContainerRuntime>, String> {
+/// The runtime tasks run on. Kubernetes refuses RunTask with a clear message until its adapter lands.
+async fn runtime(name: &str) -> Result<Arc<dyn ContainerRuntime>, String> {
     Ok(match name.parse::<RuntimeKind>()? {
         RuntimeKind::None => Arc::new(NoneRuntime),
-        RuntimeKind::Docker => Arc::new(UnavailableRuntime("docker")),
+        RuntimeKind::Docker => Arc::new(DockerRuntime::connect().await?),
         RuntimeKind::Kubernetes => Arc::new(UnavailableRuntime("kubernetes")),
     })
 }
@@ -37,9 +37,13 @@ fn runtime(name: &str) -> Result<Arc<dyn ContainerRuntime>, String> {
 pub async fn run(settings: Settings) -> Result<(), String> {
     let store = open_store(&settings.data_dir)?;
     let kecs = Arc::new(
-        Kecs::open(store, Arc::new(SystemClock), runtime(&settings.runtime)?)
-            .await
-            .map_err(|e| format!("loading state from {}: {e}", settings.data_dir))?,
+        Kecs::open(
+            store,
+            Arc::new(SystemClock),
+            runtime(&settings.runtime).await?,
+        )
+        .await
+        .map_err(|e| format!("loading state from {}: {e}", settings.data_dir))?,
     );
     let conformance = match &settings.conformance_log {
         Some(p) => Some(

@@ -64,7 +64,11 @@ impl Server {
             .args(["--api-addr", &format!("127.0.0.1:{api}")])
             .args(["--admin-addr", &format!("127.0.0.1:{admin}")])
             .args(["--data-dir", &data_dir.to_string_lossy()])
-            .args(["--runtime", "none"])
+            .args(if extra.contains(&"--runtime") {
+                &[][..]
+            } else {
+                &["--runtime", "none"][..]
+            })
             .args(extra)
             .env(
                 "RUST_LOG",

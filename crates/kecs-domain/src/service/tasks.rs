@@ -340,10 +340,10 @@ fn mark_running(task: &mut Task, started: &[StartedContainer], now: f64) {
     task.version = Some(task.version.unwrap_or(0) + 1);
     for c in task.containers.iter_mut().flatten() {
         c.last_status = Some(RUNNING.into());
-        c.runtime_id = started
-            .iter()
-            .find(|s| Some(&s.name) == c.name.as_ref())
-            .and_then(|s| s.runtime_id.clone());
+        if let Some(s) = started.iter().find(|s| Some(&s.name) == c.name.as_ref()) {
+            c.runtime_id = s.runtime_id.clone();
+            c.network_bindings = Some(s.network_bindings.clone());
+        }
     }
 }
 
