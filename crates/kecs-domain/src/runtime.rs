@@ -27,6 +27,17 @@ pub struct StartedContainer {
     pub network_bindings: Vec<NetworkBinding>,
 }
 
+/// A container of a task exited on its own or was stopped (reported by the runtime's events).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContainerExit {
+    /// The task's ARN.
+    pub task_arn: String,
+    /// The container's name in the task definition.
+    pub container: String,
+    /// Its exit code, when the engine knows it.
+    pub exit_code: Option<i32>,
+}
+
 /// Runs tasks' containers.
 #[async_trait::async_trait]
 pub trait ContainerRuntime: Send + Sync {

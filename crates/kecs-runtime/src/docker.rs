@@ -11,10 +11,11 @@ use bollard::query_parameters::{
     StopContainerOptionsBuilder,
 };
 use bollard::Docker;
+use futures::{Stream, StreamExt};
 use kecs_domain::model::{
     ContainerDefinition, ContainerOverride, NetworkBinding, Task, TaskDefinition, TransportProtocol,
 };
-use kecs_domain::runtime::{ContainerRuntime, RuntimeError, StartedContainer};
+use kecs_domain::runtime::{ContainerExit, ContainerRuntime, RuntimeError, StartedContainer};
 
 /// Label naming the cluster ARN of a container KECS started.
 pub const LABEL_CLUSTER: &str = "kecs.cluster";
@@ -56,6 +57,36 @@ impl DockerRuntime {
         let docker = Docker::connect_with_socket_defaults().map_err(|e| unreachable(&e))?;
         docker.ping().await.map_err(|e| unreachable(&e))?;
         Ok(Self { docker })
+    }
+
+    /// The exits of KECS's containers, from Docker's event stream (`die` events). The stream
+    /// ends when the engine connection drops; the caller subscribes again.
+    pub fn exits(
+        &self,
+    ) -> impl Stream<Item = Result<ContainerExit, RuntimeError>> + Send + 'static {
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            ("event".to_string(), vec!["die".to_string()]),
+            ("label".to_string(), vec![LABEL_TASK.to_string()]),
+        ]);
+        let options = bollard::query_parameters::EventsOptionsBuilder::new()
+            .filters(&filters)
+            .build();
+        self.docker
+            .events(Some(options))
+            .filter_map(|event| async move {
+                match event {
+                    Err(e) => Some(Err(engine(e))),
+                    Ok(message) => {
+                        let attrs = message.actor.and_then(|a| a.attributes).unwrap_or_default();
+                        Some(Ok(ContainerExit {
+                            task_arn: attrs.get(LABEL_TASK)?.clone(),
+                            container: attrs.get(LABEL_CONTAINER)?.clone(),
+                            exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
+                        }))
+                    }
+                }
+            })
     }
 
     async fn ensure_network(&self, cluster_arn: &str) -> Result<String, RuntimeError> {

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::{web, App, HttpServer};
+use futures::StreamExt;
 use kecs_api::{AppState, ConformanceLog, Metrics};
 use kecs_domain::clock::SystemClock;
 use kecs_domain::runtime::{ContainerRuntime, NoneRuntime, UnavailableRuntime};
@@ -24,26 +25,51 @@ fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The runtime tasks run on. Kubernetes refuses RunTask with a clear message until its adapter lands.
-async fn runtime(name: &str) -> Result<Arc<dyn ContainerRuntime>, String> {
+/// The runtime tasks run on, and the Docker adapter when it is that one (its events feed the
+/// task controller). Kubernetes refuses RunTask with a clear message until its adapter lands.
+async fn runtime(
+    name: &str,
+) -> Result<(Arc<dyn ContainerRuntime>, Option<Arc<DockerRuntime>>), String> {
     Ok(match name.parse::<RuntimeKind>()? {
-        RuntimeKind::None => Arc::new(NoneRuntime),
-        RuntimeKind::Docker => Arc::new(DockerRuntime::connect().await?),
-        RuntimeKind::Kubernetes => Arc::new(UnavailableRuntime("kubernetes")),
+        RuntimeKind::None => (Arc::new(NoneRuntime), None),
+        RuntimeKind::Docker => {
+            let docker = Arc::new(DockerRuntime::connect().await?);
+            (docker.clone(), Some(docker))
+        }
+        RuntimeKind::Kubernetes => (Arc::new(UnavailableRuntime("kubernetes")), None),
     })
+}
+
+/// The task controller: feeds the exits Docker reports into the task state machine, and
+/// subscribes again when the engine's event stream breaks.
+async fn watch_exits(docker: Arc<DockerRuntime>, kecs: Arc<Kecs>) {
+    loop {
+        let mut exits = std::pin::pin!(docker.exits());
+        while let Some(exit) = exits.next().await {
+            match exit {
+                Ok(exit) => {
+                    if let Err(e) = kecs.on_container_exit(exit.clone()).await {
+                        tracing::error!(task = %exit.task_arn, error = %e, "recording a container exit failed");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "Docker event stream failed");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 /// Serves until SIGTERM or SIGINT, then drains in-flight requests and closes the store.
 pub async fn run(settings: Settings) -> Result<(), String> {
     let store = open_store(&settings.data_dir)?;
+    let (task_runtime, docker) = runtime(&settings.runtime).await?;
     let kecs = Arc::new(
-        Kecs::open(
-            store,
-            Arc::new(SystemClock),
-            runtime(&settings.runtime).await?,
-        )
-        .await
-        .map_err(|e| format!("loading state from {}: {e}", settings.data_dir))?,
+        Kecs::open(store, Arc::new(SystemClock), task_runtime)
+            .await
+            .map_err(|e| format!("loading state from {}: {e}", settings.data_dir))?,
     );
     let conformance = match &settings.conformance_log {
         Some(p) => Some(
@@ -59,6 +85,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         allow_reset: settings.allow_reset,
         conformance,
     };
+    let controller = docker.map(|d| tokio::spawn(watch_exits(d, state.kecs.clone())));
     let data = web::Data::new(state);
 
     let api_data = data.clone();
@@ -100,6 +127,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             tracing::info!(signal, "shutting down: draining requests");
             tokio::join!(api_handle.stop(true), admin_handle.stop(true));
         }
+    }
+    if let Some(c) = controller {
+        c.abort();
     }
     drop(data);
     tracing::info!("stopped");

@@ -158,3 +158,84 @@ async fn missing_image_stops_the_task_with_cannot_pull() {
         task.stopped_reason()
     );
 }
+
+#[tokio::test]
+async fn essential_container_exit_stops_the_task() {
+    use aws_sdk_ecs::client::Waiters;
+    let _cleanup = Cleanup("docker-exit");
+    let dir = tempfile::tempdir().unwrap();
+    let kecs = Server::start_on(dir.path(), &["--runtime", "docker"]).await;
+    let ecs = kecs.client().await;
+    ecs.create_cluster()
+        .cluster_name("docker-exit")
+        .send()
+        .await
+        .unwrap();
+    let app = ContainerDefinition::builder()
+        .name("app")
+        .image(IMAGE)
+        .command("sh")
+        .command("-c")
+        .command("sleep 1; exit 3")
+        .memory(32)
+        .build();
+    let side = ContainerDefinition::builder()
+        .name("side")
+        .image(IMAGE)
+        .command("sleep")
+        .command("300")
+        .essential(false)
+        .stop_timeout(1)
+        .memory(32)
+        .build();
+    ecs.register_task_definition()
+        .family("exit")
+        .container_definitions(app)
+        .container_definitions(side)
+        .send()
+        .await
+        .unwrap();
+    let task = ecs
+        .run_task()
+        .cluster("docker-exit")
+        .task_definition("exit")
+        .send()
+        .await
+        .unwrap()
+        .tasks()[0]
+        .clone();
+    let arn = task.task_arn().unwrap().to_string();
+    ecs.wait_until_tasks_stopped()
+        .cluster("docker-exit")
+        .tasks(&arn)
+        .wait(std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let t = ecs
+        .describe_tasks()
+        .cluster("docker-exit")
+        .tasks(&arn)
+        .send()
+        .await
+        .unwrap()
+        .tasks()[0]
+        .clone();
+    assert_eq!(t.stop_code(), Some(&TaskStopCode::EssentialContainerExited));
+    assert_eq!(
+        t.stopped_reason(),
+        Some("Essential container in task exited")
+    );
+    let app = t
+        .containers()
+        .iter()
+        .find(|c| c.name() == Some("app"))
+        .unwrap();
+    assert_eq!(app.exit_code(), Some(3));
+    let side = t
+        .containers()
+        .iter()
+        .find(|c| c.name() == Some("side"))
+        .unwrap();
+    assert_eq!(side.last_status(), Some("STOPPED"));
+    assert_eq!(docker_state(side.runtime_id().unwrap()), "exited");
+}

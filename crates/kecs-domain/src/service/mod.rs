@@ -10,6 +10,7 @@ mod account_settings;
 mod attributes;
 mod capacity_providers;
 mod clusters;
+pub mod lifecycle;
 mod tags;
 mod task_definitions;
 mod tasks;

@@ -13,7 +13,7 @@ use crate::state::{prefixed, Mutation, State, StoredTask};
 use crate::{arn, validate, EcsError, RequestContext};
 
 const RUNNING: &str = "RUNNING";
-const STOPPED: &str = "STOPPED";
+pub(crate) const STOPPED: &str = "STOPPED";
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -347,7 +347,7 @@ fn mark_running(task: &mut Task, started: &[StartedContainer], now: f64) {
     }
 }
 
-fn mark_stopped(task: &mut Task, code: TaskStopCode, reason: String, now: f64) {
+pub(crate) fn mark_stopped(task: &mut Task, code: TaskStopCode, reason: String, now: f64) {
     task.desired_status = Some(STOPPED.into());
     task.last_status = Some(STOPPED.into());
     task.stopping_at.get_or_insert(now);
@@ -507,13 +507,24 @@ impl Kecs {
             return Err(EcsError::invalid("reason may be at most 255 characters."));
         }
         let not_found = || EcsError::invalid("The referenced task was not found.");
-        let task = self.read(|state| {
-            let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
-            let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
-            find(state, ctx, &cluster_arn, &ident)
-                .map(|t| t.task.clone())
-                .ok_or_else(not_found)
-        })?;
+        let stopping_at = self.now();
+        // Desired STOPPED first: the exits the runtime reports while stopping are then read as
+        // part of this stop, not as an essential container dying.
+        let task = self
+            .write(|state| {
+                let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+                let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+                let mut stored = find(state, ctx, &cluster_arn, &ident)
+                    .cloned()
+                    .ok_or_else(not_found)?;
+                if stored.task.desired_status.as_deref() == Some(STOPPED) {
+                    return Ok((stored.task, vec![]));
+                }
+                stored.task.desired_status = Some(STOPPED.into());
+                stored.task.stopping_at = Some(stopping_at);
+                Ok((stored.task.clone(), vec![Mutation::PutTask(stored)]))
+            })
+            .await?;
         if task.last_status.as_deref() != Some(STOPPED) {
             self.runtime
                 .stop_task(&task)
