@@ -161,13 +161,17 @@ async fn missing_image_stops_the_task_with_cannot_pull() {
 
 #[tokio::test]
 async fn essential_container_exit_stops_the_task() {
+    essential_exit("docker-exit", "sleep 1; exit 3").await;
+}
+
+async fn essential_exit(cluster: &'static str, script: &str) {
     use aws_sdk_ecs::client::Waiters;
-    let _cleanup = Cleanup("docker-exit");
+    let _cleanup = Cleanup(cluster);
     let dir = tempfile::tempdir().unwrap();
     let kecs = Server::start_on(dir.path(), &["--runtime", "docker"]).await;
     let ecs = kecs.client().await;
     ecs.create_cluster()
-        .cluster_name("docker-exit")
+        .cluster_name(cluster)
         .send()
         .await
         .unwrap();
@@ -176,7 +180,7 @@ async fn essential_container_exit_stops_the_task() {
         .image(IMAGE)
         .command("sh")
         .command("-c")
-        .command("sleep 1; exit 3")
+        .command(script)
         .memory(32)
         .build();
     let side = ContainerDefinition::builder()
@@ -197,7 +201,7 @@ async fn essential_container_exit_stops_the_task() {
         .unwrap();
     let task = ecs
         .run_task()
-        .cluster("docker-exit")
+        .cluster(cluster)
         .task_definition("exit")
         .send()
         .await
@@ -205,21 +209,22 @@ async fn essential_container_exit_stops_the_task() {
         .tasks()[0]
         .clone();
     let arn = task.task_arn().unwrap().to_string();
-    ecs.wait_until_tasks_stopped()
-        .cluster("docker-exit")
+    let stopped = ecs
+        .wait_until_tasks_stopped()
+        .cluster(cluster)
         .tasks(&arn)
         .wait(std::time::Duration::from_secs(30))
-        .await
-        .unwrap();
+        .await;
     let t = ecs
         .describe_tasks()
-        .cluster("docker-exit")
+        .cluster(cluster)
         .tasks(&arn)
         .send()
         .await
         .unwrap()
         .tasks()[0]
         .clone();
+    assert!(stopped.is_ok(), "the task did not stop: {t:#?}");
     assert_eq!(t.stop_code(), Some(&TaskStopCode::EssentialContainerExited));
     assert_eq!(
         t.stopped_reason(),

@@ -475,6 +475,11 @@ impl Kecs {
                         continue;
                     };
                     let mut stored = stored.clone();
+                    if stored.task.desired_status.as_deref() == Some(STOPPED) {
+                        // Stopped meanwhile (StopTask, or an essential container already exited).
+                        shown.push(view(state, &stored, true));
+                        continue;
+                    }
                     match outcome {
                         Ok(containers) => mark_running(&mut stored.task, &containers, now),
                         Err(RuntimeError::Unsupported(m) | RuntimeError::Engine(m)) => {
