@@ -43,6 +43,12 @@ fn last_segment(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or_default()
 }
 
+/// The exit code in a container list's status text, e.g. `Exited (3) 5 seconds ago`.
+fn exit_code_of_status(status: &str) -> Option<i32> {
+    let rest = status.strip_prefix("Exited (")?;
+    rest.split(')').next()?.parse().ok()
+}
+
 /// The socket bollard tries: `$DOCKER_HOST`, else the default Unix socket.
 fn socket() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
@@ -87,6 +93,35 @@ impl DockerRuntime {
                     }
                 }
             })
+    }
+
+    /// Every exited container KECS started, as exits: the resync that catches what the event
+    /// stream missed (events before the subscription was up, or while it was broken).
+    pub async fn exited(&self) -> Result<Vec<ContainerExit>, RuntimeError> {
+        let filters = HashMap::from([
+            ("label".to_string(), vec![LABEL_TASK.to_string()]),
+            ("status".to_string(), vec!["exited".to_string()]),
+        ]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(engine)?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| {
+                let labels = c.labels.unwrap_or_default();
+                Some(ContainerExit {
+                    task_arn: labels.get(LABEL_TASK)?.clone(),
+                    container: labels.get(LABEL_CONTAINER)?.clone(),
+                    exit_code: c.status.as_deref().and_then(exit_code_of_status),
+                })
+            })
+            .collect())
     }
 
     async fn ensure_network(&self, cluster_arn: &str) -> Result<String, RuntimeError> {
@@ -338,5 +373,20 @@ impl ContainerRuntime for DockerRuntime {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_exit_codes_from_status_text() {
+        assert_eq!(exit_code_of_status("Exited (3) 5 seconds ago"), Some(3));
+        assert_eq!(
+            exit_code_of_status("Exited (137) About a minute ago"),
+            Some(137)
+        );
+        assert_eq!(exit_code_of_status("Up 2 seconds"), None);
     }
 }

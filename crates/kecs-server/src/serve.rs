@@ -7,7 +7,7 @@ use actix_web::{web, App, HttpServer};
 use futures::StreamExt;
 use kecs_api::{AppState, ConformanceLog, Metrics};
 use kecs_domain::clock::SystemClock;
-use kecs_domain::runtime::{ContainerRuntime, NoneRuntime, UnavailableRuntime};
+use kecs_domain::runtime::{ContainerExit, ContainerRuntime, NoneRuntime, UnavailableRuntime};
 use kecs_domain::store::{MemoryStore, Store};
 use kecs_domain::Kecs;
 use kecs_runtime::docker::DockerRuntime;
@@ -40,22 +40,38 @@ async fn runtime(
     })
 }
 
-/// The task controller: feeds the exits Docker reports into the task state machine, and
-/// subscribes again when the engine's event stream breaks.
+/// The task controller: feeds the exits Docker reports into the task state machine, from the
+/// event stream at once and from a periodic resync that catches what the stream missed.
 async fn watch_exits(docker: Arc<DockerRuntime>, kecs: Arc<Kecs>) {
+    let record = |exit: ContainerExit| {
+        let kecs = kecs.clone();
+        async move {
+            if let Err(e) = kecs.on_container_exit(exit.clone()).await {
+                tracing::error!(task = %exit.task_arn, error = %e, "recording a container exit failed");
+            }
+        }
+    };
+    let mut resync = tokio::time::interval(std::time::Duration::from_secs(2));
     loop {
         let mut exits = std::pin::pin!(docker.exits());
-        while let Some(exit) = exits.next().await {
-            match exit {
-                Ok(exit) => {
-                    if let Err(e) = kecs.on_container_exit(exit.clone()).await {
-                        tracing::error!(task = %exit.task_arn, error = %e, "recording a container exit failed");
+        loop {
+            tokio::select! {
+                next = exits.next() => match next {
+                    Some(Ok(exit)) => record(exit).await,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "Docker event stream failed; subscribing again");
+                        break;
                     }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "Docker event stream failed");
-                    break;
-                }
+                    None => break,
+                },
+                _ = resync.tick() => match docker.exited().await {
+                    Ok(exits) => {
+                        for exit in exits {
+                            record(exit).await;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "listing exited containers failed"),
+                },
             }
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;

@@ -164,6 +164,13 @@ async fn essential_container_exit_stops_the_task() {
     essential_exit("docker-exit", "sleep 1; exit 3").await;
 }
 
+/// A container that dies at once, possibly before the event subscription is up: the resync
+/// still catches it.
+#[tokio::test]
+async fn immediate_essential_exit_stops_the_task() {
+    essential_exit("docker-fast-exit", "exit 3").await;
+}
+
 async fn essential_exit(cluster: &'static str, script: &str) {
     use aws_sdk_ecs::client::Waiters;
     let _cleanup = Cleanup(cluster);

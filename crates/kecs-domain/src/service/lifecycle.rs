@@ -35,6 +35,8 @@ pub fn decide_exit(task: &Task, td: Option<&TaskDefinition>, exit: &ContainerExi
     else {
         return ExitDecision::Ignore;
     };
+    let already_recorded =
+        container.last_status.as_deref() == Some(STOPPED) && container.exit_code == exit.exit_code;
     container.last_status = Some(STOPPED.into());
     container.exit_code = exit.exit_code;
     updated.version = Some(updated.version.unwrap_or(0) + 1);
@@ -47,6 +49,9 @@ pub fn decide_exit(task: &Task, td: Option<&TaskDefinition>, exit: &ContainerExi
         .is_none_or(|d| d.essential != Some(false));
     if essential && task.desired_status.as_deref() != Some(STOPPED) {
         ExitDecision::StopTask(Box::new(updated))
+    } else if already_recorded {
+        // The periodic resync reports exits the event stream already delivered.
+        ExitDecision::Ignore
     } else {
         ExitDecision::Record(Box::new(updated))
     }
@@ -195,6 +200,16 @@ mod tests {
         assert_eq!(
             decide_exit(&task("RUNNING"), Some(&td()), &exit("ghost", 0)),
             ExitDecision::Ignore
+        );
+        let ExitDecision::Record(recorded) =
+            decide_exit(&task("RUNNING"), Some(&td()), &exit("side", 1))
+        else {
+            panic!("expected Record")
+        };
+        assert_eq!(
+            decide_exit(&recorded, Some(&td()), &exit("side", 1)),
+            ExitDecision::Ignore,
+            "a repeated exit changes nothing"
         );
     }
 }

@@ -340,6 +340,13 @@ fn mark_running(task: &mut Task, started: &[StartedContainer], now: f64) {
     task.version = Some(task.version.unwrap_or(0) + 1);
     for c in task.containers.iter_mut().flatten() {
         c.last_status = Some(RUNNING.into());
+    }
+    record_runtime_ids(task, started);
+}
+
+/// Records the engine's IDs and published ports of the containers that started.
+fn record_runtime_ids(task: &mut Task, started: &[StartedContainer]) {
+    for c in task.containers.iter_mut().flatten() {
         if let Some(s) = started.iter().find(|s| Some(&s.name) == c.name.as_ref()) {
             c.runtime_id = s.runtime_id.clone();
             c.network_bindings = Some(s.network_bindings.clone());
@@ -469,6 +476,7 @@ impl Kecs {
             .write(|state| {
                 let mut shown = vec![];
                 let mut mutations = vec![];
+                let mut to_stop = vec![];
                 for (task, outcome) in tasks.iter().zip(outcomes) {
                     let arn = task.task_arn.clone().unwrap_or_default();
                     let Some(stored) = state.tasks.get(&arn) else {
@@ -476,8 +484,14 @@ impl Kecs {
                     };
                     let mut stored = stored.clone();
                     if stored.task.desired_status.as_deref() == Some(STOPPED) {
-                        // Stopped meanwhile (StopTask, or an essential container already exited).
+                        // Stopped meanwhile (StopTask, or an essential container already exited):
+                        // record what started, and stop it too once committed.
+                        if let Ok(containers) = &outcome {
+                            record_runtime_ids(&mut stored.task, containers);
+                        }
+                        to_stop.push(stored.task.clone());
                         shown.push(view(state, &stored, true));
+                        mutations.push(Mutation::PutTask(stored));
                         continue;
                     }
                     match outcome {
@@ -489,9 +503,14 @@ impl Kecs {
                     shown.push(view(state, &stored, true));
                     mutations.push(Mutation::PutTask(stored));
                 }
-                Ok((shown, mutations))
+                Ok(((shown, to_stop), mutations))
             })
             .await?;
+        let (started, to_stop) = started;
+        for task in &to_stop {
+            // Best effort: labelled containers left behind are found by the next stop.
+            let _ = self.runtime.stop_task(task).await;
+        }
         Ok(RunTaskResponse {
             tasks: Some(started),
             failures: Some(vec![]),
