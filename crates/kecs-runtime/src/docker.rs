@@ -102,16 +102,9 @@ impl DockerRuntime {
             ("label".to_string(), vec![LABEL_TASK.to_string()]),
             ("status".to_string(), vec!["exited".to_string()]),
         ]);
-        let options = ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(engine)?;
-        Ok(list
+        Ok(self
+            .list(filters)
+            .await?
             .into_iter()
             .filter_map(|c| {
                 let labels = c.labels.unwrap_or_default();
@@ -151,16 +144,27 @@ impl DockerRuntime {
             "label".to_string(),
             vec![format!("{LABEL_TASK}={task_arn}")],
         )]);
+        Ok(self
+            .list(filters)
+            .await?
+            .into_iter()
+            .filter_map(|c| c.id)
+            .collect())
+    }
+
+    /// Containers, running or not, matching Docker `filters`.
+    async fn list(
+        &self,
+        filters: HashMap<String, Vec<String>>,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, RuntimeError> {
         let options = ListContainersOptionsBuilder::new()
             .all(true)
             .filters(&filters)
             .build();
-        let list = self
-            .docker
+        self.docker
             .list_containers(Some(options))
             .await
-            .map_err(engine)?;
-        Ok(list.into_iter().filter_map(|c| c.id).collect())
+            .map_err(engine)
     }
 
     async fn remove(&self, ids: &[String]) {
