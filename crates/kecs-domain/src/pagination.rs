@@ -84,6 +84,16 @@ pub fn paginate<T>(
     })
 }
 
+/// Pages sorted, unique strings (ARNs, names) that are their own sort key, with ECS's common
+/// List limits.
+pub fn paginate_sorted(
+    items: Vec<String>,
+    max_results: Option<i32>,
+    next_token: Option<&str>,
+) -> Result<Page<String>, EcsError> {
+    paginate(items, String::clone, false, max_results, next_token, LIST)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 
 use super::Kecs;
 use crate::model::*;
-use crate::pagination::{paginate, LIST};
+use crate::pagination::paginate_sorted;
 use crate::state::{prefixed, Mutation, State};
 use crate::{arn, validate, EcsError, RequestContext};
 
@@ -297,14 +297,7 @@ impl Kecs {
                 .map(|(k, _)| k.clone())
                 .collect()
         });
-        let page = paginate(
-            arns,
-            |a| a.clone(),
-            false,
-            input.max_results,
-            input.next_token.as_deref(),
-            LIST,
-        )?;
+        let page = paginate_sorted(arns, input.max_results, input.next_token.as_deref())?;
         Ok(ListClustersResponse {
             cluster_arns: Some(page.items),
             next_token: page.next_token,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::Kecs;
 use crate::model::*;
-use crate::pagination::{paginate, LIST};
+use crate::pagination::{paginate, paginate_sorted, LIST};
 use crate::state::{prefixed, Mutation, State};
 use crate::{arn, validate, EcsError, RequestContext};
 
@@ -234,14 +234,7 @@ impl Kecs {
                 .map(|(f, _)| f)
                 .collect()
         });
-        let page = paginate(
-            families,
-            |f| f.clone(),
-            false,
-            input.max_results,
-            input.next_token.as_deref(),
-            LIST,
-        )?;
+        let page = paginate_sorted(families, input.max_results, input.next_token.as_deref())?;
         Ok(ListTaskDefinitionFamiliesResponse {
             families: Some(page.items),
             next_token: page.next_token,

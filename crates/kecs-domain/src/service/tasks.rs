@@ -7,7 +7,7 @@ use super::clusters::{active_cluster, cluster_arn};
 use super::task_definitions::resolve as resolve_task_definition;
 use super::Kecs;
 use crate::model::*;
-use crate::pagination::{paginate, LIST};
+use crate::pagination::paginate_sorted;
 use crate::runtime::{RuntimeError, StartedContainer};
 use crate::state::{prefixed, Mutation, State, StoredTask};
 use crate::{arn, validate, EcsError, RequestContext};
@@ -642,14 +642,7 @@ impl Kecs {
                     .collect(),
             )
         })?;
-        let page = paginate(
-            arns,
-            |a| a.clone(),
-            false,
-            input.max_results,
-            input.next_token.as_deref(),
-            LIST,
-        )?;
+        let page = paginate_sorted(arns, input.max_results, input.next_token.as_deref())?;
         Ok(ListTasksResponse {
             task_arns: Some(page.items),
             next_token: page.next_token,
