@@ -74,8 +74,9 @@ def http(method, url, body=None, headers=None, timeout=10):
 class KecsServer:
     """One `kecs server` process on free ports over `data_dir`."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, runtime="none"):
         self.data_dir = str(data_dir)
+        self.runtime = runtime
         self.api_port = free_port()
         self.admin_port = free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
@@ -94,7 +95,7 @@ class KecsServer:
             "--api-addr", f"127.0.0.1:{self.api_port}",
             "--admin-addr", f"127.0.0.1:{self.admin_port}",
             "--data-dir", self.data_dir,
-            "--runtime", "none",
+            "--runtime", self.runtime,
             "--allow-reset",
         ]
         self._log = open(self.log_path, "ab")
@@ -223,6 +224,31 @@ class CliResult:
 def aws(server):
     """aws(*args, region=..., ok=True): runs `aws ecs <args>`; with ok, checks success and
     returns the parsed JSON, else returns the CliResult."""
+    yield from _aws_cli(server)
+
+
+@pytest.fixture(scope="module")
+def docker_server(kecs_binary, tmp_path_factory):
+    """A KECS on the docker runtime (its containers removed afterwards)."""
+    s = KecsServer(tmp_path_factory.mktemp("kecs-docker") / "data", runtime="docker").start()
+    yield s
+    s.stop()
+    instance = (Path(s.data_dir) / "instance-id").read_text().strip()
+    ids = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=kecs.instance={instance}"],
+        capture_output=True, text=True,
+    ).stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+
+
+@pytest.fixture
+def aws_docker(docker_server):
+    """`aws` against the docker-runtime KECS."""
+    yield from _aws_cli(docker_server)
+
+
+def _aws_cli(server):
     exe = shutil.which("aws")
     assert exe, "aws CLI not installed"
     home = tempfile.mkdtemp(prefix="awscli-home-")

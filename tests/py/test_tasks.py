@@ -836,3 +836,24 @@ def test_cli_task_errors(aws):
                "ClusterNotFoundException")
     fails_with(aws("stop-task", "--cluster", "c", "--task", "0" * 32, ok=False), "InvalidParameterException")
     fails_with(aws("list-tasks", "--cluster", "ghost", ok=False), "ClusterNotFoundException")
+
+
+def test_start_task_runs_one_task_per_container_instance(ecs):
+    setup(ecs)
+    ci = f"arn:aws:ecs:us-east-1:000000000000:container-instance/c/{'a' * 32}"
+    out = ecs.start_task(cluster="c", taskDefinition="web", containerInstances=[ci, "b" * 32],
+                         startedBy="me")
+    tasks = out["tasks"]
+    assert out["failures"] == []
+    assert [t["containerInstanceArn"] for t in tasks] == [
+        ci, f"arn:aws:ecs:us-east-1:000000000000:container-instance/c/{'b' * 32}"]
+    assert all(t["launchType"] == "EC2" and t["startedBy"] == "me" for t in tasks)
+    assert all(t["lastStatus"] == "RUNNING" for t in tasks)
+    assert listed(ecs, containerInstance="b" * 32) == [tasks[1]["taskArn"]]
+    assert listed(ecs, containerInstance=ci) == [tasks[0]["taskArn"]]
+
+
+def test_start_task_needs_container_instances(ecs_raw):
+    setup(ecs_raw)
+    assert_error("InvalidParameterException", ecs_raw.start_task,
+                 cluster="c", taskDefinition="web", containerInstances=[])

@@ -1,4 +1,6 @@
-//! The admin port: `/health`, `/ready`, `/metrics` and (when enabled) `POST /_kecs/reset`.
+//! The admin port: `/health`, `/ready`, `/metrics`, a task container's recent logs
+//! (`GET /_kecs/tasks/{task}/containers/{container}/logs?tail=N`) and (when enabled)
+//! `POST /_kecs/reset`.
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -9,7 +11,38 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready))
         .route("/metrics", web::get().to(metrics))
-        .route("/_kecs/reset", web::post().to(reset));
+        .route("/_kecs/reset", web::post().to(reset))
+        .route(
+            "/_kecs/tasks/{task}/containers/{container}/logs",
+            web::get().to(logs),
+        );
+}
+
+#[derive(serde::Deserialize)]
+struct LogsQuery {
+    tail: Option<usize>,
+}
+
+/// The last `tail` (default 100) lines a task's container wrote; the task by ARN
+/// (URL-encoded) or ID.
+async fn logs(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<LogsQuery>,
+) -> HttpResponse {
+    let (task, container) = path.into_inner();
+    let tail = query.tail.unwrap_or(100);
+    match state.kecs.container_logs(&task, &container, tail).await {
+        Ok(lines) => HttpResponse::Ok().json(json!({
+            "task": task,
+            "container": container,
+            "lines": lines,
+        })),
+        Err(kecs_domain::EcsError::InvalidParameter(m)) => {
+            HttpResponse::NotFound().json(json!({"error": m}))
+        }
+        Err(e) => HttpResponse::BadGateway().json(json!({"error": e.to_string()})),
+    }
 }
 
 /// The process is up.

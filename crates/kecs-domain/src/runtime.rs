@@ -1,9 +1,13 @@
 //! The container runtime port: where a task's containers really run.
 //!
+//! KECS drives a task's lifecycle itself (dependency order, health, exits); a runtime only does
+//! what one engine call does: prepare a task's shared resources, create and start one container,
+//! report its state, stop and remove a task's containers, read logs, and list what it runs.
+//!
 //! Adapters: `none` ([`NoneRuntime`], here, so embedders need no Docker client) runs nothing and
 //! reports every container RUNNING at once; Docker and Kubernetes adapters live in kecs-runtime.
 
-use crate::model::{NetworkBinding, Task, TaskDefinition};
+use crate::model::{HealthStatus, NetworkBinding, Task, TaskDefinition};
 
 /// Why a runtime could not do what was asked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -16,7 +20,7 @@ pub enum RuntimeError {
     Engine(String),
 }
 
-/// One container as the runtime started it.
+/// One container as the runtime created or started it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StartedContainer {
     /// The container's name in the task definition.
@@ -25,6 +29,60 @@ pub struct StartedContainer {
     pub runtime_id: Option<String>,
     /// The host ports its container ports were published on.
     pub network_bindings: Vec<NetworkBinding>,
+    /// The task's private address, when the runtime gives the task its own (awsvpc).
+    pub private_ipv4: Option<String>,
+}
+
+/// Where a container is in its life, as the engine reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContainerStatus {
+    /// Created, not started yet.
+    #[default]
+    Created,
+    /// Its process runs.
+    Running,
+    /// It ended, with this exit code when the engine knows it.
+    Exited(Option<i32>),
+    /// The engine no longer has it.
+    Missing,
+}
+
+/// A container's state: status and, when it has a health check, its health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ContainerState {
+    /// Created, running, exited or gone.
+    pub status: ContainerStatus,
+    /// HEALTHY / UNHEALTHY once its health check has decided; UNKNOWN before or without one.
+    pub health: Option<HealthStatus>,
+}
+
+/// A container the runtime runs for KECS, as found by listing (start-up recovery and resync).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedContainer {
+    /// The ARN of its task.
+    pub task_arn: String,
+    /// The container's name in the task definition.
+    pub container: String,
+    /// The engine's ID.
+    pub runtime_id: String,
+    /// Its state.
+    pub state: ContainerState,
+}
+
+/// Something the runtime observed about one container of a task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuntimeEvent {
+    /// A container exited on its own or was stopped.
+    Exited(ContainerExit),
+    /// A container's health check changed its verdict.
+    Health {
+        /// The task's ARN.
+        task_arn: String,
+        /// The container's name in the task definition.
+        container: String,
+        /// The new verdict.
+        status: HealthStatus,
+    },
 }
 
 /// A container of a task exited on its own or was stopped (reported by the runtime's events).
@@ -47,15 +105,60 @@ pub trait ContainerRuntime: Send + Sync {
     /// `Err` when this runtime cannot run tasks at all, checked before any task is created.
     fn check_available(&self) -> Result<(), RuntimeError>;
 
-    /// Starts every container of `task` from `definition`.
-    async fn start_task(
+    /// True when tasks need no engine work at all (the `none` runtime): KECS then records a new
+    /// task RUNNING, and a stopped one STOPPED, in the request itself.
+    fn is_emulated(&self) -> bool {
+        false
+    }
+
+    /// Prepares what a task's containers share (its cluster's network).
+    async fn prepare_task(
         &self,
         task: &Task,
         definition: &TaskDefinition,
-    ) -> Result<Vec<StartedContainer>, RuntimeError>;
+    ) -> Result<(), RuntimeError>;
 
-    /// Stops every container of `task`.
+    /// Creates (does not start) the container `name` of `task`. `created` lists the task's
+    /// containers created before it, in order, for the runtimes that join them (a shared network
+    /// namespace, volumesFrom, links). An image that is not present fails with an error
+    /// starting `CannotPullContainerError`.
+    async fn create_container(
+        &self,
+        task: &Task,
+        definition: &TaskDefinition,
+        name: &str,
+        created: &[StartedContainer],
+    ) -> Result<StartedContainer, RuntimeError>;
+
+    /// Starts a created container; returns it with its published ports.
+    async fn start_container(
+        &self,
+        task: &Task,
+        container: &StartedContainer,
+    ) -> Result<StartedContainer, RuntimeError>;
+
+    /// The state of a container by its runtime ID.
+    async fn container_state(&self, runtime_id: &str) -> Result<ContainerState, RuntimeError>;
+
+    /// Stops every container of `task` (SIGTERM, then SIGKILL after each one's stopTimeout).
     async fn stop_task(&self, task: &Task) -> Result<(), RuntimeError>;
+
+    /// Removes every container of the task `task_arn`, running or not.
+    async fn remove_task(&self, task_arn: &str) -> Result<(), RuntimeError>;
+
+    /// The last `tail` lines a container of `task` wrote (stdout and stderr).
+    async fn logs(
+        &self,
+        task: &Task,
+        container: &str,
+        tail: usize,
+    ) -> Result<Vec<String>, RuntimeError>;
+
+    /// Every container this KECS runs, whatever its state.
+    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError>;
+
+    /// Waits `d` before KECS looks again at containers it waits for (dependsOn conditions).
+    async fn pause(&self, d: std::time::Duration);
 }
 
 /// The `none` runtime: API-only emulation for users who test their deployment scripts. Tasks go
@@ -73,32 +176,74 @@ impl ContainerRuntime for NoneRuntime {
         Ok(())
     }
 
-    async fn start_task(
-        &self,
-        _task: &Task,
-        definition: &TaskDefinition,
-    ) -> Result<Vec<StartedContainer>, RuntimeError> {
-        Ok(definition
-            .container_definitions
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .map(|c| StartedContainer {
-                name: c.name.clone().unwrap_or_default(),
-                ..StartedContainer::default()
-            })
-            .collect())
+    fn is_emulated(&self) -> bool {
+        true
     }
 
-    async fn stop_task(&self, _task: &Task) -> Result<(), RuntimeError> {
+    async fn prepare_task(&self, _: &Task, _: &TaskDefinition) -> Result<(), RuntimeError> {
         Ok(())
     }
+
+    async fn create_container(
+        &self,
+        _: &Task,
+        _: &TaskDefinition,
+        name: &str,
+        _: &[StartedContainer],
+    ) -> Result<StartedContainer, RuntimeError> {
+        Ok(StartedContainer {
+            name: name.to_string(),
+            ..StartedContainer::default()
+        })
+    }
+
+    async fn start_container(
+        &self,
+        _: &Task,
+        container: &StartedContainer,
+    ) -> Result<StartedContainer, RuntimeError> {
+        Ok(container.clone())
+    }
+
+    async fn container_state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
+        Ok(ContainerState {
+            status: ContainerStatus::Running,
+            health: None,
+        })
+    }
+
+    async fn stop_task(&self, _: &Task) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+
+    async fn remove_task(&self, _: &str) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+
+    async fn logs(&self, _: &Task, _: &str, _: usize) -> Result<Vec<String>, RuntimeError> {
+        Ok(vec![])
+    }
+
+    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
+        Ok(vec![])
+    }
+
+    async fn pause(&self, _: std::time::Duration) {}
 }
 
 /// A runtime selected by configuration whose adapter is not built yet: it refuses to run tasks
 /// with a message that names it, rather than pretending.
 #[derive(Debug, Clone, Copy)]
 pub struct UnavailableRuntime(pub &'static str);
+
+impl UnavailableRuntime {
+    fn refuse<T>(&self) -> Result<T, RuntimeError> {
+        Err(RuntimeError::Unsupported(format!(
+            "The {} runtime cannot run tasks in this KECS version yet; start KECS with --runtime none to emulate tasks without containers.",
+            self.0
+        )))
+    }
+}
 
 #[async_trait::async_trait]
 impl ContainerRuntime for UnavailableRuntime {
@@ -107,21 +252,50 @@ impl ContainerRuntime for UnavailableRuntime {
     }
 
     fn check_available(&self) -> Result<(), RuntimeError> {
-        Err(RuntimeError::Unsupported(format!(
-            "The {} runtime cannot run tasks in this KECS version yet; start KECS with --runtime none to emulate tasks without containers.",
-            self.0
-        )))
+        self.refuse()
     }
 
-    async fn start_task(
+    async fn prepare_task(&self, _: &Task, _: &TaskDefinition) -> Result<(), RuntimeError> {
+        self.refuse()
+    }
+
+    async fn create_container(
         &self,
         _: &Task,
         _: &TaskDefinition,
-    ) -> Result<Vec<StartedContainer>, RuntimeError> {
-        self.check_available().map(|()| vec![])
+        _: &str,
+        _: &[StartedContainer],
+    ) -> Result<StartedContainer, RuntimeError> {
+        self.refuse()
+    }
+
+    async fn start_container(
+        &self,
+        _: &Task,
+        _: &StartedContainer,
+    ) -> Result<StartedContainer, RuntimeError> {
+        self.refuse()
+    }
+
+    async fn container_state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
+        self.refuse()
     }
 
     async fn stop_task(&self, _: &Task) -> Result<(), RuntimeError> {
         Ok(())
     }
+
+    async fn remove_task(&self, _: &str) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+
+    async fn logs(&self, _: &Task, _: &str, _: usize) -> Result<Vec<String>, RuntimeError> {
+        self.refuse()
+    }
+
+    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
+        Ok(vec![])
+    }
+
+    async fn pause(&self, _: std::time::Duration) {}
 }

@@ -7,7 +7,7 @@ use actix_web::{web, App, HttpServer};
 use futures::StreamExt;
 use kecs_api::{AppState, ConformanceLog, Metrics};
 use kecs_domain::clock::SystemClock;
-use kecs_domain::runtime::{ContainerExit, ContainerRuntime, NoneRuntime, UnavailableRuntime};
+use kecs_domain::runtime::{ContainerRuntime, NoneRuntime, UnavailableRuntime};
 use kecs_domain::store::{MemoryStore, Store};
 use kecs_domain::Kecs;
 use kecs_runtime::docker::DockerRuntime;
@@ -25,52 +25,71 @@ fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The name this KECS labels its containers with, so that it adopts (and cleans up) only its
+/// own: kept in the data directory, so a restart on the same data is the same instance.
+fn instance_id(data_dir: &str) -> Result<String, String> {
+    let fresh = || uuid::Uuid::new_v4().simple().to_string();
+    if data_dir == ":memory:" {
+        return Ok(fresh());
+    }
+    let path = Path::new(data_dir).join("instance-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        if !id.trim().is_empty() {
+            return Ok(id.trim().to_string());
+        }
+    }
+    let id = fresh();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, &id)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(id)
+}
+
 /// The runtime tasks run on, and the Docker adapter when it is that one (its events feed the
 /// task controller). Kubernetes refuses RunTask with a clear message until its adapter lands.
 async fn runtime(
     name: &str,
+    instance: &str,
 ) -> Result<(Arc<dyn ContainerRuntime>, Option<Arc<DockerRuntime>>), String> {
     Ok(match name.parse::<RuntimeKind>()? {
         RuntimeKind::None => (Arc::new(NoneRuntime), None),
         RuntimeKind::Docker => {
-            let docker = Arc::new(DockerRuntime::connect().await?);
+            let docker = Arc::new(DockerRuntime::connect(instance).await?);
             (docker.clone(), Some(docker))
         }
         RuntimeKind::Kubernetes => (Arc::new(UnavailableRuntime("kubernetes")), None),
     })
 }
 
-/// The task controller: feeds the exits Docker reports into the task state machine, from the
-/// event stream at once and from a periodic resync that catches what the stream missed.
-async fn watch_exits(docker: Arc<DockerRuntime>, kecs: Arc<Kecs>) {
-    let record = |exit: ContainerExit| {
-        let kecs = kecs.clone();
-        async move {
-            if let Err(e) = kecs.on_container_exit(exit.clone()).await {
-                tracing::error!(task = %exit.task_arn, error = %e, "recording a container exit failed");
-            }
-        }
-    };
+/// The task controller's eyes: feeds what Docker reports into the task state machine, from the
+/// event stream at once and from a periodic resync that catches what the stream missed (events
+/// before the subscription was up, or while it was broken).
+async fn watch_docker(docker: Arc<DockerRuntime>, kecs: Arc<Kecs>) {
     let mut resync = tokio::time::interval(std::time::Duration::from_secs(2));
     loop {
-        let mut exits = std::pin::pin!(docker.exits());
+        let mut events = std::pin::pin!(docker.events());
         loop {
             tokio::select! {
-                next = exits.next() => match next {
-                    Some(Ok(exit)) => record(exit).await,
+                next = events.next() => match next {
+                    Some(Ok(event)) => {
+                        if let Err(e) = kecs.on_runtime_event(event.clone()).await {
+                            tracing::error!(?event, error = %e, "recording a runtime event failed");
+                        }
+                    }
                     Some(Err(e)) => {
                         tracing::warn!(error = %e, "Docker event stream failed; subscribing again");
                         break;
                     }
                     None => break,
                 },
-                _ = resync.tick() => match docker.exited().await {
-                    Ok(exits) => {
-                        for exit in exits {
-                            record(exit).await;
+                _ = resync.tick() => match docker.inventory().await {
+                    Ok(observed) => {
+                        if let Err(e) = kecs.reconcile_with(&observed, false).await {
+                            tracing::error!(error = %e, "resync failed");
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "listing exited containers failed"),
+                    Err(e) => tracing::warn!(error = %e, "listing KECS's containers failed"),
                 },
             }
         }
@@ -78,10 +97,25 @@ async fn watch_exits(docker: Arc<DockerRuntime>, kecs: Arc<Kecs>) {
     }
 }
 
+/// Adopts what the runtime runs for this instance after a restart (also after kill -9):
+/// running tasks are kept, interrupted launches start again, orphans are removed.
+async fn recover(docker: &DockerRuntime, kecs: &Kecs) -> Result<(), String> {
+    let observed = docker
+        .inventory()
+        .await
+        .map_err(|e| format!("listing KECS's containers: {e}"))?;
+    kecs.reconcile_with(&observed, true)
+        .await
+        .map_err(|e| format!("recovering tasks: {e}"))?;
+    tracing::info!(containers = observed.len(), "recovered the runtime's state");
+    Ok(())
+}
+
 /// Serves until SIGTERM or SIGINT, then drains in-flight requests and closes the store.
 pub async fn run(settings: Settings) -> Result<(), String> {
     let store = open_store(&settings.data_dir)?;
-    let (task_runtime, docker) = runtime(&settings.runtime).await?;
+    let instance = instance_id(&settings.data_dir)?;
+    let (task_runtime, docker) = runtime(&settings.runtime, &instance).await?;
     let kecs = Arc::new(
         Kecs::open(store, Arc::new(SystemClock), task_runtime)
             .await
@@ -101,7 +135,11 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         allow_reset: settings.allow_reset,
         conformance,
     };
-    let controller = docker.map(|d| tokio::spawn(watch_exits(d, state.kecs.clone())));
+    let mut controllers = vec![tokio::spawn(state.kecs.clone().drive_tasks())];
+    if let Some(docker) = docker {
+        recover(&docker, &state.kecs).await?;
+        controllers.push(tokio::spawn(watch_docker(docker, state.kecs.clone())));
+    }
     let data = web::Data::new(state);
 
     let api_data = data.clone();
@@ -144,7 +182,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             tokio::join!(api_handle.stop(true), admin_handle.stop(true));
         }
     }
-    if let Some(c) = controller {
+    for c in controllers {
         c.abort();
     }
     drop(data);

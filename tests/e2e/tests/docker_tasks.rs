@@ -1,154 +1,99 @@
-//! Tasks as real containers on the local Docker engine (image built by scripts/test-image.sh).
+//! Tasks as real containers on the local Docker engine (image built by scripts/test-image.sh),
+//! driven through aws-sdk-ecs: lifecycle, container definition mapping, dependsOn, health.
 
-mod common;
+mod docker_support;
 
-use std::process::Command;
+use aws_sdk_ecs::types::{
+    AwsVpcConfiguration, ContainerCondition, ContainerDependency, ContainerOverride, HealthCheck,
+    HealthStatus, HostEntry, HostVolumeProperties, KernelCapabilities, KeyValuePair,
+    LinuxParameters, MountPoint, NetworkConfiguration, NetworkMode, PortMapping, TaskOverride,
+    TaskStopCode, Tmpfs, Ulimit, UlimitName, Volume,
+};
+use docker_support::{container, inspect, shell, Case, IMAGE};
 
-use aws_sdk_ecs::types::{ContainerDefinition, PortMapping, TaskStopCode};
-use kecs_e2e::Server;
-
-const IMAGE: &str = "kecs-test/busybox:latest";
-
-/// Removes every container KECS started for `cluster` when the test ends, pass or fail.
-struct Cleanup(&'static str);
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let out = Command::new("docker")
-            .args([
-                "ps",
-                "-aq",
-                "--filter",
-                &format!(
-                    "label=kecs.cluster=arn:aws:ecs:us-east-1:000000000000:cluster/{}",
-                    self.0
-                ),
-            ])
-            .output()
-            .unwrap();
-        for id in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-            let _ = Command::new("docker").args(["rm", "-f", id]).output();
-        }
-        let _ = Command::new("docker")
-            .args(["network", "rm", &format!("kecs-{}", self.0)])
-            .output();
-    }
-}
-
-fn docker_state(id: &str) -> String {
-    let out = Command::new("docker")
-        .args(["inspect", "-f", "{{.State.Status}}", id])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-#[tokio::test]
-async fn web_server_task_is_reachable_and_stops() {
-    let _cleanup = Cleanup("docker-web");
-    let dir = tempfile::tempdir().unwrap();
-    let kecs = Server::start_on(dir.path(), &["--runtime", "docker"]).await;
-    let ecs = kecs.client().await;
-    ecs.create_cluster()
-        .cluster_name("docker-web")
-        .send()
-        .await
-        .unwrap();
-    let web = ContainerDefinition::builder()
-        .name("web")
+fn httpd(name: &str, port: i32) -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
+    aws_sdk_ecs::types::ContainerDefinition::builder()
+        .name(name)
         .image(IMAGE)
         .command("httpd")
         .command("-f")
         .command("-p")
-        .command("8080")
+        .command(port.to_string())
         .command("-h")
         .command("/www")
         .memory(64)
         // busybox httpd ignores SIGTERM as PID 1: SIGKILL follows after stopTimeout.
         .stop_timeout(2)
-        .port_mappings(PortMapping::builder().container_port(8080).build())
-        .build();
-    ecs.register_task_definition()
-        .family("web")
-        .container_definitions(web)
-        .send()
-        .await
-        .unwrap();
-    let task = ecs
-        .run_task()
-        .cluster("docker-web")
-        .task_definition("web")
-        .send()
-        .await
-        .unwrap()
-        .tasks()[0]
-        .clone();
-    assert_eq!(task.last_status(), Some("RUNNING"));
-    let container = &task.containers()[0];
-    let id = container.runtime_id().expect("runtimeId").to_string();
-    assert_eq!(docker_state(&id), "running");
-    let binding = container
-        .network_bindings()
-        .iter()
-        .find(|b| b.container_port() == Some(8080))
-        .expect("binding");
-    let port = binding.host_port().unwrap();
-    assert!(port > 0, "a dynamic host port was published");
+}
 
-    let mut body = String::new();
+async fn fetch(url: &str) -> String {
     for _ in 0..50 {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/index.html")).await {
-            body = r.text().await.unwrap_or_default();
-            break;
+        if let Ok(r) = reqwest::get(url).await {
+            return r.text().await.unwrap_or_default();
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    String::new()
+}
+
+#[tokio::test]
+async fn web_server_task_is_reachable_and_stop_honours_stop_timeout() {
+    let case = Case::start("docker-web").await;
+    let web = httpd("web", 8080)
+        .port_mappings(PortMapping::builder().container_port(8080).build())
+        .build();
+    case.register("web", vec![web]).await;
+    let arn = case.run("web").await;
+    let task = case.wait_running(&arn).await;
+    assert!(task.started_at().is_some() && task.pull_started_at().is_some());
+    let web = container(&task, "web");
+    assert_eq!(web.last_status(), Some("RUNNING"));
+    let id = web.runtime_id().expect("runtimeId").to_string();
+    assert_eq!(inspect(&id, "{{.State.Status}}"), "running");
+    let port = web
+        .network_bindings()
+        .iter()
+        .find(|b| b.container_port() == Some(8080))
+        .and_then(|b| b.host_port())
+        .expect("a published host port");
+    assert!(port > 0, "a dynamic host port was published");
+    let body = fetch(&format!("http://127.0.0.1:{port}/index.html")).await;
     assert_eq!(body.trim(), "hello-from-kecs");
 
-    let stopped = ecs
+    let stopping = case
+        .ecs
         .stop_task()
-        .cluster("docker-web")
-        .task(task.task_arn().unwrap())
+        .cluster(&case.cluster)
+        .task(&arn)
+        .reason("done testing")
         .send()
         .await
         .unwrap()
         .task
         .unwrap();
-    assert_eq!(stopped.last_status(), Some("STOPPED"));
-    assert_eq!(docker_state(&id), "exited");
+    assert_eq!(stopping.desired_status(), Some("STOPPED"));
+    let stopped = case.wait_stopped(&arn).await;
+    assert_eq!(stopped.stop_code(), Some(&TaskStopCode::UserInitiated));
+    assert_eq!(stopped.stopped_reason(), Some("done testing"));
+    assert_eq!(inspect(&id, "{{.State.Status}}"), "exited");
+    // SIGTERM was ignored, so SIGKILL came after the 2 s stopTimeout.
+    assert_eq!(container(&stopped, "web").exit_code(), Some(137));
+    let took =
+        stopped.stopped_at().unwrap().as_secs_f64() - stopped.stopping_at().unwrap().as_secs_f64();
+    assert!(took >= 1.9, "stopped after {took} s, before stopTimeout");
 }
 
 #[tokio::test]
 async fn missing_image_stops_the_task_with_cannot_pull() {
-    let _cleanup = Cleanup("docker-missing");
-    let dir = tempfile::tempdir().unwrap();
-    let kecs = Server::start_on(dir.path(), &["--runtime", "docker"]).await;
-    let ecs = kecs.client().await;
-    ecs.create_cluster()
-        .cluster_name("docker-missing")
-        .send()
-        .await
-        .unwrap();
-    let ghost = ContainerDefinition::builder()
+    let case = Case::start("docker-missing").await;
+    let ghost = aws_sdk_ecs::types::ContainerDefinition::builder()
         .name("ghost")
         .image("kecs-test/does-not-exist:1")
         .memory(32)
         .build();
-    ecs.register_task_definition()
-        .family("ghost")
-        .container_definitions(ghost)
-        .send()
-        .await
-        .unwrap();
-    let task = ecs
-        .run_task()
-        .cluster("docker-missing")
-        .task_definition("ghost")
-        .send()
-        .await
-        .unwrap()
-        .tasks()[0]
-        .clone();
-    assert_eq!(task.last_status(), Some("STOPPED"));
+    case.register("ghost", vec![ghost]).await;
+    let arn = case.run("ghost").await;
+    let task = case.wait_stopped(&arn).await;
     assert_eq!(task.stop_code(), Some(&TaskStopCode::TaskFailedToStart));
     assert!(
         task.stopped_reason()
@@ -171,83 +116,368 @@ async fn immediate_essential_exit_stops_the_task() {
     essential_exit("docker-fast-exit", "exit 3").await;
 }
 
-async fn essential_exit(cluster: &'static str, script: &str) {
-    use aws_sdk_ecs::client::Waiters;
-    let _cleanup = Cleanup(cluster);
-    let dir = tempfile::tempdir().unwrap();
-    let kecs = Server::start_on(dir.path(), &["--runtime", "docker"]).await;
-    let ecs = kecs.client().await;
-    ecs.create_cluster()
-        .cluster_name(cluster)
-        .send()
-        .await
-        .unwrap();
-    let app = ContainerDefinition::builder()
-        .name("app")
-        .image(IMAGE)
-        .command("sh")
-        .command("-c")
-        .command(script)
-        .memory(32)
-        .build();
-    let side = ContainerDefinition::builder()
-        .name("side")
-        .image(IMAGE)
-        .command("sleep")
-        .command("300")
-        .essential(false)
-        .stop_timeout(1)
-        .memory(32)
-        .build();
-    ecs.register_task_definition()
-        .family("exit")
-        .container_definitions(app)
-        .container_definitions(side)
-        .send()
-        .await
-        .unwrap();
-    let task = ecs
-        .run_task()
-        .cluster(cluster)
-        .task_definition("exit")
-        .send()
-        .await
-        .unwrap()
-        .tasks()[0]
-        .clone();
-    let arn = task.task_arn().unwrap().to_string();
-    let stopped = ecs
-        .wait_until_tasks_stopped()
-        .cluster(cluster)
-        .tasks(&arn)
-        .wait(std::time::Duration::from_secs(30))
-        .await;
-    let t = ecs
-        .describe_tasks()
-        .cluster(cluster)
-        .tasks(&arn)
-        .send()
-        .await
-        .unwrap()
-        .tasks()[0]
-        .clone();
-    assert!(stopped.is_ok(), "the task did not stop: {t:#?}");
+async fn essential_exit(cluster: &str, script: &str) {
+    let case = Case::start(cluster).await;
+    let app = shell("app", script).build();
+    let side = shell("side", "sleep 300").essential(false).build();
+    case.register("exit", vec![app, side]).await;
+    let arn = case.run("exit").await;
+    let t = case.wait_stopped(&arn).await;
     assert_eq!(t.stop_code(), Some(&TaskStopCode::EssentialContainerExited));
     assert_eq!(
         t.stopped_reason(),
         Some("Essential container in task exited")
     );
-    let app = t
-        .containers()
-        .iter()
-        .find(|c| c.name() == Some("app"))
-        .unwrap();
-    assert_eq!(app.exit_code(), Some(3));
-    let side = t
-        .containers()
-        .iter()
-        .find(|c| c.name() == Some("side"))
-        .unwrap();
+    assert_eq!(container(&t, "app").exit_code(), Some(3));
+    let side = container(&t, "side");
     assert_eq!(side.last_status(), Some("STOPPED"));
-    assert_eq!(docker_state(side.runtime_id().unwrap()), "exited");
+    assert_eq!(
+        inspect(side.runtime_id().unwrap(), "{{.State.Status}}"),
+        "exited"
+    );
+}
+
+fn depends(on: &str, condition: ContainerCondition) -> ContainerDependency {
+    ContainerDependency::builder()
+        .container_name(on)
+        .condition(condition)
+        .build()
+}
+
+fn health_check(command: &str) -> HealthCheck {
+    HealthCheck::builder()
+        .command("CMD-SHELL")
+        .command(command)
+        .interval(5)
+        .timeout(2)
+        .retries(1)
+        .start_period(0)
+        .build()
+        .unwrap()
+}
+
+/// init must succeed and db be healthy before app starts; init's output reaches app through a
+/// task-scoped volume.
+#[tokio::test]
+async fn depends_on_orders_the_start_and_volumes_are_shared() {
+    let case = Case::start("docker-deps").await;
+    let mount = MountPoint::builder()
+        .source_volume("shared")
+        .container_path("/shared")
+        .build();
+    let init = shell("init", "sleep 1; echo from-init > /shared/note")
+        .essential(false)
+        .mount_points(mount.clone())
+        .build();
+    let db = shell("db", "sleep 300")
+        .health_check(health_check("test -e /proc/1"))
+        .build();
+    let app = shell("app", "cat /shared/note; sleep 300")
+        .mount_points(mount)
+        .depends_on(depends("init", ContainerCondition::Success))
+        .depends_on(depends("db", ContainerCondition::Healthy))
+        .build();
+    let mut req = case
+        .ecs
+        .register_task_definition()
+        .family("deps")
+        .volumes(Volume::builder().name("shared").build());
+    for c in [app, init, db] {
+        req = req.container_definitions(c);
+    }
+    req.send().await.unwrap();
+    let arn = case.run("deps").await;
+    let task = case.wait_running(&arn).await;
+    let id = |name: &str| container(&task, name).runtime_id().unwrap().to_string();
+    let init_finished = inspect(&id("init"), "{{.State.FinishedAt}}");
+    let app_started = inspect(&id("app"), "{{.State.StartedAt}}");
+    assert!(
+        app_started > init_finished,
+        "app started at {app_started}, before init finished at {init_finished}"
+    );
+    assert_eq!(container(&task, "init").exit_code(), Some(0));
+    assert_eq!(container(&task, "init").last_status(), Some("STOPPED"));
+    assert_eq!(
+        container(&task, "db").health_status(),
+        Some(&HealthStatus::Healthy)
+    );
+    assert_eq!(task.health_status(), Some(&HealthStatus::Healthy));
+    let lines = case.wait_for_log(&arn, "app", "from-init").await;
+    assert_eq!(lines, ["from-init"]);
+}
+
+/// A dependency that fails its SUCCESS condition keeps its dependent from starting.
+#[tokio::test]
+async fn a_failed_dependency_stops_the_task() {
+    let case = Case::start("docker-dep-fail").await;
+    let init = shell("init", "exit 4").essential(false).build();
+    let app = shell("app", "sleep 300")
+        .depends_on(depends("init", ContainerCondition::Success))
+        .build();
+    case.register("depfail", vec![init, app]).await;
+    let arn = case.run("depfail").await;
+    let task = case.wait_stopped(&arn).await;
+    assert_eq!(task.stop_code(), Some(&TaskStopCode::TaskFailedToStart));
+    assert!(
+        task.stopped_reason()
+            .unwrap()
+            .contains("exited with code 4"),
+        "{:?}",
+        task.stopped_reason()
+    );
+    assert_eq!(
+        container(&task, "app")
+            .runtime_id()
+            .map(|id| inspect(id, "{{.State.Status}}")),
+        Some("created".into())
+    );
+}
+
+#[tokio::test]
+async fn a_failing_health_check_is_reported_unhealthy() {
+    let case = Case::start("docker-unhealthy").await;
+    let app = shell("app", "sleep 300")
+        .health_check(
+            HealthCheck::builder()
+                .command("CMD-SHELL")
+                .command("exit 1")
+                .interval(5)
+                .timeout(2)
+                .retries(1)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    case.register("sick", vec![app]).await;
+    let arn = case.run("sick").await;
+    case.wait_running(&arn).await;
+    let mut task = case.describe(&arn).await;
+    for _ in 0..100 {
+        if task.health_status() == Some(&HealthStatus::Unhealthy) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        task = case.describe(&arn).await;
+    }
+    assert_eq!(task.health_status(), Some(&HealthStatus::Unhealthy));
+    assert_eq!(
+        container(&task, "app").health_status(),
+        Some(&HealthStatus::Unhealthy)
+    );
+    assert_eq!(
+        task.last_status(),
+        Some("RUNNING"),
+        "standalone tasks keep running"
+    );
+}
+
+#[tokio::test]
+async fn overrides_replace_the_command_and_environment() {
+    let case = Case::start("docker-overrides").await;
+    let app = shell("app", "echo original; sleep 300")
+        .environment(KeyValuePair::builder().name("GREETING").value("hi").build())
+        .environment(KeyValuePair::builder().name("KEEP").value("kept").build())
+        .build();
+    case.register("over", vec![app]).await;
+    let over = ContainerOverride::builder()
+        .name("app")
+        .command("sh")
+        .command("-c")
+        .command("echo $GREETING-$KEEP; sleep 300")
+        .environment(
+            KeyValuePair::builder()
+                .name("GREETING")
+                .value("overridden")
+                .build(),
+        )
+        .build();
+    let arn = case
+        .ecs
+        .run_task()
+        .cluster(&case.cluster)
+        .task_definition("over")
+        .overrides(TaskOverride::builder().container_overrides(over).build())
+        .send()
+        .await
+        .unwrap()
+        .tasks()[0]
+        .task_arn()
+        .unwrap()
+        .to_string();
+    case.wait_running(&arn).await;
+    let lines = case.wait_for_log(&arn, "app", "overridden-kept").await;
+    assert_eq!(lines, ["overridden-kept"]);
+}
+
+/// The container definition's settings reach the engine, and the container behaves by them.
+#[tokio::test]
+async fn container_settings_reach_the_engine() {
+    let case = Case::start("docker-settings").await;
+    let host_dir = tempfile::tempdir().unwrap();
+    std::fs::write(host_dir.path().join("greeting"), "from-host\n").unwrap();
+    let script = "cat /host/greeting; touch /rootfile 2>/dev/null || echo read-only-root; \
+                  grep -q 'db.local' /etc/hosts && echo extra-host; ulimit -n; \
+                  touch /scratch/x && echo tmpfs-ok; id -u; pwd; hostname; sleep 300";
+    let app = shell("app", script)
+        .readonly_root_filesystem(true)
+        .privileged(false)
+        .user("1000")
+        .working_directory("/tmp")
+        .hostname("kecs-host")
+        .docker_labels("team", "kecs")
+        .extra_hosts(
+            HostEntry::builder()
+                .hostname("db.local")
+                .ip_address("10.1.2.3")
+                .build(),
+        )
+        .ulimits(
+            Ulimit::builder()
+                .name(UlimitName::Nofile)
+                .soft_limit(1234)
+                .hard_limit(2048)
+                .build(),
+        )
+        .linux_parameters(
+            LinuxParameters::builder()
+                .init_process_enabled(true)
+                .capabilities(KernelCapabilities::builder().drop("NET_RAW").build())
+                .tmpfs(
+                    Tmpfs::builder()
+                        .container_path("/scratch")
+                        .size(8)
+                        .mount_options("mode=1777")
+                        .build(),
+                )
+                .build(),
+        )
+        .mount_points(
+            MountPoint::builder()
+                .source_volume("hostdir")
+                .container_path("/host")
+                .read_only(true)
+                .build(),
+        )
+        .build();
+    case.ecs
+        .register_task_definition()
+        .family("settings")
+        .container_definitions(app)
+        .volumes(
+            Volume::builder()
+                .name("hostdir")
+                .host(
+                    HostVolumeProperties::builder()
+                        .source_path(host_dir.path().to_string_lossy())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let arn = case.run("settings").await;
+    let task = case.wait_running(&arn).await;
+    let id = container(&task, "app").runtime_id().unwrap().to_string();
+    assert_eq!(inspect(&id, "{{.Config.Labels.team}}"), "kecs");
+    assert_eq!(inspect(&id, "{{.HostConfig.Init}}"), "true");
+    assert_eq!(inspect(&id, "{{.HostConfig.CapDrop}}"), "[NET_RAW]");
+    let lines = case.wait_for_log(&arn, "app", "kecs-host").await;
+    assert_eq!(
+        lines,
+        [
+            "from-host",
+            "read-only-root",
+            "extra-host",
+            "1234",
+            "tmpfs-ok",
+            "1000",
+            "/tmp",
+            "kecs-host"
+        ]
+    );
+}
+
+/// awsvpc: the task's containers share one network namespace (localhost), and the task has its
+/// own address, reachable from the host; nothing is published on the host.
+#[tokio::test]
+async fn awsvpc_containers_share_localhost_and_the_task_has_an_address() {
+    let case = Case::start("docker-awsvpc").await;
+    let web = httpd("web", 8080)
+        .port_mappings(PortMapping::builder().container_port(8080).build())
+        .build();
+    let client = shell(
+        "client",
+        "sleep 1; wget -qO- http://localhost:8080/index.html; sleep 300",
+    )
+    .build();
+    case.ecs
+        .register_task_definition()
+        .family("vpc")
+        .network_mode(NetworkMode::Awsvpc)
+        .container_definitions(web)
+        .container_definitions(client)
+        .send()
+        .await
+        .unwrap();
+    let arn = case
+        .ecs
+        .run_task()
+        .cluster(&case.cluster)
+        .task_definition("vpc")
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    AwsVpcConfiguration::builder()
+                        .subnets("subnet-12345")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .tasks()[0]
+        .task_arn()
+        .unwrap()
+        .to_string();
+    let task = case.wait_running(&arn).await;
+    let lines = case.wait_for_log(&arn, "client", "hello-from-kecs").await;
+    assert_eq!(lines, ["hello-from-kecs"]);
+    let eni = &task.attachments()[0];
+    assert_eq!(eni.status(), Some("ATTACHED"));
+    let ip = eni
+        .details()
+        .iter()
+        .find(|d| d.name() == Some("privateIPv4Address"))
+        .and_then(|d| d.value())
+        .expect("a private address")
+        .to_string();
+    assert_eq!(
+        container(&task, "client").network_interfaces()[0].private_ipv4_address(),
+        Some(ip.as_str())
+    );
+    assert!(container(&task, "web").network_bindings().is_empty());
+    let body = fetch(&format!("http://{ip}:8080/index.html")).await;
+    assert_eq!(body.trim(), "hello-from-kecs");
+}
+
+/// bridge: a link makes one container reachable from another by its alias.
+#[tokio::test]
+async fn bridge_links_name_other_containers() {
+    let case = Case::start("docker-links").await;
+    let web = httpd("web", 8080).build();
+    let client = shell(
+        "client",
+        "sleep 1; wget -qO- http://www:8080/index.html; sleep 300",
+    )
+    .links("web:www")
+    .depends_on(depends("web", ContainerCondition::Start))
+    .build();
+    case.register("links", vec![web, client]).await;
+    let arn = case.run("links").await;
+    case.wait_running(&arn).await;
+    let lines = case.wait_for_log(&arn, "client", "hello-from-kecs").await;
+    assert_eq!(lines, ["hello-from-kecs"]);
 }

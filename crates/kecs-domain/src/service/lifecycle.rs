@@ -1,9 +1,11 @@
-//! What happens to a task when one of its containers exits: the pure decision, and applying it.
+//! What the runtime reports does to a task: exits (the pure decision, and applying it), health
+//! verdicts, and finishing a stop.
 
-use super::tasks::{mark_stopped, STOPPED};
+use super::task_state::{self, is_stopped, stop_requested, STOPPED};
+use super::work::TaskWork;
 use super::Kecs;
-use crate::model::{Task, TaskDefinition, TaskStopCode};
-use crate::runtime::ContainerExit;
+use crate::model::{HealthStatus, Task, TaskDefinition, TaskStopCode};
+use crate::runtime::{ContainerExit, ContainerStatus, RuntimeEvent};
 use crate::state::Mutation;
 use crate::EcsError;
 
@@ -21,50 +23,62 @@ pub enum ExitDecision {
     StopTask(Box<Task>),
 }
 
+/// Whether the container `name` of `td` is essential (containers are, unless they say not).
+pub fn is_essential(td: Option<&TaskDefinition>, name: &str) -> bool {
+    td.and_then(|td| td.container_definitions.as_ref())
+        .and_then(|defs| defs.iter().find(|d| d.name.as_deref() == Some(name)))
+        .is_none_or(|d| d.essential != Some(false))
+}
+
 /// Decides what `exit` does to `task`, whose definition is `td`.
 pub fn decide_exit(task: &Task, td: Option<&TaskDefinition>, exit: &ContainerExit) -> ExitDecision {
-    if task.last_status.as_deref() == Some(STOPPED) {
+    if is_stopped(task) {
         return ExitDecision::Ignore;
     }
-    let mut updated = task.clone();
-    let Some(container) = updated
+    let Some(container) = task
         .containers
-        .iter_mut()
+        .iter()
         .flatten()
         .find(|c| c.name.as_deref() == Some(exit.container.as_str()))
     else {
         return ExitDecision::Ignore;
     };
-    let already_recorded =
-        container.last_status.as_deref() == Some(STOPPED) && container.exit_code == exit.exit_code;
-    container.last_status = Some(STOPPED.into());
-    container.exit_code = exit.exit_code;
-    updated.version = Some(updated.version.unwrap_or(0) + 1);
-    let essential = td
-        .and_then(|td| td.container_definitions.as_ref())
-        .and_then(|defs| {
-            defs.iter()
-                .find(|d| d.name.as_deref() == Some(exit.container.as_str()))
-        })
-        .is_none_or(|d| d.essential != Some(false));
-    if essential && task.desired_status.as_deref() != Some(STOPPED) {
-        ExitDecision::StopTask(Box::new(updated))
-    } else if already_recorded {
+    let already_recorded = container.last_status.as_deref() == Some(STOPPED)
+        && (exit.exit_code.is_none() || container.exit_code == exit.exit_code);
+    if already_recorded {
         // The periodic resync reports exits the event stream already delivered.
-        ExitDecision::Ignore
+        return ExitDecision::Ignore;
+    }
+    let mut updated = task.clone();
+    task_state::record_exit(&mut updated, &exit.container, exit.exit_code);
+    if is_essential(td, &exit.container) && !stop_requested(task) {
+        ExitDecision::StopTask(Box::new(updated))
     } else {
         ExitDecision::Record(Box::new(updated))
     }
 }
 
 impl Kecs {
-    /// Applies a container exit reported by the runtime: records the exit code and, when an
-    /// essential container exited, stops the task's other containers and the task itself.
+    /// Applies what the runtime observed about a container.
+    pub async fn on_runtime_event(&self, event: RuntimeEvent) -> Result<(), EcsError> {
+        match event {
+            RuntimeEvent::Exited(exit) => self.on_container_exit(exit).await,
+            RuntimeEvent::Health {
+                task_arn,
+                container,
+                status,
+            } => self.on_health(&task_arn, &container, status).await,
+        }
+    }
+
+    /// Applies a container exit: records the exit code and, when an essential container exited,
+    /// stops the task (its other containers first).
     pub async fn on_container_exit(&self, exit: ContainerExit) -> Result<(), EcsError> {
+        let now = self.now();
         let stop = self
             .write(|state| {
                 let Some(stored) = state.tasks.get(&exit.task_arn) else {
-                    return Ok((None, vec![]));
+                    return Ok((false, vec![]));
                 };
                 let td = stored
                     .task
@@ -73,41 +87,141 @@ impl Kecs {
                     .and_then(|arn| state.task_definitions.get(arn));
                 let mut stored = stored.clone();
                 match decide_exit(&stored.task, td, &exit) {
-                    ExitDecision::Ignore => Ok((None, vec![])),
+                    ExitDecision::Ignore => Ok((false, vec![])),
                     ExitDecision::Record(task) => {
                         stored.task = *task;
-                        Ok((None, vec![Mutation::PutTask(stored)]))
+                        Ok((false, vec![Mutation::PutTask(stored)]))
                     }
                     ExitDecision::StopTask(task) => {
                         stored.task = *task;
-                        stored.task.desired_status = Some(STOPPED.into());
-                        Ok((Some(stored.task.clone()), vec![Mutation::PutTask(stored)]))
+                        task_state::request_stop(
+                            &mut stored.task,
+                            TaskStopCode::EssentialContainerExited,
+                            ESSENTIAL_EXITED,
+                            now,
+                        );
+                        Ok((true, vec![Mutation::PutTask(stored)]))
                     }
                 }
             })
             .await?;
-        let Some(task) = stop else { return Ok(()) };
-        // A failed stop leaves containers for the next stop to find (they are labelled); the task
-        // itself has ended either way.
-        let _ = self.runtime.stop_task(&task).await;
-        let now = self.now();
+        if stop {
+            self.enqueue(TaskWork::Stop(exit.task_arn));
+        }
+        Ok(())
+    }
+
+    /// Records a container's health verdict and the task's health derived from it.
+    pub async fn on_health(
+        &self,
+        task_arn: &str,
+        container: &str,
+        status: HealthStatus,
+    ) -> Result<(), EcsError> {
         self.write(|state| {
-            let Some(stored) = state.tasks.get(&exit.task_arn) else {
+            let Some(stored) = state.tasks.get(task_arn) else {
                 return Ok(((), vec![]));
             };
-            let mut stored = stored.clone();
-            if stored.task.last_status.as_deref() == Some(STOPPED) {
+            if is_stopped(&stored.task) {
                 return Ok(((), vec![]));
             }
-            mark_stopped(
-                &mut stored.task,
-                TaskStopCode::EssentialContainerExited,
-                ESSENTIAL_EXITED.into(),
-                now,
-            );
+            let td = stored
+                .task
+                .task_definition_arn
+                .as_ref()
+                .and_then(|arn| state.task_definitions.get(arn));
+            let mut stored = stored.clone();
+            if !task_state::record_health(&mut stored.task, container, status, |name| {
+                is_essential(td, name)
+            }) {
+                return Ok(((), vec![]));
+            }
             Ok(((), vec![Mutation::PutTask(stored)]))
         })
         .await
+    }
+
+    /// Stops the containers of a task asked to stop and records it STOPPED, with its
+    /// containers' exit codes. When the engine fails, the task stays STOPPING and the resync
+    /// tries again.
+    pub(super) async fn finish_stop(&self, task_arn: &str) {
+        let Some(task) = self
+            .update_task(task_arn, |t| {
+                if is_stopped(t) || !stop_requested(t) {
+                    return false;
+                }
+                if t.last_status.as_deref() != Some(task_state::STOPPING) {
+                    task_state::set_status(t, task_state::STOPPING);
+                }
+                true
+            })
+            .await
+        else {
+            return;
+        };
+        if let Err(e) = self.runtime.stop_task(&task).await {
+            tracing::warn!(task = task_arn, error = %e, "stopping a task's containers failed; the resync retries");
+            return;
+        }
+        let mut exits = vec![];
+        for c in task.containers.iter().flatten() {
+            let (Some(name), Some(id)) = (&c.name, &c.runtime_id) else {
+                continue;
+            };
+            if let Ok(state) = self.runtime.container_state(id).await {
+                if let ContainerStatus::Exited(code) = state.status {
+                    exits.push((name.clone(), code));
+                }
+            }
+        }
+        if task_state::eni(&task).is_some() {
+            self.update_task(task_arn, |t| {
+                task_state::set_status(t, task_state::DEPROVISIONING);
+                true
+            })
+            .await;
+        }
+        let now = self.now();
+        self.update_task(task_arn, |t| {
+            if is_stopped(t) {
+                return false;
+            }
+            for (name, code) in &exits {
+                task_state::record_exit(t, name, *code);
+            }
+            task_state::mark_stopped(t, now);
+            true
+        })
+        .await;
+    }
+
+    /// Applies `change` to the stored task `task_arn` and commits it when it reports a change.
+    /// Returns the task as it is afterwards, or `None` when it is gone, unchanged, or the commit
+    /// failed (logged).
+    pub(super) async fn update_task(
+        &self,
+        task_arn: &str,
+        change: impl FnOnce(&mut Task) -> bool,
+    ) -> Option<Task> {
+        let result = self
+            .write(|state| {
+                let Some(stored) = state.tasks.get(task_arn) else {
+                    return Ok((None, vec![]));
+                };
+                let mut stored = stored.clone();
+                if !change(&mut stored.task) {
+                    return Ok((None, vec![]));
+                }
+                Ok((Some(stored.task.clone()), vec![Mutation::PutTask(stored)]))
+            })
+            .await;
+        match result {
+            Ok(task) => task,
+            Err(e) => {
+                tracing::error!(task = task_arn, error = %e, "recording a task change failed");
+                None
+            }
+        }
     }
 }
 

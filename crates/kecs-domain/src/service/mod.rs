@@ -10,10 +10,15 @@ mod account_settings;
 mod attributes;
 mod capacity_providers;
 mod clusters;
+pub mod launch;
 pub mod lifecycle;
+mod logs;
+pub mod recovery;
 mod tags;
 mod task_definitions;
+pub mod task_state;
 mod tasks;
+pub mod work;
 
 use std::sync::{Arc, RwLock};
 
@@ -31,6 +36,7 @@ pub struct Kecs {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     runtime: Arc<dyn ContainerRuntime>,
+    work: work::WorkQueue,
 }
 
 /// The family of a task definition ARN (`.../task-definition/<family>:<revision>`).
@@ -58,6 +64,7 @@ impl Kecs {
             store,
             clock,
             runtime,
+            work: work::WorkQueue::new(),
         })
     }
 
@@ -303,6 +310,13 @@ impl EcsApi for Kecs {
         input: RunTaskRequest,
     ) -> Result<RunTaskResponse, EcsError> {
         self.run_task_op(ctx, input).await
+    }
+    async fn start_task(
+        &self,
+        ctx: &RequestContext,
+        input: StartTaskRequest,
+    ) -> Result<StartTaskResponse, EcsError> {
+        self.start_task_op(ctx, input).await
     }
     async fn stop_task(
         &self,

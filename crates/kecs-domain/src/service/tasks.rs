@@ -1,19 +1,20 @@
 //! RunTask, StopTask, DescribeTasks and ListTasks.
 //!
-//! A task is created PROVISIONING and committed, its containers are started through the
-//! runtime port, and it is committed again as RUNNING (or STOPPED when they could not start).
+//! RunTask commits its tasks PROVISIONING and queues their launch for the task controller
+//! (see launch.rs); StopTask commits the stop decision and queues the stop. On an emulated
+//! runtime (`none`) both take effect at once, in the request's one write.
 
 use super::clusters::{active_cluster, cluster_arn};
 use super::task_definitions::resolve as resolve_task_definition;
 use super::Kecs;
 use crate::model::*;
 use crate::pagination::paginate_sorted;
-use crate::runtime::{RuntimeError, StartedContainer};
+use crate::runtime::StartedContainer;
 use crate::state::{prefixed, Mutation, State, StoredTask};
 use crate::{arn, validate, EcsError, RequestContext};
 
-const RUNNING: &str = "RUNNING";
-pub(crate) const STOPPED: &str = "STOPPED";
+use super::task_state::{self, PROVISIONING, RUNNING};
+use super::work::TaskWork;
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -211,6 +212,32 @@ struct NewTask<'a> {
 }
 
 impl NewTask<'_> {
+    /// An awsvpc task's network interface, as ECS attaches one (its address once RUNNING).
+    fn network_interface(&self) -> Option<Attachment> {
+        let vpc = self
+            .input
+            .network_configuration
+            .as_ref()?
+            .awsvpc_configuration
+            .as_ref()?;
+        let detail = |name: &str, value: String| KeyValuePair {
+            name: Some(name.into()),
+            value: Some(value),
+        };
+        let eni = new_id();
+        let mut details = vec![];
+        if let Some(subnet) = vpc.subnets.as_ref().and_then(|s| s.first()) {
+            details.push(detail("subnetId", subnet.clone()));
+        }
+        details.push(detail("networkInterfaceId", format!("eni-{}", &eni[..17])));
+        Some(Attachment {
+            id: Some(uuid::Uuid::new_v4().to_string()),
+            r#type: Some("ElasticNetworkInterface".into()),
+            status: Some("PRECREATED".into()),
+            details: Some(details),
+        })
+    }
+
     fn build(&self) -> Task {
         let id = new_id();
         let task_arn = format!("{}{id}", task_prefix(self.cluster_arn));
@@ -276,7 +303,7 @@ impl NewTask<'_> {
                 inference_accelerator_overrides: Some(vec![]),
                 ..overrides
             }),
-            last_status: Some("PROVISIONING".into()),
+            last_status: Some(PROVISIONING.into()),
             desired_status: Some(RUNNING.into()),
             cpu,
             memory,
@@ -301,7 +328,7 @@ impl NewTask<'_> {
             version: Some(1),
             health_status: Some(HealthStatus::Unknown),
             enable_execute_command: Some(self.input.enable_execute_command.unwrap_or(false)),
-            attachments: Some(vec![]),
+            attachments: Some(self.network_interface().into_iter().collect()),
             attributes: Some(vec![]),
             ..Task::default()
         }
@@ -330,42 +357,23 @@ fn task_tags(
     tags
 }
 
-fn mark_running(task: &mut Task, started: &[StartedContainer], now: f64) {
-    task.last_status = Some(RUNNING.into());
-    task.connectivity = Some(Connectivity::Connected);
-    task.connectivity_at = Some(now);
-    task.pull_started_at = Some(now);
-    task.pull_stopped_at = Some(now);
-    task.started_at = Some(now);
-    task.version = Some(task.version.unwrap_or(0) + 1);
-    for c in task.containers.iter_mut().flatten() {
-        c.last_status = Some(RUNNING.into());
-    }
-    record_runtime_ids(task, started);
-}
-
-/// Records the engine's IDs and published ports of the containers that started.
-fn record_runtime_ids(task: &mut Task, started: &[StartedContainer]) {
-    for c in task.containers.iter_mut().flatten() {
-        if let Some(s) = started.iter().find(|s| Some(&s.name) == c.name.as_ref()) {
-            c.runtime_id = s.runtime_id.clone();
-            c.network_bindings = Some(s.network_bindings.clone());
-        }
-    }
-}
-
-pub(crate) fn mark_stopped(task: &mut Task, code: TaskStopCode, reason: String, now: f64) {
-    task.desired_status = Some(STOPPED.into());
-    task.last_status = Some(STOPPED.into());
-    task.stopping_at.get_or_insert(now);
-    task.execution_stopped_at = Some(now);
-    task.stopped_at = Some(now);
-    task.stop_code = Some(code);
-    task.stopped_reason = Some(reason);
-    task.version = Some(task.version.unwrap_or(0) + 1);
-    for c in task.containers.iter_mut().flatten() {
-        c.last_status = Some(STOPPED.into());
-    }
+/// A new task on an emulated runtime: every container RUNNING at once.
+fn emulate_start(task: &mut Task, now: f64) {
+    let started: Vec<StartedContainer> = task
+        .containers
+        .iter()
+        .flatten()
+        .map(|c| StartedContainer {
+            name: c.name.clone().unwrap_or_default(),
+            ..StartedContainer::default()
+        })
+        .collect();
+    let version = task.version.unwrap_or(0);
+    task_state::record_started(task, &started);
+    task_state::set_eni(task, "ATTACHED", None);
+    task_state::mark_running(task, now);
+    // One change as far as the task's version goes: PROVISIONING (1) to RUNNING (2).
+    task.version = Some(version + 1);
 }
 
 impl Kecs {
@@ -373,6 +381,68 @@ impl Kecs {
         &self,
         ctx: &RequestContext,
         input: RunTaskRequest,
+    ) -> Result<RunTaskResponse, EcsError> {
+        self.place_tasks(ctx, input, &[]).await
+    }
+
+    /// StartTask: one task per container instance named. Every container instance is this
+    /// machine's engine, so the tasks run there, each recording the instance it was asked for.
+    pub(super) async fn start_task_op(
+        &self,
+        ctx: &RequestContext,
+        input: StartTaskRequest,
+    ) -> Result<StartTaskResponse, EcsError> {
+        let idents = input.container_instances.clone().unwrap_or_default();
+        if idents.is_empty() || idents.len() > 10 {
+            return Err(EcsError::invalid(
+                "containerInstances must have between 1 and 10 items.",
+            ));
+        }
+        let cluster = cluster_arn(ctx, input.cluster.as_deref())?;
+        let instances: Vec<String> = idents
+            .iter()
+            .map(|i| {
+                if arn::is_arn(i) {
+                    i.clone()
+                } else {
+                    arn::ecs(
+                        &ctx.region,
+                        &ctx.account_id,
+                        &format!("container-instance/{}/{i}", cluster_name(&cluster)),
+                    )
+                }
+            })
+            .collect();
+        let run = RunTaskRequest {
+            cluster: input.cluster,
+            task_definition: input.task_definition,
+            overrides: input.overrides,
+            started_by: input.started_by,
+            group: input.group,
+            tags: input.tags,
+            propagate_tags: input.propagate_tags,
+            enable_ecs_managed_tags: input.enable_ecs_managed_tags,
+            enable_execute_command: input.enable_execute_command,
+            network_configuration: input.network_configuration,
+            reference_id: input.reference_id,
+            volume_configurations: input.volume_configurations,
+            launch_type: Some(LaunchType::Ec2),
+            count: Some(instances.len() as i32),
+            ..RunTaskRequest::default()
+        };
+        let out = self.place_tasks(ctx, run, &instances).await?;
+        Ok(StartTaskResponse {
+            tasks: out.tasks,
+            failures: out.failures,
+        })
+    }
+
+    /// RunTask and StartTask: decide and record the tasks, then queue their launch.
+    async fn place_tasks(
+        &self,
+        ctx: &RequestContext,
+        input: RunTaskRequest,
+        container_instances: &[String],
     ) -> Result<RunTaskResponse, EcsError> {
         self.runtime
             .check_available()
@@ -409,7 +479,7 @@ impl Kecs {
         validate::tags(input.tags.as_deref().unwrap_or_default())?;
         let now = self.now();
         // 1. Decide and record the tasks as PROVISIONING.
-        let (tasks, definition, replay) = self
+        let (tasks, replay) = self
             .write(|state| {
                 let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
                 let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
@@ -426,7 +496,7 @@ impl Kecs {
                         .map(|t| view(state, t, true))
                         .collect();
                     if !earlier.is_empty() {
-                        return Ok(((earlier, td, true), vec![]));
+                        return Ok(((earlier, true), vec![]));
                     }
                 }
                 check_overrides(
@@ -445,74 +515,35 @@ impl Kecs {
                     provider,
                     now,
                 };
+                let emulated = self.runtime.is_emulated();
                 let mut tasks = vec![];
                 let mut mutations = vec![];
-                for _ in 0..count {
-                    let task = new.build();
+                for i in 0..count {
+                    let mut task = new.build();
+                    task.container_instance_arn = container_instances.get(i as usize).cloned();
+                    if emulated {
+                        emulate_start(&mut task, now);
+                    }
                     let arn = task.task_arn.clone().unwrap_or_default();
                     mutations.push(Mutation::PutTask(StoredTask {
                         task: task.clone(),
                         client_token: input.client_token.clone(),
                     }));
                     mutations.push(Mutation::PutTags(arn, tags.clone()));
-                    tasks.push(task);
+                    let mut shown = task;
+                    shown.tags = Some(tags.clone());
+                    tasks.push(shown);
                 }
-                Ok(((tasks, td, false), mutations))
+                Ok(((tasks, false), mutations))
             })
             .await?;
-        if replay {
-            return Ok(RunTaskResponse {
-                tasks: Some(tasks),
-                failures: Some(vec![]),
-            });
-        }
-        // 2. Start the containers, then record what became of each task.
-        let mut outcomes = vec![];
-        for task in &tasks {
-            outcomes.push(self.runtime.start_task(task, &definition).await);
-        }
-        let now = self.now();
-        let started = self
-            .write(|state| {
-                let mut shown = vec![];
-                let mut mutations = vec![];
-                let mut to_stop = vec![];
-                for (task, outcome) in tasks.iter().zip(outcomes) {
-                    let arn = task.task_arn.clone().unwrap_or_default();
-                    let Some(stored) = state.tasks.get(&arn) else {
-                        continue;
-                    };
-                    let mut stored = stored.clone();
-                    if stored.task.desired_status.as_deref() == Some(STOPPED) {
-                        // Stopped meanwhile (StopTask, or an essential container already exited):
-                        // record what started, and stop it too once committed.
-                        if let Ok(containers) = &outcome {
-                            record_runtime_ids(&mut stored.task, containers);
-                        }
-                        to_stop.push(stored.task.clone());
-                        shown.push(view(state, &stored, true));
-                        mutations.push(Mutation::PutTask(stored));
-                        continue;
-                    }
-                    match outcome {
-                        Ok(containers) => mark_running(&mut stored.task, &containers, now),
-                        Err(RuntimeError::Unsupported(m) | RuntimeError::Engine(m)) => {
-                            mark_stopped(&mut stored.task, TaskStopCode::TaskFailedToStart, m, now)
-                        }
-                    }
-                    shown.push(view(state, &stored, true));
-                    mutations.push(Mutation::PutTask(stored));
-                }
-                Ok(((shown, to_stop), mutations))
-            })
-            .await?;
-        let (started, to_stop) = started;
-        for task in &to_stop {
-            // Best effort: labelled containers left behind are found by the next stop.
-            let _ = self.runtime.stop_task(task).await;
+        if !replay && !self.runtime.is_emulated() {
+            for task in &tasks {
+                self.enqueue(TaskWork::Launch(task.task_arn.clone().unwrap_or_default()));
+            }
         }
         Ok(RunTaskResponse {
-            tasks: Some(started),
+            tasks: Some(tasks),
             failures: Some(vec![]),
         })
     }
@@ -531,46 +562,38 @@ impl Kecs {
             return Err(EcsError::invalid("reason may be at most 255 characters."));
         }
         let not_found = || EcsError::invalid("The referenced task was not found.");
-        let stopping_at = self.now();
-        // Desired STOPPED first: the exits the runtime reports while stopping are then read as
-        // part of this stop, not as an essential container dying.
-        let task = self
+        let now = self.now();
+        let reason = input
+            .reason
+            .clone()
+            .unwrap_or_else(|| "Task stopped by user".into());
+        let emulated = self.runtime.is_emulated();
+        let (task, queue) = self
             .write(|state| {
                 let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
                 let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
                 let mut stored = find(state, ctx, &cluster_arn, &ident)
                     .cloned()
                     .ok_or_else(not_found)?;
-                if stored.task.desired_status.as_deref() == Some(STOPPED) {
-                    return Ok((stored.task, vec![]));
+                if task_state::stop_requested(&stored.task) {
+                    return Ok(((view(state, &stored, false), false), vec![]));
                 }
-                stored.task.desired_status = Some(STOPPED.into());
-                stored.task.stopping_at = Some(stopping_at);
-                Ok((stored.task.clone(), vec![Mutation::PutTask(stored)]))
+                task_state::request_stop(
+                    &mut stored.task,
+                    TaskStopCode::UserInitiated,
+                    &reason,
+                    now,
+                );
+                if emulated {
+                    task_state::mark_stopped(&mut stored.task, now);
+                }
+                let shown = view(state, &stored, false);
+                Ok(((shown, !emulated), vec![Mutation::PutTask(stored)]))
             })
             .await?;
-        if task.last_status.as_deref() != Some(STOPPED) {
-            self.runtime
-                .stop_task(&task)
-                .await
-                .map_err(|e| EcsError::Internal(e.to_string()))?;
+        if queue {
+            self.enqueue(TaskWork::Stop(task.task_arn.clone().unwrap_or_default()));
         }
-        let now = self.now();
-        let reason = input
-            .reason
-            .clone()
-            .unwrap_or_else(|| "Task stopped by user".into());
-        let task = self
-            .write(|state| {
-                let arn = task.task_arn.clone().unwrap_or_default();
-                let mut stored = state.tasks.get(&arn).cloned().ok_or_else(not_found)?;
-                if stored.task.last_status.as_deref() == Some(STOPPED) {
-                    return Ok((view(state, &stored, false), vec![]));
-                }
-                mark_stopped(&mut stored.task, TaskStopCode::UserInitiated, reason, now);
-                Ok((view(state, &stored, false), vec![Mutation::PutTask(stored)]))
-            })
-            .await?;
         Ok(StopTaskResponse { task: Some(task) })
     }
 
@@ -636,8 +659,13 @@ impl Kecs {
                         None => true,
                         Some(s) => t.group.as_deref() == Some(&format!("service:{s}")),
                     })
-                    // No container instances are registered, so none holds a task.
-                    .filter(|_| input.container_instance.is_none())
+                    .filter(|t| match &input.container_instance {
+                        None => true,
+                        Some(ci) => t
+                            .container_instance_arn
+                            .as_deref()
+                            .is_some_and(|arn| arn == ci || arn.ends_with(&format!("/{ci}"))),
+                    })
                     .filter_map(|t| t.task_arn.clone())
                     .collect(),
             )

@@ -1,0 +1,46 @@
+//! A task's container logs, read through the runtime (admin endpoint, web UI).
+
+use super::Kecs;
+use crate::EcsError;
+
+/// The most lines one read returns.
+pub const MAX_LOG_LINES: usize = 10_000;
+
+impl Kecs {
+    /// The last `tail` lines (at most [`MAX_LOG_LINES`]) the container `container` of the task
+    /// `task` (its ARN, or its ID when unique) wrote.
+    pub async fn container_logs(
+        &self,
+        task: &str,
+        container: &str,
+        tail: usize,
+    ) -> Result<Vec<String>, EcsError> {
+        let found = self.read(|state| {
+            let mut matches = state.tasks.values().filter(|t| {
+                let arn = t.task.task_arn.as_deref().unwrap_or_default();
+                arn == task || arn.ends_with(&format!("/{task}"))
+            });
+            match (matches.next(), matches.next()) {
+                (Some(t), None) => Ok(t.task.clone()),
+                (Some(_), Some(_)) => Err(EcsError::invalid(format!(
+                    "Task ID {task} is ambiguous; give its ARN."
+                ))),
+                (None, _) => Err(EcsError::invalid("The referenced task was not found.")),
+            }
+        })?;
+        if !found
+            .containers
+            .iter()
+            .flatten()
+            .any(|c| c.name.as_deref() == Some(container))
+        {
+            return Err(EcsError::invalid(format!(
+                "The task has no container named {container}."
+            )));
+        }
+        self.runtime
+            .logs(&found, container, tail.min(MAX_LOG_LINES))
+            .await
+            .map_err(|e| EcsError::Internal(e.to_string()))
+    }
+}

@@ -1,0 +1,433 @@
+//! Tasks as containers on the local Docker engine.
+//!
+//! Each ECS cluster gets its own bridge network (`kecs-<cluster>`); every container carries
+//! labels (this KECS's instance, cluster, task ARN, container name) so KECS finds its own
+//! containers again after a restart, and never touches another KECS's.
+
+mod observe;
+pub mod spec;
+
+use std::collections::HashMap;
+
+use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures::{Stream, StreamExt};
+use kecs_domain::model::{NetworkBinding, NetworkMode, Task, TaskDefinition, TransportProtocol};
+use kecs_domain::runtime::{
+    ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
+    RuntimeEvent, StartedContainer,
+};
+
+use spec::{container_name, network_name, volume_source, SpecInput};
+
+/// Label naming the KECS instance (its data directory) that started a container.
+pub const LABEL_INSTANCE: &str = "kecs.instance";
+/// Label naming the cluster ARN of a container KECS started.
+pub const LABEL_CLUSTER: &str = "kecs.cluster";
+/// Label naming the task ARN.
+pub const LABEL_TASK: &str = "kecs.task-arn";
+/// Label naming the container's name in its task definition.
+pub const LABEL_CONTAINER: &str = "kecs.container";
+
+/// The Docker runtime.
+pub struct DockerRuntime {
+    docker: Docker,
+    instance: String,
+}
+
+impl std::fmt::Debug for DockerRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerRuntime")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+fn engine(e: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Engine(e.to_string())
+}
+
+fn is_status(e: &bollard::errors::Error, code: u16) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code, .. } if *status_code == code)
+}
+
+/// The socket bollard tries: `$DOCKER_HOST`, else the default Unix socket.
+fn socket() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+fn label_filter(label: &str, value: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![format!("{label}={value}")])])
+}
+
+impl DockerRuntime {
+    /// Connects to the engine and checks that it answers; the error names the socket tried.
+    /// `instance` labels every container, so that this KECS adopts and cleans up only its own.
+    pub async fn connect(instance: &str) -> Result<Self, String> {
+        let unreachable = |e: &dyn std::fmt::Display| {
+            format!("no Docker engine answers at {}: {e} (use --runtime none to run without containers)", socket())
+        };
+        let docker = Docker::connect_with_socket_defaults().map_err(|e| unreachable(&e))?;
+        docker.ping().await.map_err(|e| unreachable(&e))?;
+        Ok(Self {
+            docker,
+            instance: instance.to_string(),
+        })
+    }
+
+    /// What Docker reports about this KECS's containers (`die` and `health_status` events).
+    /// The stream ends when the engine connection drops; the caller subscribes again.
+    pub fn events(
+        &self,
+    ) -> impl Stream<Item = Result<RuntimeEvent, RuntimeError>> + Send + 'static {
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            (
+                "event".to_string(),
+                vec!["die".to_string(), "health_status".to_string()],
+            ),
+            (
+                "label".to_string(),
+                vec![format!("{LABEL_INSTANCE}={}", self.instance)],
+            ),
+        ]);
+        let options = bollard::query_parameters::EventsOptionsBuilder::new()
+            .filters(&filters)
+            .build();
+        self.docker
+            .events(Some(options))
+            .filter_map(|event| async move {
+                match event {
+                    Err(e) => Some(Err(engine(e))),
+                    Ok(message) => observe::event(message).map(Ok),
+                }
+            })
+    }
+
+    async fn ensure_network(&self, cluster_arn: &str) -> Result<String, RuntimeError> {
+        let name = network_name(cluster_arn);
+        let request = NetworkCreateRequest {
+            name: name.clone(),
+            driver: Some("bridge".into()),
+            labels: Some(HashMap::from([(
+                LABEL_CLUSTER.to_string(),
+                cluster_arn.to_string(),
+            )])),
+            ..Default::default()
+        };
+        match self.docker.create_network(request).await {
+            Ok(_) => Ok(name),
+            Err(e) if is_status(&e, 409) => Ok(name),
+            Err(e) => Err(engine(format!("creating network {name}: {e}"))),
+        }
+    }
+
+    /// Containers, running or not, matching Docker `filters` (always within this instance).
+    async fn list(
+        &self,
+        mut filters: HashMap<String, Vec<String>>,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, RuntimeError> {
+        filters
+            .entry("label".into())
+            .or_default()
+            .push(format!("{LABEL_INSTANCE}={}", self.instance));
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(engine)
+    }
+
+    /// The containers of `task_arn`: (container name, ID).
+    async fn containers_of(&self, task_arn: &str) -> Result<Vec<(String, String)>, RuntimeError> {
+        Ok(self
+            .list(label_filter(LABEL_TASK, task_arn))
+            .await?
+            .into_iter()
+            .filter_map(|c| {
+                let name = c.labels?.get(LABEL_CONTAINER)?.clone();
+                Some((name, c.id?))
+            })
+            .collect())
+    }
+
+    async fn create_volumes(&self, task: &Task, td: &TaskDefinition) -> Result<(), RuntimeError> {
+        for v in td.volumes.iter().flatten() {
+            let Some(name) = volume_source(task, v) else {
+                continue;
+            };
+            let config = v.docker_volume_configuration.clone().unwrap_or_default();
+            let shared = config.scope == Some(kecs_domain::model::Scope::Shared);
+            let mut labels: HashMap<String, String> =
+                config.labels.unwrap_or_default().into_iter().collect();
+            if !shared {
+                labels.insert(LABEL_INSTANCE.into(), self.instance.clone());
+                labels.insert(LABEL_TASK.into(), task.task_arn.clone().unwrap_or_default());
+            }
+            let request = VolumeCreateRequest {
+                name: Some(name.clone()),
+                driver: config.driver,
+                driver_opts: config.driver_opts.map(|o| o.into_iter().collect()),
+                labels: Some(labels),
+                ..Default::default()
+            };
+            self.docker
+                .create_volume(request)
+                .await
+                .map_err(|e| engine(format!("creating volume {name}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    fn bindings_of(inspected: &bollard::models::ContainerInspectResponse) -> Vec<NetworkBinding> {
+        let ports = inspected
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.ports.clone())
+            .unwrap_or_default();
+        let mut bindings = vec![];
+        for (key, bound) in ports {
+            let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+            for b in bound.into_iter().flatten() {
+                bindings.push(NetworkBinding {
+                    bind_ip: b.host_ip.clone(),
+                    container_port: port.parse().ok(),
+                    host_port: b.host_port.as_deref().and_then(|h| h.parse().ok()),
+                    protocol: TransportProtocol::parse(proto),
+                    ..NetworkBinding::default()
+                });
+            }
+        }
+        bindings.sort_by_key(|b| (b.container_port, b.bind_ip.clone()));
+        bindings
+    }
+
+    fn address_of(inspected: &bollard::models::ContainerInspectResponse) -> Option<String> {
+        inspected
+            .network_settings
+            .as_ref()?
+            .networks
+            .as_ref()?
+            .values()
+            .find_map(|n| n.ip_address.clone().filter(|ip| !ip.is_empty()))
+    }
+}
+
+#[async_trait::async_trait]
+impl ContainerRuntime for DockerRuntime {
+    fn name(&self) -> &'static str {
+        "docker"
+    }
+
+    fn check_available(&self) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+
+    async fn prepare_task(&self, task: &Task, td: &TaskDefinition) -> Result<(), RuntimeError> {
+        if !matches!(td.network_mode, Some(NetworkMode::Host | NetworkMode::None)) {
+            self.ensure_network(task.cluster_arn.as_deref().unwrap_or_default())
+                .await?;
+        }
+        self.create_volumes(task, td).await
+    }
+
+    async fn create_container(
+        &self,
+        task: &Task,
+        td: &TaskDefinition,
+        name: &str,
+        created: &[StartedContainer],
+    ) -> Result<StartedContainer, RuntimeError> {
+        let def = td
+            .container_definitions
+            .iter()
+            .flatten()
+            .find(|d| d.name.as_deref() == Some(name))
+            .ok_or_else(|| engine(format!("no container {name} in the task definition")))?;
+        let over = task
+            .overrides
+            .as_ref()
+            .and_then(|o| o.container_overrides.as_ref())
+            .and_then(|o| o.iter().find(|o| o.name.as_deref() == Some(name)));
+        let body = spec::container_spec(&SpecInput {
+            task,
+            td,
+            def,
+            over,
+            created,
+            instance: &self.instance,
+        });
+        let image = def.image.clone().unwrap_or_default();
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&container_name(task, name))
+            .build();
+        let created = match self.docker.create_container(Some(options), body).await {
+            Ok(c) => c,
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, message }) => {
+                return Err(RuntimeError::Engine(format!(
+                    "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {message}"
+                )))
+            }
+            Err(e) => {
+                return Err(engine(format!(
+                    "CannotCreateContainerError: Error response from daemon: {e}"
+                )))
+            }
+        };
+        Ok(StartedContainer {
+            name: name.to_string(),
+            runtime_id: Some(created.id),
+            ..StartedContainer::default()
+        })
+    }
+
+    async fn start_container(
+        &self,
+        _task: &Task,
+        container: &StartedContainer,
+    ) -> Result<StartedContainer, RuntimeError> {
+        let id = container.runtime_id.clone().unwrap_or_default();
+        self.docker
+            .start_container(
+                &id,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+            .map_err(|e| {
+                engine(format!(
+                    "CannotStartContainerError: Error response from daemon: {e}"
+                ))
+            })?;
+        let inspected = self
+            .docker
+            .inspect_container(
+                &id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(engine)?;
+        Ok(StartedContainer {
+            network_bindings: Self::bindings_of(&inspected),
+            private_ipv4: Self::address_of(&inspected),
+            ..container.clone()
+        })
+    }
+
+    async fn container_state(&self, runtime_id: &str) -> Result<ContainerState, RuntimeError> {
+        match self
+            .docker
+            .inspect_container(
+                runtime_id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+        {
+            Ok(inspected) => Ok(observe::inspected_state(&inspected)),
+            Err(e) if is_status(&e, 404) => Ok(ContainerState {
+                status: ContainerStatus::Missing,
+                health: None,
+            }),
+            Err(e) => Err(engine(e)),
+        }
+    }
+
+    async fn stop_task(&self, task: &Task) -> Result<(), RuntimeError> {
+        let containers = self
+            .containers_of(task.task_arn.as_deref().unwrap_or_default())
+            .await?;
+        // All at once: each waits up to its own stopTimeout (SIGTERM, then SIGKILL).
+        let stops = containers.iter().map(|(_, id)| async move {
+            let options = StopContainerOptionsBuilder::new().build();
+            match self.docker.stop_container(id, Some(options)).await {
+                Ok(()) => Ok(()),
+                Err(e) if is_status(&e, 304) || is_status(&e, 404) => Ok(()),
+                Err(e) => Err(engine(format!("stopping container {id}: {e}"))),
+            }
+        });
+        futures::future::join_all(stops)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<()>, _>>()
+            .map(|_| ())
+    }
+
+    async fn remove_task(&self, task_arn: &str) -> Result<(), RuntimeError> {
+        for (_, id) in self.containers_of(task_arn).await? {
+            let options = RemoveContainerOptionsBuilder::new()
+                .force(true)
+                .v(true)
+                .build();
+            match self.docker.remove_container(&id, Some(options)).await {
+                Ok(()) => {}
+                Err(e) if is_status(&e, 404) => {}
+                Err(e) => return Err(engine(format!("removing container {id}: {e}"))),
+            }
+        }
+        let filters = label_filter(LABEL_TASK, task_arn);
+        let options = ListVolumesOptionsBuilder::new().filters(&filters).build();
+        let volumes = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(engine)?;
+        for v in volumes.volumes.into_iter().flatten() {
+            if v.labels.get(LABEL_INSTANCE) == Some(&self.instance) {
+                let _ = self
+                    .docker
+                    .remove_volume(
+                        &v.name,
+                        None::<bollard::query_parameters::RemoveVolumeOptions>,
+                    )
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn logs(
+        &self,
+        task: &Task,
+        container: &str,
+        tail: usize,
+    ) -> Result<Vec<String>, RuntimeError> {
+        let Some((_, id)) = self
+            .containers_of(task.task_arn.as_deref().unwrap_or_default())
+            .await?
+            .into_iter()
+            .find(|(name, _)| name == container)
+        else {
+            return Ok(vec![]);
+        };
+        let options = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .tail(&tail.to_string())
+            .build();
+        let mut stream = self.docker.logs(&id, Some(options));
+        let mut text = String::new();
+        while let Some(chunk) = stream.next().await {
+            text.push_str(&chunk.map_err(engine)?.to_string());
+        }
+        Ok(text.lines().map(str::to_string).collect())
+    }
+
+    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
+        Ok(self
+            .list(HashMap::new())
+            .await?
+            .into_iter()
+            .filter_map(observe::summary)
+            .collect())
+    }
+
+    async fn pause(&self, d: std::time::Duration) {
+        tokio::time::sleep(d).await;
+    }
+}

@@ -1,0 +1,158 @@
+//! Benchmark: RunTask-to-RUNNING latency of KECS on the docker runtime, next to a plain bollard
+//! create+start of the same container in the same run, and their ratio.
+//!
+//! `cargo run -p kecs-e2e --bin bench-runtask -- [iterations]` (default 20; needs the test image
+//! from scripts/test-image.sh and a built `kecs`, `$KECS_BIN` or target/debug/kecs).
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::types::ContainerDefinition;
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+use kecs_e2e::Server;
+
+const IMAGE: &str = "kecs-test/busybox:latest";
+
+fn summary(name: &str, mut samples: Vec<Duration>) -> f64 {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let pick = |q: f64| ms(samples[((samples.len() - 1) as f64 * q).round() as usize]);
+    let mean = samples.iter().map(|d| ms(*d)).sum::<f64>() / samples.len() as f64;
+    println!(
+        "{name:<28} n={:<4} mean={mean:>7.1} ms  p50={:>7.1} ms  p90={:>7.1} ms  max={:>7.1} ms",
+        samples.len(),
+        pick(0.5),
+        pick(0.9),
+        pick(1.0)
+    );
+    pick(0.5)
+}
+
+async fn kecs_samples(iterations: usize) -> Vec<Duration> {
+    let dir = tempfile::tempdir().unwrap();
+    let kecs = Server::start_on(dir.path(), &["--runtime", "docker"]).await;
+    let ecs = kecs.client().await;
+    ecs.create_cluster()
+        .cluster_name("bench")
+        .send()
+        .await
+        .unwrap();
+    ecs.register_task_definition()
+        .family("bench")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image(IMAGE)
+                .command("sleep")
+                .command("300")
+                .memory(32)
+                .stop_timeout(1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut samples = vec![];
+    for _ in 0..iterations {
+        let begun = Instant::now();
+        let arn = ecs
+            .run_task()
+            .cluster("bench")
+            .task_definition("bench")
+            .send()
+            .await
+            .unwrap()
+            .tasks()[0]
+            .task_arn()
+            .unwrap()
+            .to_string();
+        loop {
+            let t = ecs
+                .describe_tasks()
+                .cluster("bench")
+                .tasks(&arn)
+                .send()
+                .await
+                .unwrap();
+            match t.tasks()[0].last_status() {
+                Some("RUNNING") => break,
+                Some("STOPPED") => panic!("task stopped: {:?}", t.tasks()[0].stopped_reason()),
+                _ => tokio::time::sleep(Duration::from_millis(2)).await,
+            }
+        }
+        samples.push(begun.elapsed());
+        ecs.stop_task()
+            .cluster("bench")
+            .task(&arn)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Let the stops finish, then clean up through the engine.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let docker = bollard::Docker::connect_with_socket_defaults().unwrap();
+    remove_labelled(
+        &docker,
+        "kecs.cluster=arn:aws:ecs:us-east-1:000000000000:cluster/bench",
+    )
+    .await;
+    samples
+}
+
+async fn remove_labelled(docker: &bollard::Docker, label: &str) {
+    let filters = std::collections::HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let options = bollard::query_parameters::ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    for c in docker
+        .list_containers(Some(options))
+        .await
+        .unwrap_or_default()
+    {
+        let rm = RemoveContainerOptionsBuilder::new().force(true).build();
+        let _ = docker
+            .remove_container(&c.id.unwrap_or_default(), Some(rm))
+            .await;
+    }
+}
+
+async fn bollard_samples(iterations: usize) -> Vec<Duration> {
+    let docker = bollard::Docker::connect_with_socket_defaults().unwrap();
+    let mut samples = vec![];
+    for i in 0..iterations {
+        let begun = Instant::now();
+        let body = ContainerCreateBody {
+            image: Some(IMAGE.into()),
+            cmd: Some(vec!["sleep".into(), "300".into()]),
+            labels: Some([("kecs.bench".to_string(), "baseline".to_string())].into()),
+            ..Default::default()
+        };
+        let name = format!("kecs-bench-baseline-{}-{i}", std::process::id());
+        let options = CreateContainerOptionsBuilder::new().name(&name).build();
+        let created = docker.create_container(Some(options), body).await.unwrap();
+        docker
+            .start_container(
+                &created.id,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+            .unwrap();
+        samples.push(begun.elapsed());
+    }
+    remove_labelled(&docker, "kecs.bench=baseline").await;
+    samples
+}
+
+#[tokio::main]
+async fn main() {
+    let iterations: usize = std::env::args()
+        .nth(1)
+        .map(|n| n.parse().expect("iterations: a number"))
+        .unwrap_or(20);
+    let baseline = bollard_samples(iterations).await;
+    let kecs = kecs_samples(iterations).await;
+    let b = summary("bollard create+start", baseline);
+    let k = summary("KECS RunTask -> RUNNING", kecs);
+    println!("ratio (p50): KECS / bollard = {:.2}", k / b);
+}

@@ -1,0 +1,191 @@
+//! Shared set-up of the Docker end-to-end tests: a KECS on the docker runtime with its own
+//! cluster, helpers to run and watch tasks, and clean-up of everything it started.
+
+#![allow(dead_code)]
+
+use std::process::Command;
+use std::time::Duration;
+
+use aws_sdk_ecs::client::Waiters;
+use aws_sdk_ecs::types::{ContainerDefinition, Task};
+use kecs_e2e::Server;
+
+/// The image scripts/test-image.sh builds from Debian's busybox-static.
+pub const IMAGE: &str = "kecs-test/busybox:latest";
+
+/// Removes every container, volume and network KECS started for a cluster when dropped.
+pub struct Cleanup(pub String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let label = format!(
+            "label=kecs.cluster=arn:aws:ecs:us-east-1:000000000000:cluster/{}",
+            self.0
+        );
+        for id in docker(&["ps", "-aq", "--filter", &label]).split_whitespace() {
+            docker(&["rm", "-f", "-v", id]);
+        }
+        docker(&["network", "rm", &format!("kecs-{}", self.0)]);
+    }
+}
+
+/// Runs `docker args`, returning its stdout.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `docker inspect -f <format> <id>`.
+pub fn inspect(id: &str, format: &str) -> String {
+    docker(&["inspect", "-f", format, id])
+}
+
+/// A busybox container running `script` with `sh -c`.
+pub fn shell(name: &str, script: &str) -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
+    ContainerDefinition::builder()
+        .name(name)
+        .image(IMAGE)
+        .command("sh")
+        .command("-c")
+        .command(script)
+        .memory(32)
+        .stop_timeout(1)
+}
+
+/// A KECS on the docker runtime with one cluster.
+pub struct Case {
+    pub kecs: Server,
+    pub ecs: aws_sdk_ecs::Client,
+    pub cluster: String,
+    _cleanup: Cleanup,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Case {
+    /// Starts KECS (docker runtime) on a fresh data directory and creates `cluster`.
+    pub async fn start(cluster: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut case = Self::start_on(dir.path(), cluster).await;
+        case._dir = Some(dir);
+        case
+    }
+
+    /// Starts KECS on `dir` and creates `cluster` (idempotent, so a restart can call it too).
+    pub async fn start_on(dir: &std::path::Path, cluster: &str) -> Self {
+        let cleanup = Cleanup(cluster.to_string());
+        let kecs = Server::start_on(dir, &["--runtime", "docker"]).await;
+        let ecs = kecs.client().await;
+        ecs.create_cluster()
+            .cluster_name(cluster)
+            .send()
+            .await
+            .unwrap();
+        Self {
+            kecs,
+            ecs,
+            cluster: cluster.to_string(),
+            _cleanup: cleanup,
+            _dir: None,
+        }
+    }
+
+    /// Registers `family` with `containers` (and `build` applied to the request).
+    pub async fn register(&self, family: &str, containers: Vec<ContainerDefinition>) {
+        let mut req = self.ecs.register_task_definition().family(family);
+        for c in containers {
+            req = req.container_definitions(c);
+        }
+        req.send().await.unwrap();
+    }
+
+    /// Runs one task of `family`; returns its ARN.
+    pub async fn run(&self, family: &str) -> String {
+        let out = self
+            .ecs
+            .run_task()
+            .cluster(&self.cluster)
+            .task_definition(family)
+            .send()
+            .await
+            .unwrap();
+        out.tasks()[0].task_arn().unwrap().to_string()
+    }
+
+    /// The task as DescribeTasks shows it.
+    pub async fn describe(&self, arn: &str) -> Task {
+        self.ecs
+            .describe_tasks()
+            .cluster(&self.cluster)
+            .tasks(arn)
+            .send()
+            .await
+            .unwrap()
+            .tasks()[0]
+            .clone()
+    }
+
+    /// Waits (ECS's tasks-running waiter) and returns the task; panics with it when it failed.
+    pub async fn wait_running(&self, arn: &str) -> Task {
+        let waited = self
+            .ecs
+            .wait_until_tasks_running()
+            .cluster(&self.cluster)
+            .tasks(arn)
+            .wait(Duration::from_secs(60))
+            .await;
+        let task = self.describe(arn).await;
+        assert!(waited.is_ok(), "the task did not reach RUNNING: {task:#?}");
+        task
+    }
+
+    /// Waits (ECS's tasks-stopped waiter) and returns the task.
+    pub async fn wait_stopped(&self, arn: &str) -> Task {
+        let waited = self
+            .ecs
+            .wait_until_tasks_stopped()
+            .cluster(&self.cluster)
+            .tasks(arn)
+            .wait(Duration::from_secs(60))
+            .await;
+        let task = self.describe(arn).await;
+        assert!(waited.is_ok(), "the task did not stop: {task:#?}");
+        task
+    }
+
+    /// The last lines a container of the task wrote, from the admin endpoint.
+    pub async fn logs(&self, arn: &str, container: &str) -> Vec<String> {
+        let id = arn.rsplit('/').next().unwrap();
+        let url = format!(
+            "{}/_kecs/tasks/{id}/containers/{container}/logs?tail=50",
+            self.kecs.admin
+        );
+        let body: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        body["lines"]
+            .as_array()
+            .unwrap_or(&vec![])
+            .iter()
+            .map(|l| l.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Polls the container's logs until a line equals `line` (or 20 s pass).
+    pub async fn wait_for_log(&self, arn: &str, container: &str, line: &str) -> Vec<String> {
+        let mut lines = vec![];
+        for _ in 0..100 {
+            lines = self.logs(arn, container).await;
+            if lines.iter().any(|l| l.trim() == line) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        lines
+    }
+}
+
+/// The container `name` of `task`.
+pub fn container<'t>(task: &'t Task, name: &str) -> &'t aws_sdk_ecs::types::Container {
+    task.containers()
+        .iter()
+        .find(|c| c.name() == Some(name))
+        .unwrap_or_else(|| panic!("no container {name} in {task:#?}"))
+}
