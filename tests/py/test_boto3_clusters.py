@@ -422,7 +422,7 @@ def test_region_scoping_task_definitions(ecs, ecs_eu):
     "op,name,kwargs",
     [
         ("create_service", "CreateService", {"serviceName": "svc", "taskDefinition": "fam:1"}),
-        ("start_task", "StartTask", {"taskDefinition": "fam:1", "containerInstances": ["ci-1"]}),
+        ("discover_poll_endpoint", "DiscoverPollEndpoint", {}),
     ],
 )
 def test_unimplemented_operations(ecs, op, name, kwargs):

@@ -238,8 +238,8 @@ async fn containers_start_in_dependency_order() {
             "create db",
             "create init",
             "create app",
-            "start init",
             "start db",
+            "start init",
             "start app"
         ]
     );

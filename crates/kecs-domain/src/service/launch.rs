@@ -275,9 +275,17 @@ impl Kecs {
                 continue;
             }
             pause = Duration::from_millis(50);
+            // In start order: awsvpc containers join the namespace of the first one.
+            let (now_ready, still): (Vec<_>, Vec<_>) = std::mem::take(&mut waiting)
+                .into_iter()
+                .enumerate()
+                .partition(|(i, _)| ready.contains(i));
+            waiting = still.into_iter().map(|(_, c)| c).collect();
             let mut batch = vec![];
-            for i in ready.into_iter().rev() {
-                let c = waiting.remove(i);
+            for (_, c) in now_ready {
+                if self.read(|s| s.tasks.get(&arn).is_none_or(|t| stop_requested(&t.task))) {
+                    return Err(Abort::Stopped);
+                }
                 batch.push(self.runtime.start_container(task, &c).await?);
             }
             self.advance(&arn, |t| task_state::record_started(t, &batch))

@@ -159,6 +159,14 @@ impl Kecs {
         else {
             return;
         };
+        // A launch still starting containers would start them after this stop looked: let it
+        // notice the stop (it checks before every start) and end first.
+        let launch = TaskWork::Launch(task_arn.to_string());
+        while self.work.is_busy(&launch) {
+            self.runtime
+                .pause(std::time::Duration::from_millis(20))
+                .await;
+        }
         if let Err(e) = self.runtime.stop_task(&task).await {
             tracing::warn!(task = task_arn, error = %e, "stopping a task's containers failed; the resync retries");
             return;

@@ -14,6 +14,7 @@ pub mod launch;
 pub mod lifecycle;
 mod logs;
 pub mod recovery;
+pub mod scheduler;
 mod tags;
 mod task_definitions;
 pub mod task_state;

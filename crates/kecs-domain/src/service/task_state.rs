@@ -69,9 +69,8 @@ pub fn record_created(task: &mut Task, created: &[StartedContainer]) {
 }
 
 /// Records containers that started: RUNNING (unless an exit was recorded meanwhile), with their
-/// engine IDs, published ports and, for awsvpc, the task's address.
+/// engine IDs and published ports.
 pub fn record_started(task: &mut Task, started: &[StartedContainer]) {
-    let attachment_id = eni(task).and_then(|a| a.id.clone());
     for s in started {
         let Some(c) = container_mut(task, &s.name) else {
             continue;
@@ -80,13 +79,6 @@ pub fn record_started(task: &mut Task, started: &[StartedContainer]) {
         c.network_bindings = Some(s.network_bindings.clone());
         if c.last_status.as_deref() == Some(PENDING) {
             c.last_status = Some(RUNNING.into());
-        }
-        if let (Some(ip), Some(id)) = (&s.private_ipv4, &attachment_id) {
-            c.network_interfaces = Some(vec![NetworkInterface {
-                attachment_id: Some(id.clone()),
-                private_ipv4_address: Some(ip.clone()),
-                ipv6_address: None,
-            }]);
         }
     }
     bump(task);
@@ -122,6 +114,7 @@ pub fn set_eni(task: &mut Task, status: &str, private_ip: Option<&str>) {
         return;
     };
     eni.status = Some(status.into());
+    let attachment_id = eni.id.clone();
     if let Some(ip) = private_ip {
         let details = eni.details.get_or_insert_with(Vec::new);
         details.retain(|d| d.name.as_deref() != Some("privateIPv4Address"));
@@ -129,6 +122,14 @@ pub fn set_eni(task: &mut Task, status: &str, private_ip: Option<&str>) {
             name: Some("privateIPv4Address".into()),
             value: Some(ip.into()),
         });
+        // Every container of the task shares the interface.
+        for c in task.containers.iter_mut().flatten() {
+            c.network_interfaces = Some(vec![NetworkInterface {
+                attachment_id: attachment_id.clone(),
+                private_ipv4_address: Some(ip.into()),
+                ipv6_address: None,
+            }]);
+        }
     }
     bump(task);
 }

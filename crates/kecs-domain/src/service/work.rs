@@ -57,6 +57,11 @@ impl WorkQueue {
     fn done(&self, work: &TaskWork) {
         self.busy().remove(work);
     }
+
+    /// Whether `work` is queued or running.
+    pub(super) fn is_busy(&self, work: &TaskWork) -> bool {
+        self.busy().contains(work)
+    }
 }
 
 impl Kecs {

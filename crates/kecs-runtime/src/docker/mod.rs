@@ -37,6 +37,8 @@ pub const LABEL_CONTAINER: &str = "kecs.container";
 pub struct DockerRuntime {
     docker: Docker,
     instance: String,
+    /// Docker accepts two networks of one name: creating them one at a time avoids that.
+    network_lock: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for DockerRuntime {
@@ -76,6 +78,7 @@ impl DockerRuntime {
         Ok(Self {
             docker,
             instance: instance.to_string(),
+            network_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -110,6 +113,19 @@ impl DockerRuntime {
 
     async fn ensure_network(&self, cluster_arn: &str) -> Result<String, RuntimeError> {
         let name = network_name(cluster_arn);
+        let _one_at_a_time = self.network_lock.lock().await;
+        match self
+            .docker
+            .inspect_network(
+                &name,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+        {
+            Ok(_) => return Ok(name),
+            Err(e) if is_status(&e, 404) => {}
+            Err(e) => return Err(engine(format!("inspecting network {name}: {e}"))),
+        }
         let request = NetworkCreateRequest {
             name: name.clone(),
             driver: Some("bridge".into()),

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, HealthConfig, HostConfig, PortBinding, ResourcesUlimits,
+    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
+    NetworkingConfig, PortBinding, ResourcesUlimits,
 };
 use kecs_domain::model::{
     ContainerDefinition, ContainerOverride, NetworkMode, Scope, Task, TaskDefinition,
@@ -322,9 +323,20 @@ pub fn container_spec(input: &SpecInput) -> ContainerCreateBody {
         }),
         binds: Some(binds(input)),
         volumes_from: Some(volumes_from),
-        links,
         ..Default::default()
     };
+    // On a user-defined network, links are the endpoint's (the engine resolves their aliases).
+    let networking_config = links
+        .filter(|l| !l.is_empty())
+        .map(|links| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network_name(&cluster_arn),
+                EndpointSettings {
+                    links: Some(links),
+                    ..Default::default()
+                },
+            )])),
+        });
     ContainerCreateBody {
         image: def.image.clone(),
         cmd: over
@@ -344,6 +356,7 @@ pub fn container_spec(input: &SpecInput) -> ContainerCreateBody {
         stop_timeout: Some(def.stop_timeout.map_or(30, i64::from)),
         labels: Some(labels),
         host_config: Some(host_config),
+        networking_config,
         ..Default::default()
     }
 }
@@ -530,9 +543,12 @@ mod tests {
         assert_eq!(host.network_mode.as_deref(), Some("kecs-c1"));
         assert!(host.port_bindings.unwrap().is_empty(), "not published");
         let joiner = spec(&td, "app", &[created("web")]);
+        assert_eq!(
+            joiner.networking_config, None,
+            "links are a bridge-mode feature"
+        );
         let host = joiner.host_config.unwrap();
         assert_eq!(host.network_mode.as_deref(), Some("container:id-web"));
-        assert_eq!(host.links, None, "links are a bridge-mode feature");
 
         let published = spec(&two(NetworkMode::Awsvpc, true), "web", &[]);
         let bindings = published.host_config.unwrap().port_bindings.unwrap();
@@ -549,8 +565,12 @@ mod tests {
     fn bridge_links_and_volumes_from_name_earlier_containers() {
         let td = two(NetworkMode::Bridge, false);
         let app = spec(&td, "app", &[created("web")]);
+        let endpoints = app.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(
+            endpoints["kecs-c1"].links.as_deref().unwrap(),
+            ["kecs-c1-abc-web:www"]
+        );
         let host = app.host_config.unwrap();
-        assert_eq!(host.links.unwrap(), ["kecs-c1-abc-web:www"]);
         assert_eq!(host.volumes_from.unwrap(), ["id-web:ro"]);
         assert_eq!(
             host.port_bindings.unwrap()["9000/tcp"].as_ref().unwrap()[0]

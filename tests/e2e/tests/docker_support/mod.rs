@@ -25,7 +25,10 @@ impl Drop for Cleanup {
         for id in docker(&["ps", "-aq", "--filter", &label]).split_whitespace() {
             docker(&["rm", "-f", "-v", id]);
         }
-        docker(&["network", "rm", &format!("kecs-{}", self.0)]);
+        let name = format!("name=^kecs-{}$", self.0);
+        for id in docker(&["network", "ls", "-q", "--filter", &name]).split_whitespace() {
+            docker(&["network", "rm", id]);
+        }
     }
 }
 
@@ -124,32 +127,54 @@ impl Case {
             .clone()
     }
 
-    /// Waits (ECS's tasks-running waiter) and returns the task; panics with it when it failed.
+    /// Polls until the task is RUNNING and returns it; panics with it when it stopped instead.
     pub async fn wait_running(&self, arn: &str) -> Task {
-        let waited = self
-            .ecs
-            .wait_until_tasks_running()
-            .cluster(&self.cluster)
-            .tasks(arn)
-            .wait(Duration::from_secs(60))
-            .await;
-        let task = self.describe(arn).await;
-        assert!(waited.is_ok(), "the task did not reach RUNNING: {task:#?}");
-        task
+        self.wait_for(arn, "RUNNING").await
     }
 
-    /// Waits (ECS's tasks-stopped waiter) and returns the task.
+    /// Polls until the task is STOPPED and returns it.
     pub async fn wait_stopped(&self, arn: &str) -> Task {
-        let waited = self
-            .ecs
-            .wait_until_tasks_stopped()
-            .cluster(&self.cluster)
-            .tasks(arn)
-            .wait(Duration::from_secs(60))
-            .await;
-        let task = self.describe(arn).await;
-        assert!(waited.is_ok(), "the task did not stop: {task:#?}");
-        task
+        self.wait_for(arn, "STOPPED").await
+    }
+
+    async fn wait_for(&self, arn: &str, status: &str) -> Task {
+        let mut task = self.describe(arn).await;
+        for _ in 0..600 {
+            if task.last_status() == Some(status) {
+                return task;
+            }
+            if task.last_status() == Some("STOPPED") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            task = self.describe(arn).await;
+        }
+        panic!("the task did not reach {status}: {task:#?}")
+    }
+
+    /// ECS's waiters (as the SDK implements them) agree.
+    pub async fn waiters_agree(&self, arn: &str, running: bool) {
+        let wait = Duration::from_secs(30);
+        let result = if running {
+            self.ecs
+                .wait_until_tasks_running()
+                .cluster(&self.cluster)
+                .tasks(arn)
+                .wait(wait)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        } else {
+            self.ecs
+                .wait_until_tasks_stopped()
+                .cluster(&self.cluster)
+                .tasks(arn)
+                .wait(wait)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert!(result.is_ok(), "waiter: {result:?}");
     }
 
     /// The last lines a container of the task wrote, from the admin endpoint.
