@@ -20,5 +20,6 @@ ListTaskDefinitions,ListTaskDefinitionFamilies,DeregisterTaskDefinition,DeleteTa
 TagResource,UntagResource,ListTagsForResource,PutAccountSetting,PutAccountSettingDefault,\
 DeleteAccountSetting,ListAccountSettings,PutAttributes,DeleteAttributes,ListAttributes,\
 CreateCapacityProvider,DescribeCapacityProviders,UpdateCapacityProvider,DeleteCapacityProvider,\
-RunTask,StartTask,StopTask,DescribeTasks,ListTasks
+RunTask,StartTask,StopTask,DescribeTasks,ListTasks,CreateService,UpdateService,DeleteService,\
+DescribeServices,ListServices
 python3 tests/conformance/check.py --require-ops "$implemented" "$conformance_dir"/*.jsonl

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::model::{Attribute, CapacityProvider, Cluster, Setting, Tag, Task, TaskDefinition};
+use crate::model::{
+    Attribute, CapacityProvider, Cluster, Service, Setting, Tag, Task, TaskDefinition,
+};
 use crate::store::{Change, Index, Kind, Record, StoreError};
 use crate::EcsError;
 
@@ -28,6 +30,20 @@ pub struct StoredTask {
     pub client_token: Option<String>,
 }
 
+/// A service and what its scheduler remembers besides what ECS shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredService {
+    /// The service as ECS shows it (its tags live in [`State::tags`]).
+    pub service: Service,
+    /// The `clientToken` of the CreateService call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    /// The task definition of the last deployment that completed: where a failed deployment
+    /// rolls back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_completed: Option<String>,
+}
+
 /// Everything KECS knows, keyed as in the store.
 #[derive(Debug, Default, Clone)]
 pub struct State {
@@ -45,6 +61,8 @@ pub struct State {
     pub attributes: BTreeMap<String, ClusterAttribute>,
     /// Tasks by ARN (`.../task/<cluster>/<id>`, so one cluster's tasks are one range).
     pub tasks: BTreeMap<String, StoredTask>,
+    /// Services by ARN (`.../service/<cluster>/<name>`).
+    pub services: BTreeMap<String, StoredService>,
 }
 
 /// One change to the state. Short-lived (built and applied within one write), so the size
@@ -70,6 +88,8 @@ pub enum Mutation {
     DeleteAttribute(String),
     /// Insert or replace a task.
     PutTask(StoredTask),
+    /// Insert or replace a service.
+    PutService(StoredService),
     /// Wipe everything.
     Reset,
 }
@@ -133,6 +153,7 @@ impl State {
                 Kind::AccountSetting => load_into(&mut s.account_settings, r)?,
                 Kind::Attribute => load_into(&mut s.attributes, r)?,
                 Kind::Task => load_into(&mut s.tasks, r)?,
+                Kind::Service => load_into(&mut s.services, r)?,
             }
         }
         Ok(s)
@@ -221,6 +242,17 @@ impl State {
                     ..Index::default()
                 };
                 put(&mut self.tasks, Kind::Task, key, t, index)
+            }
+            Mutation::PutService(svc) => {
+                let key = svc.service.service_arn.clone().unwrap_or_default();
+                let index = Index {
+                    cluster: svc.service.cluster_arn.clone(),
+                    status: svc.service.status.clone(),
+                    service: svc.service.service_name.clone(),
+                    created_at: svc.service.created_at,
+                    ..Index::default()
+                };
+                put(&mut self.services, Kind::Service, key, svc, index)
             }
             Mutation::Reset => {
                 *self = State::default();

@@ -24,6 +24,8 @@ pub enum Kind {
     Attribute,
     /// A task, keyed by ARN.
     Task,
+    /// A service, keyed by ARN.
+    Service,
 }
 
 impl Kind {
@@ -36,6 +38,7 @@ impl Kind {
         Kind::AccountSetting,
         Kind::Attribute,
         Kind::Task,
+        Kind::Service,
     ];
 
     /// The stable name stored with each record.
@@ -48,6 +51,7 @@ impl Kind {
             Kind::AccountSetting => "account_setting",
             Kind::Attribute => "attribute",
             Kind::Task => "task",
+            Kind::Service => "service",
         }
     }
 

@@ -97,6 +97,16 @@ async fn watch_docker(docker: Arc<DockerRuntime>, kecs: Arc<Kecs>) {
     }
 }
 
+/// The service scheduler's safety net: a pass for every service at start-up and every 30 s
+/// (passes otherwise run when a service or one of its tasks changes).
+async fn resync_services(kecs: Arc<Kecs>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        every.tick().await;
+        kecs.resync_services();
+    }
+}
+
 /// Adopts what the runtime runs for this instance after a restart (also after kill -9):
 /// running tasks are kept, interrupted launches start again, orphans are removed.
 async fn recover(docker: &DockerRuntime, kecs: &Kecs) -> Result<(), String> {
@@ -140,6 +150,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         recover(&docker, &state.kecs).await?;
         controllers.push(tokio::spawn(watch_docker(docker, state.kecs.clone())));
     }
+    controllers.push(tokio::spawn(resync_services(state.kecs.clone())));
     let data = web::Data::new(state);
 
     let api_data = data.clone();

@@ -179,12 +179,21 @@ async fn depends_on_orders_the_start_and_volumes_are_shared() {
         .depends_on(depends("init", ContainerCondition::Success))
         .depends_on(depends("db", ContainerCondition::Healthy))
         .build();
+    let reader = shell("reader", "cat /shared/note; sleep 300")
+        .volumes_from(
+            aws_sdk_ecs::types::VolumeFrom::builder()
+                .source_container("init")
+                .read_only(true)
+                .build(),
+        )
+        .depends_on(depends("init", ContainerCondition::Complete))
+        .build();
     let mut req = case
         .ecs
         .register_task_definition()
         .family("deps")
         .volumes(Volume::builder().name("shared").build());
-    for c in [app, init, db] {
+    for c in [app, init, db, reader] {
         req = req.container_definitions(c);
     }
     req.send().await.unwrap();
@@ -206,6 +215,8 @@ async fn depends_on_orders_the_start_and_volumes_are_shared() {
     assert_eq!(task.health_status(), Some(&HealthStatus::Healthy));
     let lines = case.wait_for_log(&arn, "app", "from-init").await;
     assert_eq!(lines, ["from-init"]);
+    let lines = case.wait_for_log(&arn, "reader", "from-init").await;
+    assert_eq!(lines, ["from-init"], "volumesFrom init");
 }
 
 /// A dependency that fails its SUCCESS condition keeps its dependent from starting.
@@ -322,7 +333,10 @@ async fn container_settings_reach_the_engine() {
                   touch /scratch/x && echo tmpfs-ok; id -u; pwd; hostname; sleep 300";
     let app = shell("app", script)
         .readonly_root_filesystem(true)
-        .privileged(false)
+        .privileged(true)
+        .cpu(256)
+        .memory(48)
+        .memory_reservation(24)
         .user("1000")
         .working_directory("/tmp")
         .hostname("kecs-host")
@@ -387,6 +401,16 @@ async fn container_settings_reach_the_engine() {
     assert_eq!(inspect(&id, "{{.Config.Labels.team}}"), "kecs");
     assert_eq!(inspect(&id, "{{.HostConfig.Init}}"), "true");
     assert_eq!(inspect(&id, "{{.HostConfig.CapDrop}}"), "[NET_RAW]");
+    assert_eq!(inspect(&id, "{{.HostConfig.Privileged}}"), "true");
+    assert_eq!(inspect(&id, "{{.HostConfig.CpuShares}}"), "256");
+    assert_eq!(
+        inspect(&id, "{{.HostConfig.Memory}}"),
+        (48 * 1024 * 1024).to_string()
+    );
+    assert_eq!(
+        inspect(&id, "{{.HostConfig.MemoryReservation}}"),
+        (24 * 1024 * 1024).to_string()
+    );
     let lines = case.wait_for_log(&arn, "app", "kecs-host").await;
     assert_eq!(
         lines,

@@ -404,11 +404,12 @@ impl Kecs {
                 let arn = cluster.cluster_arn.clone().unwrap_or_default();
                 let has_tasks = super::tasks::tasks_in(state, &arn)
                     .any(|t| t.task.last_status.as_deref() != Some("STOPPED"));
+                if super::service_controller::has_services(state, &arn) {
+                    return Err(EcsError::ClusterContainsServices);
+                }
                 if has_tasks {
                     return Err(EcsError::ClusterContainsTasks);
                 }
-                // Services and container instances arrive with later issues; a cluster holding
-                // any of them is refused with ClusterContains*Exception then.
                 cluster.status = Some(INACTIVE.into());
                 let shown = view(state, &cluster, &[], true);
                 Ok((shown, vec![Mutation::PutCluster(cluster)]))

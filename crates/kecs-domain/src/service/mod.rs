@@ -15,6 +15,8 @@ pub mod lifecycle;
 mod logs;
 pub mod recovery;
 pub mod scheduler;
+mod service_controller;
+mod services;
 mod tags;
 mod task_definitions;
 pub mod task_state;
@@ -100,16 +102,24 @@ impl Kecs {
             if mutations.is_empty() {
                 return Ok(result);
             }
+            let touched: Vec<String> = mutations
+                .iter()
+                .filter_map(services::service_of_task_change)
+                .collect();
             let changes = mutations
                 .into_iter()
                 .map(|m| state.apply(m))
                 .collect::<Result<Vec<_>, _>>()?;
-            (result, self.store.commit(changes))
+            (result, self.store.commit(changes), touched)
         };
-        let (result, durable) = commit;
+        let (result, durable, touched) = commit;
         durable
             .await
             .map_err(|e| EcsError::Internal(format!("commit failed: {e}")))?;
+        // A service's task changed: its scheduler looks again (cost follows changes, not tasks).
+        for service in touched {
+            self.enqueue(work::TaskWork::Schedule(service));
+        }
         Ok(result)
     }
 }
@@ -311,6 +321,41 @@ impl EcsApi for Kecs {
         input: RunTaskRequest,
     ) -> Result<RunTaskResponse, EcsError> {
         self.run_task_op(ctx, input).await
+    }
+    async fn create_service(
+        &self,
+        ctx: &RequestContext,
+        input: CreateServiceRequest,
+    ) -> Result<CreateServiceResponse, EcsError> {
+        self.create_service_op(ctx, input).await
+    }
+    async fn update_service(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateServiceRequest,
+    ) -> Result<UpdateServiceResponse, EcsError> {
+        self.update_service_op(ctx, input).await
+    }
+    async fn delete_service(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteServiceRequest,
+    ) -> Result<DeleteServiceResponse, EcsError> {
+        self.delete_service_op(ctx, input).await
+    }
+    async fn describe_services(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeServicesRequest,
+    ) -> Result<DescribeServicesResponse, EcsError> {
+        self.describe_services_op(ctx, input)
+    }
+    async fn list_services(
+        &self,
+        ctx: &RequestContext,
+        input: ListServicesRequest,
+    ) -> Result<ListServicesResponse, EcsError> {
+        self.list_services_op(ctx, input)
     }
     async fn start_task(
         &self,

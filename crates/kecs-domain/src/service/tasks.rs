@@ -437,8 +437,9 @@ impl Kecs {
         })
     }
 
-    /// RunTask and StartTask: decide and record the tasks, then queue their launch.
-    async fn place_tasks(
+    /// RunTask, StartTask and the service scheduler: decide and record the tasks, then queue
+    /// their launch.
+    pub(super) async fn place_tasks(
         &self,
         ctx: &RequestContext,
         input: RunTaskRequest,

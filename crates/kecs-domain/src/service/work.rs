@@ -4,7 +4,7 @@
 //! The queue is a plain channel, so the domain needs no async runtime: whoever embeds [`Kecs`]
 //! with a real container runtime runs [`Kecs::drive_tasks`] on theirs (kecs-server spawns it).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -22,14 +22,18 @@ pub enum TaskWork {
     Launch(String),
     /// Stop the containers of a task whose desired status is STOPPED, then record it STOPPED.
     Stop(String),
+    /// Run the scheduler for a service (its tasks or its settings changed).
+    Schedule(String),
 }
 
 /// Both ends of the queue; the receiving end is taken once by the controller. Work queued or
-/// running is remembered, so the periodic resync does not queue the same stop again.
+/// running is remembered, so the same work is not queued twice; a scheduler pass asked for
+/// while one is queued or running runs once more after it (it may have missed the change).
 pub(super) struct WorkQueue {
     sender: UnboundedSender<TaskWork>,
     receiver: Mutex<Option<UnboundedReceiver<TaskWork>>>,
-    busy: Mutex<HashSet<TaskWork>>,
+    /// Queued or running work, and whether it must run again when done.
+    busy: Mutex<HashMap<TaskWork, bool>>,
 }
 
 impl WorkQueue {
@@ -38,29 +42,37 @@ impl WorkQueue {
         Self {
             sender,
             receiver: Mutex::new(Some(receiver)),
-            busy: Mutex::new(HashSet::new()),
+            busy: Mutex::new(HashMap::new()),
         }
     }
 
-    fn busy(&self) -> std::sync::MutexGuard<'_, HashSet<TaskWork>> {
+    fn busy(&self) -> std::sync::MutexGuard<'_, HashMap<TaskWork, bool>> {
         self.busy.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(super) fn push(&self, work: TaskWork) {
-        if !self.busy().insert(work.clone()) {
-            return;
+        {
+            let mut busy = self.busy();
+            if let Some(again) = busy.get_mut(&work) {
+                *again = matches!(work, TaskWork::Schedule(_));
+                return;
+            }
+            busy.insert(work.clone(), false);
         }
         // Fails only once the receiver is gone (shutting down): nothing is left to do it then.
         let _ = self.sender.unbounded_send(work);
     }
 
     fn done(&self, work: &TaskWork) {
-        self.busy().remove(work);
+        let again = self.busy().remove(work).unwrap_or(false);
+        if again {
+            self.push(work.clone());
+        }
     }
 
     /// Whether `work` is queued or running.
     pub(super) fn is_busy(&self, work: &TaskWork) -> bool {
-        self.busy().contains(work)
+        self.busy().contains_key(work)
     }
 }
 
@@ -89,6 +101,7 @@ impl Kecs {
                     match &work {
                         TaskWork::Launch(arn) => kecs.launch(arn).await,
                         TaskWork::Stop(arn) => kecs.finish_stop(arn).await,
+                        TaskWork::Schedule(arn) => kecs.schedule(arn).await,
                     }
                     kecs.work.done(&work);
                 }

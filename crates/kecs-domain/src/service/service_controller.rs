@@ -1,0 +1,434 @@
+//! The service scheduler at work: one pass for one service, run when the service or one of its
+//! tasks changed (and by the periodic resync). It applies [`scheduler::decide`], keeps the
+//! counts and deployment states truthful, trips the circuit breaker, and writes the service's
+//! events as ECS words them.
+
+use super::scheduler::{self, SeenState, SeenTask, Targets};
+use super::services::{add_event, new_deployment, services_in, ACTIVE, DRAINING, INACTIVE};
+use super::task_state::{self, is_starting, is_stopped, stop_requested};
+use super::tasks::tasks_in;
+use super::work::TaskWork;
+use super::Kecs;
+use crate::model::*;
+use crate::state::{Mutation, State, StoredService};
+use crate::{EcsError, RequestContext};
+
+fn short_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or_default()
+}
+
+fn task_list(arns: &[String]) -> String {
+    arns.iter()
+        .map(|a| format!("(task {})", short_id(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether a stopped task counts against its deployment's circuit breaker.
+fn failed(task: &Task) -> bool {
+    matches!(
+        task.stop_code,
+        Some(TaskStopCode::TaskFailedToStart | TaskStopCode::EssentialContainerExited)
+    )
+}
+
+fn primary_of(service: &Service) -> Option<&Deployment> {
+    service
+        .deployments
+        .iter()
+        .flatten()
+        .find(|d| d.status.as_deref() == Some("PRIMARY"))
+}
+
+/// What one pass decided to do outside its write.
+struct Plan {
+    ctx: RequestContext,
+    start: u32,
+    deployment: String,
+    task_definition: String,
+    stopped: Vec<String>,
+}
+
+impl Kecs {
+    /// One scheduler pass for `service_arn` (logged, never failing the controller).
+    pub(super) async fn schedule(&self, service_arn: &str) {
+        if let Err(e) = self.schedule_pass(service_arn).await {
+            tracing::warn!(service = service_arn, error = %e, "scheduler pass failed");
+        }
+    }
+
+    /// Queues a scheduler pass for every service that is not INACTIVE: the safety net under
+    /// the change-driven passes.
+    pub fn resync_services(&self) {
+        let arns: Vec<String> = self.read(|state| {
+            state
+                .services
+                .values()
+                .filter(|s| s.service.status.as_deref() != Some(INACTIVE))
+                .filter_map(|s| s.service.service_arn.clone())
+                .collect()
+        });
+        for arn in arns {
+            self.enqueue(TaskWork::Schedule(arn));
+        }
+    }
+
+    async fn schedule_pass(&self, service_arn: &str) -> Result<(), EcsError> {
+        let now = self.now();
+        let emulated = self.runtime.is_emulated();
+        let plan = self
+            .write(|state| {
+                let Some(stored) = state.services.get(service_arn) else {
+                    return Ok((None, vec![]));
+                };
+                if stored.service.status.as_deref() == Some(INACTIVE) {
+                    return Ok((None, vec![]));
+                }
+                Ok(decide_pass(state, stored.clone(), now, emulated))
+            })
+            .await?;
+        let Some(plan) = plan else { return Ok(()) };
+        if !emulated {
+            for arn in &plan.stopped {
+                self.enqueue(TaskWork::Stop(arn.clone()));
+            }
+        }
+        if plan.start == 0 {
+            return Ok(());
+        }
+        let started = self.start_service_tasks(service_arn, &plan).await?;
+        if started.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        self.write(|state| {
+            let Some(stored) = state.services.get(service_arn) else {
+                return Ok(((), vec![]));
+            };
+            let mut stored = stored.clone();
+            let name = stored.service.service_name.clone().unwrap_or_default();
+            add_event(
+                &mut stored.service,
+                format!(
+                    "(service {name}) has started {} tasks: {}.",
+                    started.len(),
+                    task_list(&started)
+                ),
+                now,
+            );
+            Ok(((), vec![Mutation::PutService(stored)]))
+        })
+        .await
+    }
+
+    /// Starts the plan's tasks (ten per RunTask, ECS's limit); returns their ARNs.
+    async fn start_service_tasks(
+        &self,
+        service_arn: &str,
+        plan: &Plan,
+    ) -> Result<Vec<String>, EcsError> {
+        let Some(service) = self.read(|s| s.services.get(service_arn).map(|s| s.service.clone()))
+        else {
+            return Ok(vec![]);
+        };
+        let tags = match service.propagate_tags {
+            Some(PropagateTags::Service) => self.read(|s| s.tags_of(service_arn)),
+            _ => vec![],
+        };
+        let mut started = vec![];
+        let mut left = plan.start;
+        while left > 0 {
+            let count = left.min(10);
+            left -= count;
+            let input = RunTaskRequest {
+                cluster: service.cluster_arn.clone(),
+                task_definition: Some(plan.task_definition.clone()),
+                count: Some(count as i32),
+                started_by: Some(plan.deployment.clone()),
+                group: Some(format!(
+                    "service:{}",
+                    service.service_name.clone().unwrap_or_default()
+                )),
+                launch_type: service.launch_type,
+                capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+                platform_version: service.platform_version.clone(),
+                network_configuration: service.network_configuration.clone(),
+                propagate_tags: match service.propagate_tags {
+                    Some(PropagateTags::TaskDefinition) => Some(PropagateTags::TaskDefinition),
+                    _ => None,
+                },
+                tags: (!tags.is_empty()).then(|| tags.clone()),
+                enable_ecs_managed_tags: service.enable_ecs_managed_tags,
+                enable_execute_command: service.enable_execute_command,
+                ..RunTaskRequest::default()
+            };
+            let out = self.place_tasks(&plan.ctx, input, &[]).await?;
+            started.extend(out.tasks.into_iter().flatten().filter_map(|t| t.task_arn));
+        }
+        Ok(started)
+    }
+}
+
+/// The context a service's own requests run in: its ARN's region and account.
+fn context_of(service_arn: &str) -> RequestContext {
+    let mut parts = service_arn.split(':');
+    let region = parts.nth(3).unwrap_or_default();
+    let account = parts.next().unwrap_or_default();
+    RequestContext::new(region, account)
+}
+
+/// The scheduler's decision for one service, as mutations and the work left to do.
+fn decide_pass(
+    state: &State,
+    mut stored: StoredService,
+    now: f64,
+    emulated: bool,
+) -> (Option<Plan>, Vec<Mutation>) {
+    let original = stored.clone();
+    let service = &mut stored.service;
+    let name = service.service_name.clone().unwrap_or_default();
+    let arn = service.service_arn.clone().unwrap_or_default();
+    let cluster = service.cluster_arn.clone().unwrap_or_default();
+    let group = format!("service:{name}");
+    let tasks: Vec<&Task> = tasks_in(state, &cluster)
+        .map(|t| &t.task)
+        .filter(|t| t.group.as_deref() == Some(group.as_str()))
+        .collect();
+    let mut mutations = vec![];
+
+    // The circuit breaker.
+    let config = service.deployment_configuration.clone().unwrap_or_default();
+    let breaker = config
+        .deployment_circuit_breaker
+        .clone()
+        .unwrap_or_default();
+    let desired = service.desired_count.unwrap_or(0).max(0) as u32;
+    if let Some(primary) = primary_of(service).cloned() {
+        let id = primary.id.clone().unwrap_or_default();
+        let failures = tasks
+            .iter()
+            .filter(|t| t.started_by.as_deref() == Some(id.as_str()) && is_stopped(t) && failed(t))
+            .count() as i32;
+        let in_progress = primary.rollout_state == Some(DeploymentRolloutState::InProgress);
+        let tripped = breaker.enable == Some(true)
+            && in_progress
+            && failures as u32 >= scheduler::failure_threshold(desired);
+        for d in service.deployments.iter_mut().flatten() {
+            if d.id.as_deref() == Some(id.as_str()) {
+                d.failed_tasks = Some(failures);
+                if tripped {
+                    d.rollout_state = Some(DeploymentRolloutState::Failed);
+                    d.rollout_state_reason =
+                        Some("ECS deployment circuit breaker: tasks failed to start.".into());
+                    d.updated_at = Some(now);
+                }
+            }
+        }
+        if tripped {
+            add_event(
+                service,
+                format!(
+                    "(service {name}) (deployment {id}) deployment failed: tasks failed to start."
+                ),
+                now,
+            );
+            if let (Some(true), Some(back)) = (breaker.rollback, stored.last_completed.clone()) {
+                for d in service.deployments.iter_mut().flatten() {
+                    if d.status.as_deref() == Some("PRIMARY") {
+                        d.status = Some("ACTIVE".into());
+                    }
+                }
+                service.task_definition = Some(back.clone());
+                let rollback = new_deployment(service, &back, now);
+                add_event(
+                    service,
+                    format!(
+                        "(service {name}) (deployment {id}) rolling back to deployment {} (task definition {back}).",
+                        rollback.id.clone().unwrap_or_default()
+                    ),
+                    now,
+                );
+                service
+                    .deployments
+                    .get_or_insert_with(Vec::new)
+                    .insert(0, rollback);
+            }
+        }
+    }
+
+    // What the tasks are, for the decision.
+    let Some(primary) = primary_of(service).cloned() else {
+        return (None, vec![Mutation::PutService(stored)]);
+    };
+    let primary_id = primary.id.clone().unwrap_or_default();
+    let grace = f64::from(service.health_check_grace_period_seconds.unwrap_or(0));
+    let live: Vec<&&Task> = tasks
+        .iter()
+        .filter(|t| !is_stopped(t) && !stop_requested(t))
+        .collect();
+    let seen: Vec<SeenTask> = live
+        .iter()
+        .map(|t| {
+            let td = t
+                .task_definition_arn
+                .as_ref()
+                .and_then(|a| state.task_definitions.get(a));
+            let checked = td
+                .and_then(|td| td.container_definitions.as_ref())
+                .is_some_and(|defs| {
+                    defs.iter()
+                        .any(|d| d.essential != Some(false) && d.health_check.is_some())
+                });
+            let in_grace = t.started_at.is_some_and(|s| now - s < grace);
+            let state = if is_starting(t) {
+                SeenState::Pending
+            } else if !checked || in_grace {
+                SeenState::Healthy
+            } else {
+                match t.health_status {
+                    Some(HealthStatus::Healthy) => SeenState::Healthy,
+                    Some(HealthStatus::Unhealthy) => SeenState::Unhealthy,
+                    _ => SeenState::Pending,
+                }
+            };
+            SeenTask {
+                arn: t.task_arn.clone().unwrap_or_default(),
+                deployment: t.started_by.clone().unwrap_or_default(),
+                state,
+            }
+        })
+        .collect();
+    let draining = service.status.as_deref() == Some(DRAINING);
+    let targets = Targets {
+        desired: if draining { 0 } else { desired },
+        minimum_healthy_percent: config.minimum_healthy_percent.unwrap_or(100).max(0) as u32,
+        maximum_percent: config.maximum_percent.unwrap_or(200).max(0) as u32,
+        may_start: primary.rollout_state != Some(DeploymentRolloutState::Failed) && !draining,
+    };
+    let decision = scheduler::decide(&targets, &primary_id, &seen);
+
+    // Stops.
+    for arn in &decision.stop {
+        let Some(stored_task) = state.tasks.get(arn) else {
+            continue;
+        };
+        let mut t = stored_task.clone();
+        let unhealthy = seen
+            .iter()
+            .any(|x| &x.arn == arn && x.state == SeenState::Unhealthy);
+        let reason = if unhealthy {
+            "Task failed container health checks".to_string()
+        } else {
+            format!(
+                "Scaling activity initiated by (deployment {})",
+                t.task.started_by.clone().unwrap_or_default()
+            )
+        };
+        task_state::request_stop(
+            &mut t.task,
+            TaskStopCode::ServiceSchedulerInitiated,
+            &reason,
+            now,
+        );
+        if emulated {
+            task_state::mark_stopped(&mut t.task, now);
+        }
+        mutations.push(Mutation::PutTask(t));
+    }
+    if !decision.stop.is_empty() {
+        add_event(
+            service,
+            format!(
+                "(service {name}) has stopped {} running tasks: {}.",
+                decision.stop.len(),
+                task_list(&decision.stop)
+            ),
+            now,
+        );
+    }
+
+    // Counts, per deployment and for the service: every task not STOPPED yet counts by its
+    // status (a task being stopped still runs until it has stopped).
+    let remaining: Vec<&&Task> = tasks
+        .iter()
+        .filter(|t| !is_stopped(t))
+        .filter(|t| !(emulated && decision.stop.iter().any(|s| Some(s) == t.task_arn.as_ref())))
+        .collect();
+    let count = |dep: Option<&str>, running: bool| {
+        remaining
+            .iter()
+            .filter(|t| dep.is_none() || t.started_by.as_deref() == dep)
+            .filter(|t| is_starting(t) != running)
+            .count() as i32
+    };
+    let steady =
+        decision.steady && count(None, true) == targets.desired as i32 && count(None, false) == 0;
+    let mut completed = false;
+    for d in service.deployments.iter_mut().flatten() {
+        let id = d.id.clone();
+        let (running, pending) = (count(id.as_deref(), true), count(id.as_deref(), false));
+        if d.running_count != Some(running) || d.pending_count != Some(pending) {
+            d.running_count = Some(running);
+            d.pending_count = Some(pending);
+            d.updated_at = Some(now);
+        }
+        if d.status.as_deref() == Some("PRIMARY") {
+            d.desired_count = Some(targets.desired as i32);
+            if steady && d.rollout_state == Some(DeploymentRolloutState::InProgress) {
+                d.rollout_state = Some(DeploymentRolloutState::Completed);
+                d.rollout_state_reason = Some(format!(
+                    "ECS deployment {} completed.",
+                    d.id.clone().unwrap_or_default()
+                ));
+                d.updated_at = Some(now);
+                completed = true;
+            }
+        }
+    }
+    service.running_count = Some(count(None, true));
+    service.pending_count = Some(count(None, false));
+    // Old deployments without tasks are done.
+    let has_tasks = |id: &Option<String>| remaining.iter().any(|t| &t.started_by == id);
+    service
+        .deployments
+        .get_or_insert_with(Vec::new)
+        .retain(|d| d.status.as_deref() == Some("PRIMARY") || has_tasks(&d.id));
+    if completed {
+        stored.last_completed = primary.task_definition.clone();
+        add_event(
+            service,
+            format!("(service {name}) (deployment {primary_id}) deployment completed."),
+            now,
+        );
+    }
+    let steady_message = format!("(service {name}) has reached a steady state.");
+    let newest = service
+        .events
+        .iter()
+        .flatten()
+        .next()
+        .and_then(|e| e.message.clone());
+    if steady && !draining && newest.as_deref() != Some(steady_message.as_str()) {
+        add_event(service, steady_message, now);
+    }
+    if draining && remaining.is_empty() {
+        service.status = Some(INACTIVE.into());
+    }
+    if stored != original {
+        mutations.push(Mutation::PutService(stored));
+    }
+    let plan = Plan {
+        ctx: context_of(&arn),
+        start: decision.start,
+        deployment: primary_id,
+        task_definition: primary.task_definition.clone().unwrap_or_default(),
+        stopped: decision.stop,
+    };
+    (Some(plan), mutations)
+}
+
+/// Whether a cluster has services that are not INACTIVE (DeleteCluster refuses then).
+pub(crate) fn has_services(state: &State, cluster_arn: &str) -> bool {
+    services_in(state, cluster_arn)
+        .any(|s| matches!(s.service.status.as_deref(), Some(ACTIVE) | Some(DRAINING)))
+}

@@ -1,0 +1,508 @@
+//! CreateService, UpdateService, DeleteService, DescribeServices and ListServices. The
+//! operations record what the user wants; the scheduler (service_controller.rs) makes it so.
+
+use super::clusters::{active_cluster, cluster_arn};
+use super::task_definitions::resolve as resolve_task_definition;
+use super::work::TaskWork;
+use super::Kecs;
+use crate::model::*;
+use crate::pagination::paginate_sorted;
+use crate::state::{prefixed, Mutation, State, StoredService};
+use crate::{arn, validate, EcsError, RequestContext};
+
+/// A service that runs.
+pub const ACTIVE: &str = "ACTIVE";
+/// A deleted service whose tasks are still stopping.
+pub const DRAINING: &str = "DRAINING";
+/// A deleted service.
+pub const INACTIVE: &str = "INACTIVE";
+/// How many events a service keeps (newest first).
+pub const MAX_EVENTS: usize = 100;
+
+fn cluster_name(cluster_arn: &str) -> &str {
+    cluster_arn.rsplit('/').next().unwrap_or_default()
+}
+
+/// The ARN of the service `name` in `cluster_arn`.
+pub(crate) fn service_arn(cluster_arn: &str, name: &str) -> String {
+    let base = cluster_arn.split(":cluster/").next().unwrap_or_default();
+    format!("{base}:service/{}/{name}", cluster_name(cluster_arn))
+}
+
+/// The service whose task a mutation changes, if it is a service's task.
+pub(crate) fn service_of_task_change(m: &Mutation) -> Option<String> {
+    let Mutation::PutTask(t) = m else { return None };
+    let name = t.task.group.as_deref()?.strip_prefix("service:")?;
+    Some(service_arn(t.task.cluster_arn.as_deref()?, name))
+}
+
+/// A new deployment ID, as ECS writes them (`ecs-svc/` and 19 digits).
+fn deployment_id() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 10u128.pow(19);
+    format!("ecs-svc/{n:019}")
+}
+
+/// A service's event, newest first, keeping at most [`MAX_EVENTS`].
+pub(crate) fn add_event(service: &mut Service, message: String, now: f64) {
+    let events = service.events.get_or_insert_with(Vec::new);
+    events.insert(
+        0,
+        ServiceEvent {
+            id: Some(uuid::Uuid::new_v4().to_string()),
+            created_at: Some(now),
+            message: Some(message),
+        },
+    );
+    events.truncate(MAX_EVENTS);
+}
+
+/// A new PRIMARY deployment of `td` for `service`.
+pub(crate) fn new_deployment(service: &Service, td: &str, now: f64) -> Deployment {
+    let id = deployment_id();
+    Deployment {
+        rollout_state_reason: Some(format!("ECS deployment {id} in progress.")),
+        id: Some(id),
+        status: Some("PRIMARY".into()),
+        task_definition: Some(td.to_string()),
+        desired_count: service.desired_count,
+        pending_count: Some(0),
+        running_count: Some(0),
+        failed_tasks: Some(0),
+        created_at: Some(now),
+        updated_at: Some(now),
+        launch_type: service.launch_type,
+        capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+        platform_version: service.platform_version.clone(),
+        platform_family: service.platform_family.clone(),
+        network_configuration: service.network_configuration.clone(),
+        rollout_state: Some(DeploymentRolloutState::InProgress),
+        ..Deployment::default()
+    }
+}
+
+/// The service named or ARN'd by `ident` in `cluster_arn`, whatever its status.
+fn find<'s>(
+    state: &'s State,
+    ctx: &RequestContext,
+    cluster_arn: &str,
+    ident: &str,
+) -> Option<&'s StoredService> {
+    let arn = if arn::is_arn(ident) {
+        ident.to_string()
+    } else {
+        service_arn(cluster_arn, ident)
+    };
+    if !ctx.owns(&arn) {
+        return None;
+    }
+    state
+        .services
+        .get(&arn)
+        .filter(|s| s.service.cluster_arn.as_deref() == Some(cluster_arn))
+}
+
+/// The services of a cluster.
+pub(crate) fn services_in<'s>(
+    state: &'s State,
+    cluster_arn: &str,
+) -> impl Iterator<Item = &'s StoredService> {
+    let base = cluster_arn.split(":cluster/").next().unwrap_or_default();
+    let prefix = format!("{base}:service/{}/", cluster_name(cluster_arn));
+    prefixed(&state.services, prefix).map(|(_, s)| s)
+}
+
+/// The service as responses show it: tags filled in when asked for.
+fn view(state: &State, s: &StoredService, with_tags: bool) -> Service {
+    let mut service = s.service.clone();
+    service.tags =
+        with_tags.then(|| state.tags_of(service.service_arn.as_deref().unwrap_or_default()));
+    service
+}
+
+fn deployment_configuration(
+    given: Option<DeploymentConfiguration>,
+    daemon: bool,
+) -> Result<DeploymentConfiguration, EcsError> {
+    let mut c = given.unwrap_or_default();
+    let max = c
+        .maximum_percent
+        .get_or_insert(if daemon { 100 } else { 200 });
+    if *max < 100 && !daemon {
+        return Err(EcsError::invalid(
+            "maximumPercent must be at least 100 for services using the rolling update (ECS) deployment controller.",
+        ));
+    }
+    let max = *max;
+    let min = c
+        .minimum_healthy_percent
+        .get_or_insert(if daemon { 0 } else { 100 });
+    if *min < 0 || *min > 100 || *min >= max && max > 100 {
+        return Err(EcsError::invalid(
+            "minimumHealthyPercent must be between 0 and 100 and below maximumPercent.",
+        ));
+    }
+    c.deployment_circuit_breaker
+        .get_or_insert(DeploymentCircuitBreaker {
+            enable: Some(false),
+            rollback: Some(false),
+        });
+    Ok(c)
+}
+
+fn check_name(name: &str) -> Result<(), EcsError> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(EcsError::invalid(
+            "Service names may contain up to 255 letters (uppercase and lowercase), numbers, hyphens and underscores.",
+        ))
+    }
+}
+
+impl Kecs {
+    pub(super) async fn create_service_op(
+        &self,
+        ctx: &RequestContext,
+        input: CreateServiceRequest,
+    ) -> Result<CreateServiceResponse, EcsError> {
+        let name = input.service_name.clone().unwrap_or_default();
+        check_name(&name)?;
+        validate::tags(input.tags.as_deref().unwrap_or_default())?;
+        let daemon = input.scheduling_strategy == Some(SchedulingStrategy::Daemon);
+        let external = input
+            .deployment_controller
+            .as_ref()
+            .and_then(|c| c.r#type)
+            .is_some_and(|t| t != DeploymentControllerType::Ecs);
+        if external {
+            return Err(EcsError::Unsupported(
+                "Only the ECS (rolling update) deployment controller is supported by this KECS version.".into(),
+            ));
+        }
+        let desired = match (daemon, input.desired_count) {
+            // One container instance: this machine.
+            (true, _) => 1,
+            (false, Some(n)) if n >= 0 => n,
+            (false, Some(_)) => return Err(EcsError::invalid("desiredCount must be at least 0.")),
+            (false, None) => {
+                return Err(EcsError::invalid(
+                    "The desiredCount parameter is required for services using the REPLICA scheduling strategy.",
+                ))
+            }
+        };
+        let config = deployment_configuration(input.deployment_configuration.clone(), daemon)?;
+        let now = self.now();
+        let created = self
+            .write(|state| {
+                let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+                let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+                if let Some(existing) = find(state, ctx, &cluster_arn, &name)
+                    .filter(|s| s.service.status.as_deref() != Some(INACTIVE))
+                {
+                    if existing.client_token.is_some()
+                        && existing.client_token == input.client_token
+                    {
+                        return Ok((view(state, existing, true), vec![]));
+                    }
+                    return Err(EcsError::invalid("Creation of service was not idempotent."));
+                }
+                let ident = input.task_definition.as_deref().unwrap_or_default();
+                let td = resolve_task_definition(state, ctx, ident)?
+                    .ok_or_else(|| EcsError::invalid("TaskDefinition not found."))?
+                    .clone();
+                if td.status != Some(TaskDefinitionStatus::Active) {
+                    return Err(EcsError::invalid("TaskDefinition is inactive."));
+                }
+                let fargate = input.launch_type == Some(LaunchType::Fargate);
+                let mut service = Service {
+                    service_arn: Some(service_arn(&cluster_arn, &name)),
+                    service_name: Some(name.clone()),
+                    cluster_arn: Some(cluster_arn.clone()),
+                    load_balancers: Some(input.load_balancers.clone().unwrap_or_default()),
+                    service_registries: Some(input.service_registries.clone().unwrap_or_default()),
+                    status: Some(ACTIVE.into()),
+                    desired_count: Some(desired),
+                    running_count: Some(0),
+                    pending_count: Some(0),
+                    launch_type: input.launch_type.or(input
+                        .capacity_provider_strategy
+                        .is_none()
+                        .then_some(LaunchType::Ec2)),
+                    capacity_provider_strategy: input.capacity_provider_strategy.clone(),
+                    platform_version: fargate.then(|| {
+                        input
+                            .platform_version
+                            .clone()
+                            .unwrap_or_else(|| "LATEST".into())
+                    }),
+                    platform_family: fargate.then(|| "Linux".into()),
+                    task_definition: td.task_definition_arn.clone(),
+                    deployment_configuration: Some(config.clone()),
+                    role_arn: input.role.clone(),
+                    events: Some(vec![]),
+                    created_at: Some(now),
+                    placement_constraints: Some(
+                        input.placement_constraints.clone().unwrap_or_default(),
+                    ),
+                    placement_strategy: Some(input.placement_strategy.clone().unwrap_or_default()),
+                    network_configuration: input.network_configuration.clone(),
+                    health_check_grace_period_seconds: input.health_check_grace_period_seconds,
+                    scheduling_strategy: Some(if daemon {
+                        SchedulingStrategy::Daemon
+                    } else {
+                        SchedulingStrategy::Replica
+                    }),
+                    deployment_controller: Some(DeploymentController {
+                        r#type: Some(DeploymentControllerType::Ecs),
+                    }),
+                    created_by: Some(ctx.root_principal()),
+                    enable_ecs_managed_tags: Some(input.enable_ecs_managed_tags.unwrap_or(false)),
+                    propagate_tags: Some(input.propagate_tags.unwrap_or(PropagateTags::None)),
+                    enable_execute_command: Some(input.enable_execute_command.unwrap_or(false)),
+                    ..Service::default()
+                };
+                let deployment = new_deployment(
+                    &service,
+                    td.task_definition_arn.as_deref().unwrap_or_default(),
+                    now,
+                );
+                service.deployments = Some(vec![deployment]);
+                let tags = input.tags.clone().unwrap_or_default();
+                let stored = StoredService {
+                    service,
+                    client_token: input.client_token.clone(),
+                    last_completed: None,
+                };
+                let mut shown = stored.service.clone();
+                shown.tags = Some(tags.clone());
+                let arn = shown.service_arn.clone().unwrap_or_default();
+                Ok((
+                    shown,
+                    vec![Mutation::PutService(stored), Mutation::PutTags(arn, tags)],
+                ))
+            })
+            .await?;
+        self.enqueue(TaskWork::Schedule(
+            created.service_arn.clone().unwrap_or_default(),
+        ));
+        Ok(CreateServiceResponse {
+            service: Some(created),
+        })
+    }
+
+    pub(super) async fn update_service_op(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateServiceRequest,
+    ) -> Result<UpdateServiceResponse, EcsError> {
+        let ident = input.service.clone().unwrap_or_default();
+        if input.desired_count.is_some_and(|n| n < 0) {
+            return Err(EcsError::invalid("desiredCount must be at least 0."));
+        }
+        let now = self.now();
+        let updated = self
+            .write(|state| {
+                let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+                let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+                let mut stored = find(state, ctx, &cluster_arn, &ident)
+                    .cloned()
+                    .ok_or(EcsError::ServiceNotFound)?;
+                if stored.service.status.as_deref() != Some(ACTIVE) {
+                    return Err(EcsError::ServiceNotActive);
+                }
+                let service = &mut stored.service;
+                let daemon = service.scheduling_strategy == Some(SchedulingStrategy::Daemon);
+                if let Some(n) = input.desired_count.filter(|_| !daemon) {
+                    service.desired_count = Some(n);
+                }
+                if let Some(c) = input.deployment_configuration.clone() {
+                    let mut merged = service.deployment_configuration.clone().unwrap_or_default();
+                    merged.maximum_percent = c.maximum_percent.or(merged.maximum_percent);
+                    merged.minimum_healthy_percent =
+                        c.minimum_healthy_percent.or(merged.minimum_healthy_percent);
+                    merged.deployment_circuit_breaker = c
+                        .deployment_circuit_breaker
+                        .or(merged.deployment_circuit_breaker);
+                    merged.alarms = c.alarms.or(merged.alarms);
+                    service.deployment_configuration =
+                        Some(deployment_configuration(Some(merged), daemon)?);
+                }
+                if let Some(g) = input.health_check_grace_period_seconds {
+                    service.health_check_grace_period_seconds = Some(g);
+                }
+                if let Some(p) = input.propagate_tags {
+                    service.propagate_tags = Some(p);
+                }
+                if let Some(e) = input.enable_ecs_managed_tags {
+                    service.enable_ecs_managed_tags = Some(e);
+                }
+                if let Some(e) = input.enable_execute_command {
+                    service.enable_execute_command = Some(e);
+                }
+                let mut redeploy = input.force_new_deployment == Some(true);
+                if let Some(ident) = input.task_definition.as_deref() {
+                    let td = resolve_task_definition(state, ctx, ident)?
+                        .ok_or_else(|| EcsError::invalid("TaskDefinition not found."))?;
+                    if td.status != Some(TaskDefinitionStatus::Active) {
+                        return Err(EcsError::invalid("TaskDefinition is inactive."));
+                    }
+                    if td.task_definition_arn != service.task_definition {
+                        service.task_definition = td.task_definition_arn.clone();
+                        redeploy = true;
+                    }
+                }
+                if let Some(n) = input.network_configuration.clone() {
+                    service.network_configuration = Some(n);
+                    redeploy = true;
+                }
+                let desired = service.desired_count;
+                let deployments = service.deployments.get_or_insert_with(Vec::new);
+                if redeploy {
+                    for d in deployments.iter_mut() {
+                        if d.status.as_deref() == Some("PRIMARY") {
+                            d.status = Some("ACTIVE".into());
+                            d.updated_at = Some(now);
+                        }
+                    }
+                    let td = service.task_definition.clone().unwrap_or_default();
+                    let fresh = new_deployment(service, &td, now);
+                    service
+                        .deployments
+                        .get_or_insert_with(Vec::new)
+                        .insert(0, fresh);
+                } else if let Some(primary) = deployments
+                    .iter_mut()
+                    .find(|d| d.status.as_deref() == Some("PRIMARY"))
+                {
+                    primary.desired_count = desired;
+                    primary.updated_at = Some(now);
+                }
+                let shown = view(state, &stored, false);
+                Ok((shown, vec![Mutation::PutService(stored)]))
+            })
+            .await?;
+        self.enqueue(TaskWork::Schedule(
+            updated.service_arn.clone().unwrap_or_default(),
+        ));
+        Ok(UpdateServiceResponse {
+            service: Some(updated),
+        })
+    }
+
+    pub(super) async fn delete_service_op(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteServiceRequest,
+    ) -> Result<DeleteServiceResponse, EcsError> {
+        let ident = input.service.clone().unwrap_or_default();
+        let now = self.now();
+        let deleted = self
+            .write(|state| {
+                let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+                let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+                let mut stored = find(state, ctx, &cluster_arn, &ident)
+                    .cloned()
+                    .ok_or(EcsError::ServiceNotFound)?;
+                let service = &mut stored.service;
+                if service.status.as_deref() == Some(INACTIVE) {
+                    return Err(EcsError::ServiceNotFound);
+                }
+                let daemon = service.scheduling_strategy == Some(SchedulingStrategy::Daemon);
+                if service.desired_count.unwrap_or(0) > 0 && input.force != Some(true) && !daemon {
+                    return Err(EcsError::invalid(
+                        "The service cannot be stopped while it is scaled above 0.",
+                    ));
+                }
+                service.status = Some(DRAINING.into());
+                service.desired_count = Some(0);
+                for d in service.deployments.iter_mut().flatten() {
+                    d.desired_count = Some(0);
+                    d.updated_at = Some(now);
+                }
+                let shown = view(state, &stored, false);
+                Ok((shown, vec![Mutation::PutService(stored)]))
+            })
+            .await?;
+        self.enqueue(TaskWork::Schedule(
+            deleted.service_arn.clone().unwrap_or_default(),
+        ));
+        Ok(DeleteServiceResponse {
+            service: Some(deleted),
+        })
+    }
+
+    pub(super) fn describe_services_op(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeServicesRequest,
+    ) -> Result<DescribeServicesResponse, EcsError> {
+        let idents = input.services.clone().unwrap_or_default();
+        if idents.is_empty() || idents.len() > 10 {
+            return Err(EcsError::invalid(
+                "services must have between 1 and 10 items.",
+            ));
+        }
+        let with_tags = input
+            .include
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&ServiceField::Tags);
+        self.read(|state| {
+            let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+            let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+            let mut services = vec![];
+            let mut failures = vec![];
+            for ident in &idents {
+                match find(state, ctx, &cluster_arn, ident) {
+                    Some(s) => services.push(view(state, s, with_tags)),
+                    None => failures.push(Failure {
+                        arn: Some(if arn::is_arn(ident) {
+                            ident.clone()
+                        } else {
+                            service_arn(&cluster_arn, ident)
+                        }),
+                        reason: Some("MISSING".into()),
+                        detail: None,
+                    }),
+                }
+            }
+            Ok(DescribeServicesResponse {
+                services: Some(services),
+                failures: Some(failures),
+            })
+        })
+    }
+
+    pub(super) fn list_services_op(
+        &self,
+        ctx: &RequestContext,
+        input: ListServicesRequest,
+    ) -> Result<ListServicesResponse, EcsError> {
+        let cluster_arn = cluster_arn(ctx, input.cluster.as_deref())?;
+        let arns: Vec<String> = self.read(|state| {
+            active_cluster(state, ctx, input.cluster.as_deref())?;
+            Ok::<_, EcsError>(
+                services_in(state, &cluster_arn)
+                    .map(|s| &s.service)
+                    .filter(|s| s.status.as_deref() != Some(INACTIVE))
+                    .filter(|s| input.launch_type.is_none() || s.launch_type == input.launch_type)
+                    .filter(|s| {
+                        input.scheduling_strategy.is_none()
+                            || s.scheduling_strategy == input.scheduling_strategy
+                    })
+                    .filter_map(|s| s.service_arn.clone())
+                    .collect(),
+            )
+        })?;
+        let page = paginate_sorted(arns, input.max_results, input.next_token.as_deref())?;
+        Ok(ListServicesResponse {
+            service_arns: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+}

@@ -1,0 +1,151 @@
+//! Services with real containers: a task killed by hand is replaced, and a deployment whose
+//! image cannot start trips the circuit breaker and rolls back.
+
+mod docker_support;
+
+use std::time::Duration;
+
+use aws_sdk_ecs::types::{
+    DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentRolloutState,
+};
+use docker_support::{docker, shell, Case};
+
+async fn service_tasks(case: &Case) -> Vec<String> {
+    case.ecs
+        .list_tasks()
+        .cluster(&case.cluster)
+        .service_name("svc")
+        .send()
+        .await
+        .unwrap()
+        .task_arns()
+        .to_vec()
+}
+
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..600 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+async fn describe(case: &Case) -> aws_sdk_ecs::types::Service {
+    case.ecs
+        .describe_services()
+        .cluster(&case.cluster)
+        .services("svc")
+        .send()
+        .await
+        .unwrap()
+        .services()[0]
+        .clone()
+}
+
+#[tokio::test]
+async fn a_killed_container_is_replaced_and_a_failing_deployment_rolls_back() {
+    let case = Case::start("docker-svc").await;
+    case.register("good", vec![shell("app", "sleep 300").build()])
+        .await;
+    let ghost = aws_sdk_ecs::types::ContainerDefinition::builder()
+        .name("app")
+        .image("kecs-test/never-built:1")
+        .memory(32)
+        .build();
+    case.register("bad", vec![ghost]).await;
+    case.ecs
+        .create_service()
+        .cluster(&case.cluster)
+        .service_name("svc")
+        .task_definition("good")
+        .desired_count(2)
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(
+                    DeploymentCircuitBreaker::builder()
+                        .enable(true)
+                        .rollback(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    until("2 tasks run", || async {
+        describe(&case).await.running_count() == 2
+    })
+    .await;
+
+    // Kill one task's container behind KECS's back: the service replaces the task.
+    let victim = service_tasks(&case).await[0].clone();
+    let task = case.describe(&victim).await;
+    let id = task.containers()[0].runtime_id().unwrap().to_string();
+    docker(&["kill", &id]);
+    until("the killed task is replaced", || async {
+        let tasks = service_tasks(&case).await;
+        tasks.len() == 2 && !tasks.contains(&victim) && describe(&case).await.running_count() == 2
+    })
+    .await;
+    let stopped = case.describe(&victim).await;
+    assert_eq!(stopped.last_status(), Some("STOPPED"));
+
+    // A deployment whose image is missing: its tasks fail, the breaker trips, and the service
+    // rolls back to the good task definition, never dropping below its healthy tasks.
+    case.ecs
+        .update_service()
+        .cluster(&case.cluster)
+        .service("svc")
+        .task_definition("bad")
+        .send()
+        .await
+        .unwrap();
+    until("the deployment fails and rolls back", || async {
+        let s = describe(&case).await;
+        assert!(
+            s.running_count() >= 2,
+            "below minimumHealthyPercent: {s:#?}"
+        );
+        s.events()
+            .iter()
+            .any(|e| e.message().unwrap_or_default().contains("rolling back"))
+    })
+    .await;
+    until("the rollback completes", || async {
+        let s = describe(&case).await;
+        s.deployments().len() == 1
+            && s.deployments()[0].rollout_state() == Some(&DeploymentRolloutState::Completed)
+            && s.running_count() == 2
+    })
+    .await;
+    let s = describe(&case).await;
+    assert!(s.task_definition().unwrap().ends_with("good:1"), "{s:#?}");
+    let messages: Vec<&str> = s.events().iter().filter_map(|e| e.message()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("deployment failed: tasks failed to start")),
+        "{messages:#?}"
+    );
+
+    // Delete with force: everything stops.
+    case.ecs
+        .delete_service()
+        .cluster(&case.cluster)
+        .service("svc")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    until("the service is inactive", || async {
+        describe(&case).await.status() == Some("INACTIVE")
+    })
+    .await;
+    assert!(service_tasks(&case).await.is_empty());
+}

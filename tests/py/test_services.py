@@ -1,0 +1,199 @@
+"""Services on the `none` runtime: the API (create, describe, list, update, delete), the
+scheduler keeping desiredCount, rolling deployments, events, and ECS's waiters."""
+import time
+
+
+from conftest import assert_error, cluster_arn, container, td_arn
+
+FAST = {"Delay": 1, "MaxAttempts": 30}
+
+
+def svc_arn(name, cluster="c"):
+    return f"arn:aws:ecs:us-east-1:000000000000:service/{cluster}/{name}"
+
+
+def setup(ecs, cluster="c", family="web", revisions=1):
+    ecs.create_cluster(clusterName=cluster)
+    for _ in range(revisions):
+        ecs.register_task_definition(family=family, containerDefinitions=[container()])
+
+
+def describe(ecs, name="svc", cluster="c", **kw):
+    return ecs.describe_services(cluster=cluster, services=[name], **kw)["services"][0]
+
+
+def wait_until(fn, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def running_tasks(ecs, name="svc", cluster="c"):
+    return ecs.list_tasks(cluster=cluster, serviceName=name)["taskArns"]
+
+
+def test_create_service_shape(ecs):
+    setup(ecs)
+    s = ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=2,
+                           tags=[{"key": "k", "value": "v"}])["service"]
+    assert s["serviceArn"] == svc_arn("svc")
+    assert s["serviceName"] == "svc"
+    assert s["clusterArn"] == cluster_arn("c")
+    assert s["status"] == "ACTIVE"
+    assert s["desiredCount"] == 2
+    assert s["taskDefinition"] == td_arn("web", 1)
+    assert s["launchType"] == "EC2"
+    assert s["schedulingStrategy"] == "REPLICA"
+    assert s["deploymentController"] == {"type": "ECS"}
+    assert s["deploymentConfiguration"]["maximumPercent"] == 200
+    assert s["deploymentConfiguration"]["minimumHealthyPercent"] == 100
+    assert s["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": False, "rollback": False}
+    assert s["tags"] == [{"key": "k", "value": "v"}]
+    (d,) = s["deployments"]
+    assert d["status"] == "PRIMARY"
+    assert d["id"].startswith("ecs-svc/") and len(d["id"]) == len("ecs-svc/") + 19
+    assert d["rolloutState"] == "IN_PROGRESS"
+    assert d["taskDefinition"] == td_arn("web", 1)
+
+
+def test_service_reaches_its_desired_count_and_steady_state(ecs):
+    setup(ecs)
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=3)
+    ecs.get_waiter("services_stable").wait(cluster="c", services=["svc"], WaiterConfig=FAST)
+    s = describe(ecs)
+    assert (s["runningCount"], s["pendingCount"], s["desiredCount"]) == (3, 0, 3)
+    (d,) = s["deployments"]
+    assert (d["runningCount"], d["rolloutState"]) == (3, "COMPLETED")
+    messages = [e["message"] for e in s["events"]]
+    assert messages[0] == "(service svc) has reached a steady state."
+    assert any(m.startswith("(service svc) has started 3 tasks: (task ") for m in messages)
+    assert f"(service svc) (deployment {d['id']}) deployment completed." in messages
+    tasks = ecs.describe_tasks(cluster="c", tasks=running_tasks(ecs))["tasks"]
+    assert len(tasks) == 3
+    assert {t["group"] for t in tasks} == {"service:svc"}
+    assert {t["startedBy"] for t in tasks} == {d["id"]}
+
+
+def test_scale_up_and_down(ecs):
+    setup(ecs)
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=0)
+    ecs.get_waiter("services_stable").wait(cluster="c", services=["svc"], WaiterConfig=FAST)
+    assert running_tasks(ecs) == []
+    ecs.update_service(cluster="c", service="svc", desiredCount=3)
+    assert wait_until(lambda: len(running_tasks(ecs)) == 3)
+    ecs.update_service(cluster="c", service="svc", desiredCount=1)
+    assert wait_until(lambda: len(running_tasks(ecs)) == 1)
+    ecs.get_waiter("services_stable").wait(cluster="c", services=["svc"], WaiterConfig=FAST)
+    s = describe(ecs)
+    assert (s["runningCount"], s["desiredCount"]) == (1, 1)
+    stopped = ecs.list_tasks(cluster="c", serviceName="svc", desiredStatus="STOPPED")["taskArns"]
+    assert len(stopped) == 2
+    t = ecs.describe_tasks(cluster="c", tasks=stopped)["tasks"][0]
+    assert t["stopCode"] == "ServiceSchedulerInitiated"
+    assert t["stoppedReason"].startswith("Scaling activity initiated by (deployment ecs-svc/")
+    assert any(e["message"].startswith("(service svc) has stopped 2 running tasks:") for e in s["events"])
+
+
+def test_a_stopped_task_is_replaced(ecs):
+    setup(ecs)
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=2)
+    assert wait_until(lambda: len(running_tasks(ecs)) == 2)
+    victim = running_tasks(ecs)[0]
+    ecs.stop_task(cluster="c", task=victim)
+    assert wait_until(lambda: len(running_tasks(ecs)) == 2 and victim not in running_tasks(ecs))
+
+
+def test_rolling_deployment_to_a_new_task_definition(ecs):
+    setup(ecs, revisions=2)
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web:1", desiredCount=2)
+    ecs.get_waiter("services_stable").wait(cluster="c", services=["svc"], WaiterConfig=FAST)
+    old = set(running_tasks(ecs))
+    s = ecs.update_service(cluster="c", service="svc", taskDefinition="web:2")["service"]
+    assert s["taskDefinition"] == td_arn("web", 2)
+    ecs.get_waiter("services_stable").wait(cluster="c", services=["svc"], WaiterConfig=FAST)
+    s = describe(ecs)
+    (d,) = s["deployments"]
+    assert (d["taskDefinition"], d["rolloutState"]) == (td_arn("web", 2), "COMPLETED")
+    new = set(running_tasks(ecs))
+    assert len(new) == 2 and not (new & old)
+    tasks = ecs.describe_tasks(cluster="c", tasks=list(new))["tasks"]
+    assert {t["taskDefinitionArn"] for t in tasks} == {td_arn("web", 2)}
+
+
+def test_force_new_deployment_replaces_tasks(ecs):
+    setup(ecs)
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=1)
+    ecs.get_waiter("services_stable").wait(cluster="c", services=["svc"], WaiterConfig=FAST)
+    first = describe(ecs)["deployments"][0]["id"]
+    old = running_tasks(ecs)
+    ecs.update_service(cluster="c", service="svc", forceNewDeployment=True)
+    ecs.get_waiter("services_stable").wait(cluster="c", services=["svc"], WaiterConfig=FAST)
+    (d,) = describe(ecs)["deployments"]
+    assert d["id"] != first
+    assert running_tasks(ecs) != old
+
+
+def test_delete_service_needs_scale_to_zero_or_force(ecs):
+    setup(ecs)
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=2)
+    assert wait_until(lambda: len(running_tasks(ecs)) == 2)
+    msg = assert_error("InvalidParameterException", ecs.delete_service, cluster="c", service="svc")
+    assert "scaled above 0" in msg
+    assert_error("ClusterContainsServicesException", ecs.delete_cluster, cluster="c")
+    s = ecs.delete_service(cluster="c", service="svc", force=True)["service"]
+    assert s["status"] == "DRAINING"
+    ecs.get_waiter("services_inactive").wait(cluster="c", services=["svc"], WaiterConfig=FAST)
+    assert describe(ecs)["status"] == "INACTIVE"
+    assert running_tasks(ecs) == []
+    assert ecs.list_services(cluster="c")["serviceArns"] == []
+    assert_error("ServiceNotActiveException", ecs.update_service, cluster="c", service="svc", desiredCount=1)
+    # The name is free again.
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=0)
+    assert describe(ecs)["status"] == "ACTIVE"
+
+
+def test_create_service_errors(ecs_raw):
+    setup(ecs_raw)
+    ecs_raw.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=0)
+    msg = assert_error("InvalidParameterException", ecs_raw.create_service, cluster="c",
+                       serviceName="svc", taskDefinition="web", desiredCount=0)
+    assert "not idempotent" in msg
+    assert_error("InvalidParameterException", ecs_raw.create_service, cluster="c",
+                 serviceName="bad name!", taskDefinition="web", desiredCount=0)
+    assert_error("ClusterNotFoundException", ecs_raw.create_service, cluster="nope",
+                 serviceName="x", taskDefinition="web", desiredCount=0)
+    assert_error("InvalidParameterException", ecs_raw.create_service, cluster="c",
+                 serviceName="x", taskDefinition="nope", desiredCount=0)
+    assert_error("ServiceNotFoundException", ecs_raw.update_service, cluster="c",
+                 service="ghost", desiredCount=1)
+    assert_error("ServiceNotFoundException", ecs_raw.delete_service, cluster="c", service="ghost")
+
+
+def test_create_service_client_token_is_idempotent(ecs):
+    setup(ecs)
+    a = ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=0,
+                           clientToken="tok")["service"]
+    b = ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=0,
+                           clientToken="tok")["service"]
+    assert a["serviceArn"] == b["serviceArn"]
+    assert a["deployments"][0]["id"] == b["deployments"][0]["id"]
+
+
+def test_describe_and_list_services(ecs):
+    setup(ecs)
+    for name in ["a", "b", "c"]:
+        ecs.create_service(cluster="c", serviceName=name, taskDefinition="web", desiredCount=0,
+                           tags=[{"key": "n", "value": name}])
+    out = ecs.describe_services(cluster="c", services=["a", svc_arn("b"), "ghost"], include=["TAGS"])
+    assert [s["serviceName"] for s in out["services"]] == ["a", "b"]
+    assert out["services"][0]["tags"] == [{"key": "n", "value": "a"}]
+    assert out["failures"] == [{"arn": svc_arn("ghost"), "reason": "MISSING"}]
+    assert "tags" not in ecs.describe_services(cluster="c", services=["a"])["services"][0]
+    page = ecs.list_services(cluster="c", maxResults=2)
+    assert page["serviceArns"] == [svc_arn("a"), svc_arn("b")]
+    rest = ecs.list_services(cluster="c", nextToken=page["nextToken"])
+    assert rest["serviceArns"] == [svc_arn("c")]
+    assert ecs.list_services(cluster="c", launchType="FARGATE")["serviceArns"] == []
