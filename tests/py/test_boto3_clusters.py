@@ -421,7 +421,7 @@ def test_region_scoping_task_definitions(ecs, ecs_eu):
 @pytest.mark.parametrize(
     "op,name,kwargs",
     [
-        ("create_service", "CreateService", {"serviceName": "svc", "taskDefinition": "fam:1"}),
+        ("create_task_set", "CreateTaskSet", {"cluster": "c", "service": "s", "taskDefinition": "fam:1"}),
         ("discover_poll_endpoint", "DiscoverPollEndpoint", {}),
     ],
 )

@@ -240,9 +240,9 @@ def test_capacity_providers(aws):
 
 
 def test_unimplemented_operation(aws):
-    res = aws("create-service", "--service-name", "svc", "--task-definition", "x:1", ok=False)
+    res = aws("describe-task-sets", "--cluster", "c", "--service", "s", ok=False)
     fails_with(res, "UnsupportedFeatureException")
-    assert "CreateService" in res.stderr
+    assert "DescribeTaskSets" in res.stderr
 
 
 def test_region_from_cli(aws):

@@ -193,9 +193,9 @@ def test_body_just_under_limit_is_parsed(server):
 
 
 def test_unimplemented_operation(server):
-    status, h, body = call(server, "CreateService", {"serviceName": "svc", "taskDefinition": "x:1"})
+    status, h, body = call(server, "DescribeTaskSets", {"cluster": "c", "service": "s"})
     assert_error(status, body, "UnsupportedFeatureException")
-    assert "CreateService" in body["message"]
+    assert "DescribeTaskSets" in body["message"]
     request_id(h)
 
 

@@ -90,7 +90,11 @@ async fn a_killed_container_is_replaced_and_a_failing_deployment_rolls_back() {
     docker(&["kill", &id]);
     until("the killed task is replaced", || async {
         let tasks = service_tasks(&case).await;
-        tasks.len() == 2 && !tasks.contains(&victim) && describe(&case).await.running_count() == 2
+        let s = describe(&case).await;
+        tasks.len() == 2
+            && !tasks.contains(&victim)
+            && case.describe(&victim).await.last_status() == Some("STOPPED")
+            && (s.running_count(), s.pending_count()) == (2, 0)
     })
     .await;
     let stopped = case.describe(&victim).await;
