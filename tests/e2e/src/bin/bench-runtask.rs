@@ -150,6 +150,11 @@ async fn main() {
         .nth(1)
         .map(|n| n.parse().expect("iterations: a number"))
         .unwrap_or(20);
+    if std::env::var_os("KECS_BIN").is_none() {
+        // This binary sits next to `kecs` in target/<profile>/.
+        let exe = std::env::current_exe().expect("current_exe");
+        std::env::set_var("KECS_BIN", exe.with_file_name("kecs"));
+    }
     let baseline = bollard_samples(iterations).await;
     let kecs = kecs_samples(iterations).await;
     let b = summary("bollard create+start", baseline);
