@@ -165,6 +165,14 @@ fn check_name(name: &str) -> Result<(), EcsError> {
 }
 
 impl Kecs {
+    /// Queues a scheduler pass for `service`, which a request just changed; returns it.
+    fn scheduled(&self, service: Service) -> Service {
+        self.enqueue(TaskWork::Schedule(
+            service.service_arn.clone().unwrap_or_default(),
+        ));
+        service
+    }
+
     pub(super) async fn create_service_op(
         &self,
         ctx: &RequestContext,
@@ -287,11 +295,8 @@ impl Kecs {
                 ))
             })
             .await?;
-        self.enqueue(TaskWork::Schedule(
-            created.service_arn.clone().unwrap_or_default(),
-        ));
         Ok(CreateServiceResponse {
-            service: Some(created),
+            service: Some(self.scheduled(created)),
         })
     }
 
@@ -386,11 +391,8 @@ impl Kecs {
                 Ok((shown, vec![Mutation::PutService(stored)]))
             })
             .await?;
-        self.enqueue(TaskWork::Schedule(
-            updated.service_arn.clone().unwrap_or_default(),
-        ));
         Ok(UpdateServiceResponse {
-            service: Some(updated),
+            service: Some(self.scheduled(updated)),
         })
     }
 
@@ -428,11 +430,8 @@ impl Kecs {
                 Ok((shown, vec![Mutation::PutService(stored)]))
             })
             .await?;
-        self.enqueue(TaskWork::Schedule(
-            deleted.service_arn.clone().unwrap_or_default(),
-        ));
         Ok(DeleteServiceResponse {
-            service: Some(deleted),
+            service: Some(self.scheduled(deleted)),
         })
     }
 
