@@ -153,3 +153,96 @@ async fn a_killed_container_is_replaced_and_a_failing_deployment_rolls_back() {
     .await;
     assert!(service_tasks(&case).await.is_empty());
 }
+
+/// A rolling deployment to a new task definition, with health checks: healthy tasks never drop
+/// below minimumHealthyPercent and tasks never exceed maximumPercent of the desired count.
+#[tokio::test]
+async fn a_rolling_deployment_keeps_the_healthy_floor() {
+    let case = Case::start("docker-roll").await;
+    let check = aws_sdk_ecs::types::HealthCheck::builder()
+        .command("CMD-SHELL")
+        .command("true")
+        .interval(5)
+        .timeout(2)
+        .retries(1)
+        .build()
+        .unwrap();
+    for family in ["v1", "v2"] {
+        case.register(
+            family,
+            vec![shell("app", "sleep 300")
+                .health_check(check.clone())
+                .build()],
+        )
+        .await;
+    }
+    case.ecs
+        .create_service()
+        .cluster(&case.cluster)
+        .service_name("svc")
+        .task_definition("v1")
+        .desired_count(2)
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .minimum_healthy_percent(100)
+                .maximum_percent(150)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    until("v1 is steady", || async {
+        let s = describe(&case).await;
+        s.deployments().len() == 1
+            && s.deployments()[0].rollout_state() == Some(&DeploymentRolloutState::Completed)
+    })
+    .await;
+    case.ecs
+        .update_service()
+        .cluster(&case.cluster)
+        .service("svc")
+        .task_definition("v2")
+        .send()
+        .await
+        .unwrap();
+    let healthy_and_total = || async {
+        let arns = service_tasks(&case).await;
+        if arns.is_empty() {
+            return (0, 0);
+        }
+        let tasks = case
+            .ecs
+            .describe_tasks()
+            .cluster(&case.cluster)
+            .set_tasks(Some(arns))
+            .send()
+            .await
+            .unwrap()
+            .tasks()
+            .to_vec();
+        let healthy = tasks
+            .iter()
+            .filter(|t| {
+                t.last_status() == Some("RUNNING")
+                    && t.health_status() == Some(&aws_sdk_ecs::types::HealthStatus::Healthy)
+            })
+            .count();
+        (healthy, tasks.len())
+    };
+    let mut steps = 0;
+    loop {
+        let (healthy, total) = healthy_and_total().await;
+        assert!(healthy >= 2, "healthy tasks fell to {healthy}");
+        assert!(total <= 3, "{total} tasks, above maximumPercent");
+        let s = describe(&case).await;
+        if s.deployments().len() == 1
+            && s.deployments()[0].rollout_state() == Some(&DeploymentRolloutState::Completed)
+        {
+            assert!(s.task_definition().unwrap().ends_with("v2:1"));
+            break;
+        }
+        steps += 1;
+        assert!(steps < 600, "the deployment did not complete: {s:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
