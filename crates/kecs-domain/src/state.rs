@@ -1,7 +1,7 @@
 //! The in-memory state every read is answered from, and the mutations that change it. Each
 //! mutation becomes one [`Change`] for the store, so memory and store never disagree on order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -63,6 +63,17 @@ pub struct State {
     pub tasks: BTreeMap<String, StoredTask>,
     /// Services by ARN (`.../service/<cluster>/<name>`).
     pub services: BTreeMap<String, StoredService>,
+    /// Derived index (not stored): the ARNs of each service's tasks, so that a scheduler pass
+    /// reads its own tasks rather than its whole cluster's.
+    pub service_tasks: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The ARN of the service that started `task` (its group is `service:<name>`), if any.
+pub fn service_of(task: &Task) -> Option<String> {
+    let name = task.group.as_deref()?.strip_prefix("service:")?;
+    let cluster = task.cluster_arn.as_deref()?;
+    let (base, cluster_name) = cluster.split_once(":cluster/")?;
+    Some(format!("{base}:service/{cluster_name}/{name}"))
 }
 
 /// One change to the state. Short-lived (built and applied within one write), so the size
@@ -156,6 +167,14 @@ impl State {
                 Kind::Service => load_into(&mut s.services, r)?,
             }
         }
+        let indexed: Vec<(String, String)> = s
+            .tasks
+            .iter()
+            .filter_map(|(arn, t)| Some((service_of(&t.task)?, arn.clone())))
+            .collect();
+        for (service, task) in indexed {
+            s.service_tasks.entry(service).or_default().insert(task);
+        }
         Ok(s)
     }
 
@@ -241,6 +260,12 @@ impl State {
                     created_at: t.task.created_at,
                     ..Index::default()
                 };
+                if let Some(service) = service_of(&t.task) {
+                    self.service_tasks
+                        .entry(service)
+                        .or_default()
+                        .insert(key.clone());
+                }
                 put(&mut self.tasks, Kind::Task, key, t, index)
             }
             Mutation::PutService(svc) => {
@@ -264,5 +289,49 @@ impl State {
     /// The tags of a resource (empty when it has none).
     pub fn tags_of(&self, arn: &str) -> Vec<Tag> {
         self.tags.get(arn).cloned().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str, group: &str) -> StoredTask {
+        StoredTask {
+            task: Task {
+                task_arn: Some(format!("arn:aws:ecs:us-east-1:1:task/c/{id}")),
+                cluster_arn: Some("arn:aws:ecs:us-east-1:1:cluster/c".into()),
+                group: Some(group.into()),
+                ..Task::default()
+            },
+            client_token: None,
+        }
+    }
+
+    #[test]
+    fn service_tasks_are_indexed_when_applied_and_when_loaded() {
+        let mut s = State::default();
+        let mut records = vec![];
+        for t in [
+            task("a", "service:web"),
+            task("b", "family:x"),
+            task("c", "service:web"),
+        ] {
+            if let Change::Put(r) = s.apply(Mutation::PutTask(t)).unwrap() {
+                records.push(r);
+            }
+        }
+        let web = "arn:aws:ecs:us-east-1:1:service/c/web";
+        let expected: Vec<&str> = vec![
+            "arn:aws:ecs:us-east-1:1:task/c/a",
+            "arn:aws:ecs:us-east-1:1:task/c/c",
+        ];
+        let indexed = |s: &State| -> Vec<String> { s.service_tasks[web].iter().cloned().collect() };
+        assert_eq!(indexed(&s), expected);
+        assert_eq!(s.service_tasks.len(), 1);
+        let loaded = State::from_records(records).unwrap();
+        assert_eq!(indexed(&loaded), expected);
+        s.apply(Mutation::Reset).unwrap();
+        assert!(s.service_tasks.is_empty());
     }
 }

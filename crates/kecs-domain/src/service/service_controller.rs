@@ -6,7 +6,6 @@
 use super::scheduler::{self, SeenState, SeenTask, Targets};
 use super::services::{add_event, new_deployment, services_in, ACTIVE, DRAINING, INACTIVE};
 use super::task_state::{self, is_starting, is_stopped, stop_requested};
-use super::tasks::tasks_in;
 use super::work::TaskWork;
 use super::Kecs;
 use crate::model::*;
@@ -188,11 +187,13 @@ fn decide_pass(
     let service = &mut stored.service;
     let name = service.service_name.clone().unwrap_or_default();
     let arn = service.service_arn.clone().unwrap_or_default();
-    let cluster = service.cluster_arn.clone().unwrap_or_default();
-    let group = format!("service:{name}");
-    let tasks: Vec<&Task> = tasks_in(state, &cluster)
+    let tasks: Vec<&Task> = state
+        .service_tasks
+        .get(&arn)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| state.tasks.get(t))
         .map(|t| &t.task)
-        .filter(|t| t.group.as_deref() == Some(group.as_str()))
         .collect();
     let mut mutations = vec![];
 

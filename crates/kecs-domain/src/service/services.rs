@@ -32,8 +32,7 @@ pub(crate) fn service_arn(cluster_arn: &str, name: &str) -> String {
 /// The service whose task a mutation changes, if it is a service's task.
 pub(crate) fn service_of_task_change(m: &Mutation) -> Option<String> {
     let Mutation::PutTask(t) = m else { return None };
-    let name = t.task.group.as_deref()?.strip_prefix("service:")?;
-    Some(service_arn(t.task.cluster_arn.as_deref()?, name))
+    crate::state::service_of(&t.task)
 }
 
 /// A new deployment ID, as ECS writes them (`ecs-svc/` and 19 digits).
