@@ -240,6 +240,9 @@ def docker_server(kecs_binary, tmp_path_factory):
     ).stdout.split()
     if ids:
         subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+    # The clusters' networks, now unused (a network still in use is left alone by prune).
+    subprocess.run(["docker", "network", "prune", "-f", "--filter", "label=kecs.cluster"],
+                   capture_output=True)
 
 
 @pytest.fixture

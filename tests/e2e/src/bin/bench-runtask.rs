@@ -96,6 +96,7 @@ async fn kecs_samples(iterations: usize) -> Vec<Duration> {
         "kecs.cluster=arn:aws:ecs:us-east-1:000000000000:cluster/bench",
     )
     .await;
+    let _ = docker.remove_network("kecs-bench").await;
     samples
 }
 
