@@ -28,15 +28,13 @@ fn summary(name: &str, mut samples: Vec<Duration>) -> f64 {
     pick(0.5)
 }
 
-async fn kecs_samples(iterations: usize) -> Vec<Duration> {
-    let dir = tempfile::tempdir().unwrap();
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+async fn kecs_samples(iterations: usize) -> BenchResult<Vec<Duration>> {
+    let dir = tempfile::tempdir()?;
     let kecs = Server::start_on(dir.path(), &["--runtime", "docker"]).await;
     let ecs = kecs.client().await;
-    ecs.create_cluster()
-        .cluster_name("bench")
-        .send()
-        .await
-        .unwrap();
+    ecs.create_cluster().cluster_name("bench").send().await?;
     ecs.register_task_definition()
         .family("bench")
         .container_definitions(
@@ -50,8 +48,7 @@ async fn kecs_samples(iterations: usize) -> Vec<Duration> {
                 .build(),
         )
         .send()
-        .await
-        .unwrap();
+        .await?;
     let mut samples = vec![];
     for _ in 0..iterations {
         let begun = Instant::now();
@@ -60,11 +57,11 @@ async fn kecs_samples(iterations: usize) -> Vec<Duration> {
             .cluster("bench")
             .task_definition("bench")
             .send()
-            .await
-            .unwrap()
-            .tasks()[0]
-            .task_arn()
-            .unwrap()
+            .await?
+            .tasks()
+            .first()
+            .and_then(|t| t.task_arn())
+            .ok_or("RunTask returned no task")?
             .to_string();
         loop {
             let t = ecs
@@ -72,32 +69,29 @@ async fn kecs_samples(iterations: usize) -> Vec<Duration> {
                 .cluster("bench")
                 .tasks(&arn)
                 .send()
-                .await
-                .unwrap();
-            match t.tasks()[0].last_status() {
+                .await?;
+            let task = t.tasks().first().ok_or("DescribeTasks returned no task")?;
+            match task.last_status() {
                 Some("RUNNING") => break,
-                Some("STOPPED") => panic!("task stopped: {:?}", t.tasks()[0].stopped_reason()),
+                Some("STOPPED") => {
+                    return Err(format!("task stopped: {:?}", task.stopped_reason()).into())
+                }
                 _ => tokio::time::sleep(Duration::from_millis(2)).await,
             }
         }
         samples.push(begun.elapsed());
-        ecs.stop_task()
-            .cluster("bench")
-            .task(&arn)
-            .send()
-            .await
-            .unwrap();
+        ecs.stop_task().cluster("bench").task(&arn).send().await?;
     }
     // Let the stops finish, then clean up through the engine.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let docker = bollard::Docker::connect_with_socket_defaults().unwrap();
+    let docker = bollard::Docker::connect_with_socket_defaults()?;
     remove_labelled(
         &docker,
         "kecs.cluster=arn:aws:ecs:us-east-1:000000000000:cluster/bench",
     )
     .await;
     let _ = docker.remove_network("kecs-bench").await;
-    samples
+    Ok(samples)
 }
 
 async fn remove_labelled(docker: &bollard::Docker, label: &str) {
@@ -118,8 +112,8 @@ async fn remove_labelled(docker: &bollard::Docker, label: &str) {
     }
 }
 
-async fn bollard_samples(iterations: usize) -> Vec<Duration> {
-    let docker = bollard::Docker::connect_with_socket_defaults().unwrap();
+async fn bollard_samples(iterations: usize) -> BenchResult<Vec<Duration>> {
+    let docker = bollard::Docker::connect_with_socket_defaults()?;
     let mut samples = vec![];
     for i in 0..iterations {
         let begun = Instant::now();
@@ -131,34 +125,39 @@ async fn bollard_samples(iterations: usize) -> Vec<Duration> {
         };
         let name = format!("kecs-bench-baseline-{}-{i}", std::process::id());
         let options = CreateContainerOptionsBuilder::new().name(&name).build();
-        let created = docker.create_container(Some(options), body).await.unwrap();
+        let created = docker.create_container(Some(options), body).await?;
         docker
             .start_container(
                 &created.id,
                 None::<bollard::query_parameters::StartContainerOptions>,
             )
-            .await
-            .unwrap();
+            .await?;
         samples.push(begun.elapsed());
     }
     remove_labelled(&docker, "kecs.bench=baseline").await;
-    samples
+    Ok(samples)
 }
 
 #[tokio::main]
-async fn main() {
-    let iterations: usize = std::env::args()
-        .nth(1)
-        .map(|n| n.parse().expect("iterations: a number"))
-        .unwrap_or(20);
+async fn main() -> BenchResult<()> {
+    let iterations: usize = match std::env::args().nth(1) {
+        Some(n) => n
+            .parse()
+            .map_err(|_| format!("iterations: a number, not {n}"))?,
+        None => 20,
+    };
+    if iterations == 0 {
+        return Err("iterations: at least 1".into());
+    }
     if std::env::var_os("KECS_BIN").is_none() {
         // This binary sits next to `kecs` in target/<profile>/.
-        let exe = std::env::current_exe().expect("current_exe");
+        let exe = std::env::current_exe()?;
         std::env::set_var("KECS_BIN", exe.with_file_name("kecs"));
     }
-    let baseline = bollard_samples(iterations).await;
-    let kecs = kecs_samples(iterations).await;
+    let baseline = bollard_samples(iterations).await?;
+    let kecs = kecs_samples(iterations).await?;
     let b = summary("bollard create+start", baseline);
     let k = summary("KECS RunTask -> RUNNING", kecs);
     println!("ratio (p50): KECS / bollard = {:.2}", k / b);
+    Ok(())
 }
