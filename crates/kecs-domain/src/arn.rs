@@ -52,6 +52,19 @@ pub fn parse(s: &str) -> Option<EcsArn<'_>> {
     })
 }
 
+/// The name of the cluster `cluster_arn` (its last segment).
+pub fn cluster_name(cluster_arn: &str) -> &str {
+    cluster_arn.rsplit('/').next().unwrap_or_default()
+}
+
+/// The ARN of the `kind` resource `name` inside the cluster `cluster_arn`, the long format ECS
+/// uses for tasks, services and container instances: `...:<kind>/<cluster>/<name>`. With an
+/// empty `name` it is the prefix every such resource of the cluster shares.
+pub fn in_cluster(cluster_arn: &str, kind: &str, name: &str) -> String {
+    let base = cluster_arn.split(":cluster/").next().unwrap_or_default();
+    format!("{base}:{kind}/{}/{name}", cluster_name(cluster_arn))
+}
+
 /// True when `s` looks like any ARN (`arn:` prefix).
 pub fn is_arn(s: &str) -> bool {
     s.starts_with("arn:")

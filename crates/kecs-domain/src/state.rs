@@ -71,9 +71,11 @@ pub struct State {
 /// The ARN of the service that started `task` (its group is `service:<name>`), if any.
 pub fn service_of(task: &Task) -> Option<String> {
     let name = task.group.as_deref()?.strip_prefix("service:")?;
-    let cluster = task.cluster_arn.as_deref()?;
-    let (base, cluster_name) = cluster.split_once(":cluster/")?;
-    Some(format!("{base}:service/{cluster_name}/{name}"))
+    Some(crate::arn::in_cluster(
+        task.cluster_arn.as_deref()?,
+        "service",
+        name,
+    ))
 }
 
 /// One change to the state. Short-lived (built and applied within one write), so the size

@@ -19,14 +19,9 @@ pub const INACTIVE: &str = "INACTIVE";
 /// How many events a service keeps (newest first).
 pub const MAX_EVENTS: usize = 100;
 
-fn cluster_name(cluster_arn: &str) -> &str {
-    cluster_arn.rsplit('/').next().unwrap_or_default()
-}
-
 /// The ARN of the service `name` in `cluster_arn`.
 pub(crate) fn service_arn(cluster_arn: &str, name: &str) -> String {
-    let base = cluster_arn.split(":cluster/").next().unwrap_or_default();
-    format!("{base}:service/{}/{name}", cluster_name(cluster_arn))
+    arn::in_cluster(cluster_arn, "service", name)
 }
 
 /// The service whose task a mutation changes, if it is a service's task.
@@ -105,9 +100,7 @@ pub(crate) fn services_in<'s>(
     state: &'s State,
     cluster_arn: &str,
 ) -> impl Iterator<Item = &'s StoredService> {
-    let base = cluster_arn.split(":cluster/").next().unwrap_or_default();
-    let prefix = format!("{base}:service/{}/", cluster_name(cluster_arn));
-    prefixed(&state.services, prefix).map(|(_, s)| s)
+    prefixed(&state.services, service_arn(cluster_arn, "")).map(|(_, s)| s)
 }
 
 /// The service as responses show it: tags filled in when asked for.

@@ -20,14 +20,9 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-fn cluster_name(cluster_arn: &str) -> &str {
-    cluster_arn.rsplit('/').next().unwrap_or_default()
-}
-
 /// The ARN prefix every task of a cluster shares.
 pub(crate) fn task_prefix(cluster_arn: &str) -> String {
-    let base = cluster_arn.split(":cluster/").next().unwrap_or_default();
-    format!("{base}:task/{}/", cluster_name(cluster_arn))
+    arn::in_cluster(cluster_arn, "task", "")
 }
 
 /// The tasks of one cluster.
@@ -261,7 +256,7 @@ impl NewTask<'_> {
                         &self.ctx.account_id,
                         &format!(
                             "container/{}/{id}/{}",
-                            cluster_name(self.cluster_arn),
+                            arn::cluster_name(self.cluster_arn),
                             new_id()
                         ),
                     )),
@@ -350,7 +345,7 @@ fn task_tags(
     if input.enable_ecs_managed_tags == Some(true) {
         let managed = Tag {
             key: Some("aws:ecs:clusterName".into()),
-            value: Some(cluster_name(cluster_arn).into()),
+            value: Some(arn::cluster_name(cluster_arn).into()),
         };
         tags = validate::merge_tags(&tags, &[managed]);
     }
@@ -405,11 +400,7 @@ impl Kecs {
                 if arn::is_arn(i) {
                     i.clone()
                 } else {
-                    arn::ecs(
-                        &ctx.region,
-                        &ctx.account_id,
-                        &format!("container-instance/{}/{i}", cluster_name(&cluster)),
-                    )
+                    arn::in_cluster(&cluster, "container-instance", i)
                 }
             })
             .collect();
