@@ -222,6 +222,10 @@ impl Kecs {
                 return Err(Abort::Stopped);
             }
             let mut ready = vec![];
+            // Each dependency's state is asked of the engine once per look, however many
+            // containers wait on it.
+            let mut looked: std::collections::HashMap<String, ContainerState> =
+                std::collections::HashMap::new();
             for (i, c) in waiting.iter().enumerate() {
                 let def = definition(td, &c.name);
                 let mut met = true;
@@ -232,9 +236,14 @@ impl Kecs {
                 {
                     let dep_name = dep.container_name.clone().unwrap_or_default();
                     let state = match started.iter().find(|s| s.name == dep_name) {
-                        Some(s) => match &s.runtime_id {
-                            Some(id) => Some(self.runtime.container_state(id).await?),
-                            None => Some(ContainerState {
+                        Some(s) => match (&s.runtime_id, looked.get(&dep_name)) {
+                            (_, Some(known)) => Some(*known),
+                            (Some(id), None) => {
+                                let state = self.runtime.container_state(id).await?;
+                                looked.insert(dep_name.clone(), state);
+                                Some(state)
+                            }
+                            (None, None) => Some(ContainerState {
                                 status: ContainerStatus::Running,
                                 health: Some(HealthStatus::Healthy),
                             }),
