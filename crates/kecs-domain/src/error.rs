@@ -19,6 +19,15 @@ pub enum EcsError {
     /// The service is not active (`ServiceNotActiveException`).
     #[error("Service was not ACTIVE.")]
     ServiceNotActive,
+    /// The named service deployment does not exist (`ServiceDeploymentNotFoundException`).
+    #[error("Service deployment not found: {0}")]
+    ServiceDeploymentNotFound(String),
+    /// The named task set does not exist (`TaskSetNotFoundException`).
+    #[error("The specified task set does not exist.")]
+    TaskSetNotFound,
+    /// The request conflicts with the resource's state (`ConflictException`).
+    #[error("{0}")]
+    Conflict(String),
     /// The resource does not exist (`ResourceNotFoundException`).
     #[error("{0}")]
     ResourceNotFound(String),

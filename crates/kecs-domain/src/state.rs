@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::model::{
-    Attribute, CapacityProvider, Cluster, Service, Setting, Tag, Task, TaskDefinition,
+    Attribute, CapacityProvider, Cluster, Service, ServiceDeployment, ServiceRevision, Setting,
+    Tag, Task, TaskDefinition,
 };
 use crate::store::{Change, Index, Kind, Record, StoreError};
 use crate::EcsError;
@@ -42,6 +43,29 @@ pub struct StoredService {
     /// rolls back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_completed: Option<String>,
+    /// The service revision of the last deployment that completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_completed_revision: Option<String>,
+    /// The service revision each live deployment deploys, by deployment ID.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub revisions: BTreeMap<String, String>,
+    /// The ARN of the service's latest service deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_deployment: Option<String>,
+}
+
+impl StoredService {
+    /// A service as a request created it, with nothing remembered yet.
+    pub fn new(service: Service, client_token: Option<String>) -> Self {
+        Self {
+            service,
+            client_token,
+            last_completed: None,
+            last_completed_revision: None,
+            revisions: BTreeMap::new(),
+            current_deployment: None,
+        }
+    }
 }
 
 /// Everything KECS knows, keyed as in the store.
@@ -63,6 +87,10 @@ pub struct State {
     pub tasks: BTreeMap<String, StoredTask>,
     /// Services by ARN (`.../service/<cluster>/<name>`).
     pub services: BTreeMap<String, StoredService>,
+    /// Service deployments by ARN (`.../service-deployment/<cluster>/<service>/<id>`).
+    pub service_deployments: BTreeMap<String, ServiceDeployment>,
+    /// Service revisions by ARN (`.../service-revision/<cluster>/<service>/<id>`).
+    pub service_revisions: BTreeMap<String, ServiceRevision>,
     /// Derived index (not stored): the ARNs of each service's tasks, so that a scheduler pass
     /// reads its own tasks rather than its whole cluster's.
     pub service_tasks: BTreeMap<String, BTreeSet<String>>,
@@ -103,6 +131,14 @@ pub enum Mutation {
     PutTask(StoredTask),
     /// Insert or replace a service.
     PutService(StoredService),
+    /// Insert or replace a service deployment.
+    PutServiceDeployment(ServiceDeployment),
+    /// Insert a service revision.
+    PutServiceRevision(ServiceRevision),
+    /// Remove a service deployment.
+    DeleteServiceDeployment(String),
+    /// Remove a service revision.
+    DeleteServiceRevision(String),
     /// Wipe everything.
     Reset,
 }
@@ -167,6 +203,8 @@ impl State {
                 Kind::Attribute => load_into(&mut s.attributes, r)?,
                 Kind::Task => load_into(&mut s.tasks, r)?,
                 Kind::Service => load_into(&mut s.services, r)?,
+                Kind::ServiceDeployment => load_into(&mut s.service_deployments, r)?,
+                Kind::ServiceRevision => load_into(&mut s.service_revisions, r)?,
             }
         }
         let indexed: Vec<(String, String)> = s
@@ -281,6 +319,47 @@ impl State {
                 };
                 put(&mut self.services, Kind::Service, key, svc, index)
             }
+            Mutation::PutServiceDeployment(d) => {
+                let key = d.service_deployment_arn.clone().unwrap_or_default();
+                let index = Index {
+                    cluster: d.cluster_arn.clone(),
+                    status: d.status.map(|s| s.as_str().to_string()),
+                    created_at: d.created_at,
+                    ..Index::default()
+                };
+                put(
+                    &mut self.service_deployments,
+                    Kind::ServiceDeployment,
+                    key,
+                    d,
+                    index,
+                )
+            }
+            Mutation::PutServiceRevision(r) => {
+                let key = r.service_revision_arn.clone().unwrap_or_default();
+                let index = Index {
+                    cluster: r.cluster_arn.clone(),
+                    created_at: r.created_at,
+                    ..Index::default()
+                };
+                put(
+                    &mut self.service_revisions,
+                    Kind::ServiceRevision,
+                    key,
+                    r,
+                    index,
+                )
+            }
+            Mutation::DeleteServiceDeployment(key) => Ok(delete(
+                &mut self.service_deployments,
+                Kind::ServiceDeployment,
+                key,
+            )),
+            Mutation::DeleteServiceRevision(key) => Ok(delete(
+                &mut self.service_revisions,
+                Kind::ServiceRevision,
+                key,
+            )),
             Mutation::Reset => {
                 *self = State::default();
                 Ok(Change::Truncate)

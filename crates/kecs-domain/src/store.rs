@@ -26,6 +26,10 @@ pub enum Kind {
     Task,
     /// A service, keyed by ARN.
     Service,
+    /// A service deployment (the history of one deployment), keyed by ARN.
+    ServiceDeployment,
+    /// A service revision (what one deployment deploys), keyed by ARN.
+    ServiceRevision,
 }
 
 impl Kind {
@@ -39,6 +43,8 @@ impl Kind {
         Kind::Attribute,
         Kind::Task,
         Kind::Service,
+        Kind::ServiceDeployment,
+        Kind::ServiceRevision,
     ];
 
     /// The stable name stored with each record.
@@ -52,6 +58,8 @@ impl Kind {
             Kind::Attribute => "attribute",
             Kind::Task => "task",
             Kind::Service => "service",
+            Kind::ServiceDeployment => "service_deployment",
+            Kind::ServiceRevision => "service_revision",
         }
     }
 

@@ -10,12 +10,14 @@ mod account_settings;
 mod attributes;
 mod capacity_providers;
 mod clusters;
+mod deployment_history;
 pub mod launch;
 pub mod lifecycle;
 mod logs;
 pub mod recovery;
 pub mod scheduler;
 mod service_controller;
+mod service_deployments;
 mod services;
 mod tags;
 mod task_definitions;
@@ -384,5 +386,33 @@ impl EcsApi for Kecs {
         input: ListTasksRequest,
     ) -> Result<ListTasksResponse, EcsError> {
         self.list_tasks_op(ctx, input)
+    }
+    async fn list_service_deployments(
+        &self,
+        ctx: &RequestContext,
+        input: ListServiceDeploymentsRequest,
+    ) -> Result<ListServiceDeploymentsResponse, EcsError> {
+        self.list_service_deployments_op(ctx, input)
+    }
+    async fn describe_service_deployments(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeServiceDeploymentsRequest,
+    ) -> Result<DescribeServiceDeploymentsResponse, EcsError> {
+        self.describe_service_deployments_op(ctx, input)
+    }
+    async fn describe_service_revisions(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeServiceRevisionsRequest,
+    ) -> Result<DescribeServiceRevisionsResponse, EcsError> {
+        self.describe_service_revisions_op(ctx, input)
+    }
+    async fn stop_service_deployment(
+        &self,
+        ctx: &RequestContext,
+        input: StopServiceDeploymentRequest,
+    ) -> Result<StopServiceDeploymentResponse, EcsError> {
+        self.stop_service_deployment_op(ctx, input).await
     }
 }

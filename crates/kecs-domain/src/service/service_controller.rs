@@ -3,8 +3,9 @@
 //! counts and deployment states truthful, trips the circuit breaker, and writes the service's
 //! events as ECS words them.
 
+use super::deployment_history::{forget, roll_back, track, tripped_without_rollback};
 use super::scheduler::{self, SeenState, SeenTask, Targets};
-use super::services::{add_event, new_deployment, services_in, ACTIVE, DRAINING, INACTIVE};
+use super::services::{add_event, services_in, ACTIVE, DRAINING, INACTIVE};
 use super::task_state::{self, is_starting, is_stopped, stop_requested};
 use super::work::TaskWork;
 use super::Kecs;
@@ -184,9 +185,8 @@ fn decide_pass(
     emulated: bool,
 ) -> (Option<Plan>, Vec<Mutation>) {
     let original = stored.clone();
-    let service = &mut stored.service;
-    let name = service.service_name.clone().unwrap_or_default();
-    let arn = service.service_arn.clone().unwrap_or_default();
+    let name = stored.service.service_name.clone().unwrap_or_default();
+    let arn = stored.service.service_arn.clone().unwrap_or_default();
     let tasks: Vec<&Task> = state
         .service_tasks
         .get(&arn)
@@ -198,6 +198,7 @@ fn decide_pass(
     let mut mutations = vec![];
 
     // The circuit breaker.
+    let service = &mut stored.service;
     let config = service.deployment_configuration.clone().unwrap_or_default();
     let breaker = config
         .deployment_circuit_breaker
@@ -226,6 +227,7 @@ fn decide_pass(
             }
         }
         if tripped {
+            let reason = "ECS deployment circuit breaker: tasks failed to start.";
             add_event(
                 service,
                 format!(
@@ -233,31 +235,25 @@ fn decide_pass(
                 ),
                 now,
             );
-            if let (Some(true), Some(back)) = (breaker.rollback, stored.last_completed.clone()) {
-                for d in service.deployments.iter_mut().flatten() {
-                    if d.status.as_deref() == Some("PRIMARY") {
-                        d.status = Some("ACTIVE".into());
-                    }
-                }
-                service.task_definition = Some(back.clone());
-                let rollback = new_deployment(service, &back, now);
-                add_event(
-                    service,
-                    format!(
-                        "(service {name}) (deployment {id}) rolling back to deployment {} (task definition {back}).",
-                        rollback.id.clone().unwrap_or_default()
-                    ),
+            let rolled_back = match breaker.rollback {
+                Some(true) => roll_back(state, &mut stored, reason, now),
+                _ => None,
+            };
+            match rolled_back {
+                Some(m) => mutations.extend(m),
+                None => mutations.extend(tripped_without_rollback(
+                    state,
+                    &stored,
+                    breaker.rollback == Some(true),
+                    reason,
                     now,
-                );
-                service
-                    .deployments
-                    .get_or_insert_with(Vec::new)
-                    .insert(0, rollback);
+                )),
             }
         }
     }
 
     // What the tasks are, for the decision.
+    let service = &mut stored.service;
     let Some(primary) = primary_of(service).cloned() else {
         return (None, vec![Mutation::PutService(stored)]);
     };
@@ -396,6 +392,7 @@ fn decide_pass(
         .retain(|d| d.status.as_deref() == Some("PRIMARY") || has_tasks(&d.id));
     if completed {
         stored.last_completed = primary.task_definition.clone();
+        stored.last_completed_revision = stored.revisions.get(&primary_id).cloned();
         add_event(
             service,
             format!("(service {name}) (deployment {primary_id}) deployment completed."),
@@ -414,6 +411,17 @@ fn decide_pass(
     }
     if draining && remaining.is_empty() {
         service.status = Some(INACTIVE.into());
+        mutations.extend(forget(state, &arn));
+    } else {
+        // Deployments that are gone need no revision any more.
+        let live: Vec<String> = service
+            .deployments
+            .iter()
+            .flatten()
+            .filter_map(|d| d.id.clone())
+            .collect();
+        stored.revisions.retain(|id, _| live.contains(id));
+        mutations.extend(track(state, &stored, now));
     }
     if stored != original {
         mutations.push(Mutation::PutService(stored));

@@ -2,6 +2,7 @@
 //! operations record what the user wants; the scheduler (service_controller.rs) makes it so.
 
 use super::clusters::{active_cluster, cluster_arn};
+use super::deployment_history::deploy;
 use super::task_definitions::resolve as resolve_task_definition;
 use super::work::TaskWork;
 use super::Kecs;
@@ -75,7 +76,7 @@ pub(crate) fn new_deployment(service: &Service, td: &str, now: f64) -> Deploymen
 }
 
 /// The service named or ARN'd by `ident` in `cluster_arn`, whatever its status.
-fn find<'s>(
+pub(crate) fn find<'s>(
     state: &'s State,
     ctx: &RequestContext,
     cluster_arn: &str,
@@ -219,7 +220,7 @@ impl Kecs {
                     return Err(EcsError::invalid("TaskDefinition is inactive."));
                 }
                 let fargate = input.launch_type == Some(LaunchType::Fargate);
-                let mut service = Service {
+                let service = Service {
                     service_arn: Some(service_arn(&cluster_arn, &name)),
                     service_name: Some(name.clone()),
                     cluster_arn: Some(cluster_arn.clone()),
@@ -266,25 +267,16 @@ impl Kecs {
                     enable_execute_command: Some(input.enable_execute_command.unwrap_or(false)),
                     ..Service::default()
                 };
-                let deployment = new_deployment(
-                    &service,
-                    td.task_definition_arn.as_deref().unwrap_or_default(),
-                    now,
-                );
-                service.deployments = Some(vec![deployment]);
                 let tags = input.tags.clone().unwrap_or_default();
-                let stored = StoredService {
-                    service,
-                    client_token: input.client_token.clone(),
-                    last_completed: None,
-                };
+                let mut stored = StoredService::new(service, input.client_token.clone());
+                let td_arn = td.task_definition_arn.clone().unwrap_or_default();
+                let mut mutations = deploy(state, &mut stored, &td_arn, now);
                 let mut shown = stored.service.clone();
                 shown.tags = Some(tags.clone());
                 let arn = shown.service_arn.clone().unwrap_or_default();
-                Ok((
-                    shown,
-                    vec![Mutation::PutService(stored), Mutation::PutTags(arn, tags)],
-                ))
+                mutations.push(Mutation::PutService(stored));
+                mutations.push(Mutation::PutTags(arn, tags));
+                Ok((shown, mutations))
             })
             .await?;
         Ok(CreateServiceResponse {
@@ -358,29 +350,22 @@ impl Kecs {
                     redeploy = true;
                 }
                 let desired = service.desired_count;
-                let deployments = service.deployments.get_or_insert_with(Vec::new);
+                let mut mutations = vec![];
                 if redeploy {
-                    for d in deployments.iter_mut() {
-                        if d.status.as_deref() == Some("PRIMARY") {
-                            d.status = Some("ACTIVE".into());
-                            d.updated_at = Some(now);
-                        }
-                    }
                     let td = service.task_definition.clone().unwrap_or_default();
-                    let fresh = new_deployment(service, &td, now);
-                    service
-                        .deployments
-                        .get_or_insert_with(Vec::new)
-                        .insert(0, fresh);
-                } else if let Some(primary) = deployments
+                    mutations = deploy(state, &mut stored, &td, now);
+                } else if let Some(primary) = service
+                    .deployments
                     .iter_mut()
+                    .flatten()
                     .find(|d| d.status.as_deref() == Some("PRIMARY"))
                 {
                     primary.desired_count = desired;
                     primary.updated_at = Some(now);
                 }
                 let shown = view(state, &stored, false);
-                Ok((shown, vec![Mutation::PutService(stored)]))
+                mutations.push(Mutation::PutService(stored));
+                Ok((shown, mutations))
             })
             .await?;
         Ok(UpdateServiceResponse {

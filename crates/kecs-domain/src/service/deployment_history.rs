@@ -1,0 +1,348 @@
+//! Service deployments and service revisions: the history ECS keeps of each deployment of a
+//! service. A deployment in `Service.deployments` lives while it has tasks; its service
+//! deployment record (what was deployed over what, how it went) and its service revision (what
+//! it deployed) stay until the service is deleted. Backs ListServiceDeployments,
+//! DescribeServiceDeployments, DescribeServiceRevisions and StopServiceDeployment.
+
+use super::scheduler::failure_threshold;
+use super::services::{add_event, new_deployment};
+use crate::model::*;
+use crate::state::{prefixed, Mutation, State, StoredService};
+
+/// `arn:…:service/<cluster>/<name>` → `arn:…:<kind>/<cluster>/<name>/<id>`.
+pub(crate) fn history_arn(service_arn: &str, kind: &str, id: &str) -> String {
+    let base = service_arn.replacen(":service/", &format!(":{kind}/"), 1);
+    format!("{base}/{id}")
+}
+
+/// The digits of a deployment ID (`ecs-svc/<digits>`), which name its revision and record.
+fn number(deployment_id: &str) -> &str {
+    deployment_id
+        .strip_prefix("ecs-svc/")
+        .unwrap_or(deployment_id)
+}
+
+/// Whether a service deployment has not finished yet.
+pub(crate) fn ongoing(status: Option<ServiceDeploymentStatus>) -> bool {
+    use ServiceDeploymentStatus::*;
+    matches!(
+        status,
+        Some(Pending | InProgress | StopRequested | RollbackRequested | RollbackInProgress)
+    )
+}
+
+fn revision_of(
+    state: &State,
+    service: &Service,
+    deployment: &Deployment,
+    now: f64,
+) -> ServiceRevision {
+    let service_arn = service.service_arn.clone().unwrap_or_default();
+    let id = deployment.id.clone().unwrap_or_default();
+    let images = deployment
+        .task_definition
+        .as_ref()
+        .and_then(|td| state.task_definitions.get(td))
+        .and_then(|td| td.container_definitions.as_ref())
+        .map(|defs| {
+            defs.iter()
+                .map(|d| ContainerImage {
+                    container_name: d.name.clone(),
+                    image: d.image.clone(),
+                    image_digest: None,
+                })
+                .collect()
+        });
+    ServiceRevision {
+        service_revision_arn: Some(history_arn(&service_arn, "service-revision", number(&id))),
+        service_arn: Some(service_arn),
+        cluster_arn: service.cluster_arn.clone(),
+        task_definition: deployment.task_definition.clone(),
+        capacity_provider_strategy: deployment.capacity_provider_strategy.clone(),
+        launch_type: deployment.launch_type,
+        platform_version: deployment.platform_version.clone(),
+        platform_family: deployment.platform_family.clone(),
+        load_balancers: service.load_balancers.clone(),
+        service_registries: service.service_registries.clone(),
+        network_configuration: deployment.network_configuration.clone(),
+        container_images: images,
+        guard_duty_enabled: Some(false),
+        created_at: Some(now),
+        ..ServiceRevision::default()
+    }
+}
+
+fn circuit_breaker(service: &Service, failures: i32) -> ServiceDeploymentCircuitBreaker {
+    let enabled = service
+        .deployment_configuration
+        .as_ref()
+        .and_then(|c| c.deployment_circuit_breaker.as_ref())
+        .and_then(|b| b.enable)
+        == Some(true);
+    let desired = service.desired_count.unwrap_or(0).max(0) as u32;
+    ServiceDeploymentCircuitBreaker {
+        status: Some(if enabled {
+            ServiceDeploymentRollbackMonitorsStatus::Monitoring
+        } else {
+            ServiceDeploymentRollbackMonitorsStatus::Disabled
+        }),
+        failure_count: Some(failures),
+        threshold: Some(failure_threshold(desired) as i32),
+    }
+}
+
+/// What the deployments deploying `revision` ask for and have: requested, running, pending.
+fn summary(stored: &StoredService, revision: &str) -> ServiceRevisionSummary {
+    let mut s = ServiceRevisionSummary {
+        arn: Some(revision.to_string()),
+        requested_task_count: Some(0),
+        running_task_count: Some(0),
+        pending_task_count: Some(0),
+        ..ServiceRevisionSummary::default()
+    };
+    let deployments = stored.service.deployments.iter().flatten();
+    for d in deployments.filter(|d| {
+        d.id.as_ref()
+            .and_then(|id| stored.revisions.get(id))
+            .map(String::as_str)
+            == Some(revision)
+    }) {
+        let add =
+            |n: &mut Option<i32>, by: Option<i32>| *n = Some(n.unwrap_or(0) + by.unwrap_or(0));
+        add(&mut s.requested_task_count, d.desired_count);
+        add(&mut s.running_task_count, d.running_count);
+        add(&mut s.pending_task_count, d.pending_count);
+    }
+    s
+}
+
+fn demote_primary(service: &mut Service, now: f64) {
+    for d in service.deployments.iter_mut().flatten() {
+        if d.status.as_deref() == Some("PRIMARY") {
+            d.status = Some("ACTIVE".into());
+            d.updated_at = Some(now);
+        }
+    }
+}
+
+/// Gives the service a new primary deployment of `td`, recording its revision and its service
+/// deployment; an unfinished service deployment it supersedes is STOPPED.
+pub(crate) fn deploy(
+    state: &State,
+    stored: &mut StoredService,
+    td: &str,
+    now: f64,
+) -> Vec<Mutation> {
+    demote_primary(&mut stored.service, now);
+    let fresh = new_deployment(&stored.service, td, now);
+    let id = fresh.id.clone().unwrap_or_default();
+    let revision = revision_of(state, &stored.service, &fresh, now);
+    let revision_arn = revision.service_revision_arn.clone().unwrap_or_default();
+    let mut sources: Vec<String> = stored
+        .service
+        .deployments
+        .iter()
+        .flatten()
+        .filter_map(|d| stored.revisions.get(d.id.as_deref()?).cloned())
+        .collect();
+    sources.dedup();
+    stored
+        .service
+        .deployments
+        .get_or_insert_with(Vec::new)
+        .insert(0, fresh);
+    stored.revisions.insert(id.clone(), revision_arn.clone());
+    let mut mutations = vec![Mutation::PutServiceRevision(revision)];
+    if let Some(current) = stored
+        .current_deployment
+        .as_ref()
+        .and_then(|arn| state.service_deployments.get(arn))
+        .filter(|d| ongoing(d.status))
+    {
+        let mut current = current.clone();
+        current.status = Some(ServiceDeploymentStatus::Stopped);
+        current.status_reason = Some("Superseded by a newer service deployment.".into());
+        current.stopped_at = Some(now);
+        current.finished_at = Some(now);
+        current.updated_at = Some(now);
+        mutations.push(Mutation::PutServiceDeployment(current));
+    }
+    let service = &stored.service;
+    let service_arn = service.service_arn.clone().unwrap_or_default();
+    let record = ServiceDeployment {
+        service_deployment_arn: Some(history_arn(&service_arn, "service-deployment", number(&id))),
+        service_arn: Some(service_arn),
+        cluster_arn: service.cluster_arn.clone(),
+        created_at: Some(now),
+        started_at: Some(now),
+        updated_at: Some(now),
+        source_service_revisions: Some(sources.iter().map(|r| summary(stored, r)).collect()),
+        target_service_revision: Some(summary(stored, &revision_arn)),
+        status: Some(ServiceDeploymentStatus::InProgress),
+        deployment_configuration: service.deployment_configuration.clone(),
+        deployment_circuit_breaker: Some(circuit_breaker(service, 0)),
+        ..ServiceDeployment::default()
+    };
+    stored.current_deployment = record.service_deployment_arn.clone();
+    mutations.push(Mutation::PutServiceDeployment(record));
+    mutations
+}
+
+/// The current service deployment with `change` applied, as a mutation (none if unchanged).
+fn change_current(
+    state: &State,
+    stored: &StoredService,
+    now: f64,
+    change: impl FnOnce(&mut ServiceDeployment),
+) -> Option<Mutation> {
+    let old = state
+        .service_deployments
+        .get(stored.current_deployment.as_deref()?)?;
+    let mut record = old.clone();
+    change(&mut record);
+    (record != *old).then(|| {
+        record.updated_at = Some(now);
+        Mutation::PutServiceDeployment(record)
+    })
+}
+
+/// Rolls the service back to the revision of its last completed deployment (circuit breaker or
+/// StopServiceDeployment); the current service deployment records the rollback. `None` when
+/// there is nothing to roll back to.
+pub(crate) fn roll_back(
+    state: &State,
+    stored: &mut StoredService,
+    reason: &str,
+    now: f64,
+) -> Option<Vec<Mutation>> {
+    let back = stored.last_completed_revision.clone()?;
+    let td = state
+        .service_revisions
+        .get(&back)
+        .and_then(|r| r.task_definition.clone())
+        .or_else(|| stored.last_completed.clone())?;
+    let failed_id = primary_id(&stored.service);
+    demote_primary(&mut stored.service, now);
+    stored.service.task_definition = Some(td.clone());
+    let rollback = new_deployment(&stored.service, &td, now);
+    let rollback_id = rollback.id.clone().unwrap_or_default();
+    stored.revisions.insert(rollback_id.clone(), back.clone());
+    let name = stored.service.service_name.clone().unwrap_or_default();
+    add_event(
+        &mut stored.service,
+        format!(
+            "(service {name}) (deployment {failed_id}) rolling back to deployment {rollback_id} (task definition {td})."
+        ),
+        now,
+    );
+    stored
+        .service
+        .deployments
+        .get_or_insert_with(Vec::new)
+        .insert(0, rollback);
+    let record = change_current(state, stored, now, |r| {
+        r.status = Some(ServiceDeploymentStatus::RollbackInProgress);
+        r.status_reason = Some(reason.to_string());
+        r.rollback = Some(Rollback {
+            reason: Some(reason.to_string()),
+            started_at: Some(now),
+            service_revision_arn: Some(back),
+        });
+    });
+    Some(record.into_iter().collect())
+}
+
+/// Records that the circuit breaker tripped on the current service deployment and no rollback
+/// followed (disabled, or nothing to roll back to).
+pub(crate) fn tripped_without_rollback(
+    state: &State,
+    stored: &StoredService,
+    rollback_wanted: bool,
+    reason: &str,
+    now: f64,
+) -> Option<Mutation> {
+    change_current(state, stored, now, |r| {
+        r.status = Some(if rollback_wanted {
+            ServiceDeploymentStatus::RollbackFailed
+        } else {
+            ServiceDeploymentStatus::Stopped
+        });
+        r.status_reason = Some(reason.to_string());
+        r.finished_at = Some(now);
+        r.stopped_at = Some(now);
+        if let Some(b) = r.deployment_circuit_breaker.as_mut() {
+            b.status = Some(ServiceDeploymentRollbackMonitorsStatus::Triggered);
+        }
+    })
+}
+
+fn primary_id(service: &Service) -> String {
+    service
+        .deployments
+        .iter()
+        .flatten()
+        .find(|d| d.status.as_deref() == Some("PRIMARY"))
+        .and_then(|d| d.id.clone())
+        .unwrap_or_default()
+}
+
+/// Brings the current service deployment up to date after a scheduler pass: task counts per
+/// revision, circuit breaker failures, and completion once the primary deployment completed.
+pub(crate) fn track(state: &State, stored: &StoredService, now: f64) -> Option<Mutation> {
+    let primary = stored
+        .service
+        .deployments
+        .iter()
+        .flatten()
+        .find(|d| d.status.as_deref() == Some("PRIMARY"));
+    let completed =
+        primary.is_some_and(|p| p.rollout_state == Some(DeploymentRolloutState::Completed));
+    let failures = primary.and_then(|p| p.failed_tasks).unwrap_or(0);
+    let tripped = primary.is_some_and(|p| p.rollout_state == Some(DeploymentRolloutState::Failed));
+    change_current(state, stored, now, |r| {
+        if let Some(target) = r.target_service_revision.as_mut() {
+            *target = summary(stored, target.arn.as_deref().unwrap_or_default());
+        }
+        for source in r.source_service_revisions.iter_mut().flatten() {
+            *source = summary(stored, source.arn.as_deref().unwrap_or_default());
+        }
+        match r.status {
+            Some(ServiceDeploymentStatus::InProgress) => {
+                if let Some(b) = r.deployment_circuit_breaker.as_mut() {
+                    b.failure_count = Some(failures);
+                    if tripped {
+                        b.status = Some(ServiceDeploymentRollbackMonitorsStatus::Triggered);
+                    }
+                }
+                if completed {
+                    r.status = Some(ServiceDeploymentStatus::Successful);
+                    r.status_reason = Some("Service deployment completed successfully.".into());
+                    r.finished_at = Some(now);
+                }
+            }
+            Some(
+                ServiceDeploymentStatus::RollbackInProgress
+                | ServiceDeploymentStatus::RollbackRequested,
+            ) if completed => {
+                r.status = Some(ServiceDeploymentStatus::RollbackSuccessful);
+                r.finished_at = Some(now);
+            }
+            _ => {}
+        }
+    })
+}
+
+/// Forgets a deleted service's deployments and revisions, as ECS does.
+pub(crate) fn forget(state: &State, service_arn: &str) -> Vec<Mutation> {
+    let deployments = prefixed(
+        &state.service_deployments,
+        history_arn(service_arn, "service-deployment", ""),
+    )
+    .map(|(k, _)| Mutation::DeleteServiceDeployment(k.clone()));
+    let revisions = prefixed(
+        &state.service_revisions,
+        history_arn(service_arn, "service-revision", ""),
+    )
+    .map(|(k, _)| Mutation::DeleteServiceRevision(k.clone()));
+    deployments.chain(revisions).collect()
+}
