@@ -21,5 +21,7 @@ TagResource,UntagResource,ListTagsForResource,PutAccountSetting,PutAccountSettin
 DeleteAccountSetting,ListAccountSettings,PutAttributes,DeleteAttributes,ListAttributes,\
 CreateCapacityProvider,DescribeCapacityProviders,UpdateCapacityProvider,DeleteCapacityProvider,\
 RunTask,StartTask,StopTask,DescribeTasks,ListTasks,CreateService,UpdateService,DeleteService,\
-DescribeServices,ListServices
+DescribeServices,ListServices,ListServicesByNamespace,ListServiceDeployments,\
+DescribeServiceDeployments,DescribeServiceRevisions,StopServiceDeployment,CreateTaskSet,\
+UpdateTaskSet,DeleteTaskSet,DescribeTaskSets,UpdateServicePrimaryTaskSet
 python3 tests/conformance/check.py --require-ops "$implemented" "$conformance_dir"/*.jsonl

@@ -421,8 +421,8 @@ def test_region_scoping_task_definitions(ecs, ecs_eu):
 @pytest.mark.parametrize(
     "op,name,kwargs",
     [
-        ("create_task_set", "CreateTaskSet", {"cluster": "c", "service": "s", "taskDefinition": "fam:1"}),
         ("discover_poll_endpoint", "DiscoverPollEndpoint", {}),
+        ("list_container_instances", "ListContainerInstances", {"cluster": "c"}),
     ],
 )
 def test_unimplemented_operations(ecs, op, name, kwargs):

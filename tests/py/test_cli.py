@@ -240,9 +240,9 @@ def test_capacity_providers(aws):
 
 
 def test_unimplemented_operation(aws):
-    res = aws("describe-task-sets", "--cluster", "c", "--service", "s", ok=False)
+    res = aws("discover-poll-endpoint", ok=False)
     fails_with(res, "UnsupportedFeatureException")
-    assert "DescribeTaskSets" in res.stderr
+    assert "DiscoverPollEndpoint" in res.stderr
 
 
 def test_region_from_cli(aws):

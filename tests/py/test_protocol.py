@@ -193,9 +193,9 @@ def test_body_just_under_limit_is_parsed(server):
 
 
 def test_unimplemented_operation(server):
-    status, h, body = call(server, "DescribeTaskSets", {"cluster": "c", "service": "s"})
+    status, h, body = call(server, "DiscoverPollEndpoint", {})
     assert_error(status, body, "UnsupportedFeatureException")
-    assert "DescribeTaskSets" in body["message"]
+    assert "DiscoverPollEndpoint" in body["message"]
     request_id(h)
 
 

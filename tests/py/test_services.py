@@ -3,7 +3,7 @@ scheduler keeping desiredCount, rolling deployments, events, and ECS's waiters."
 import time
 
 
-from conftest import assert_error, cluster_arn, container, td_arn
+from conftest import assert_error, cluster_arn, container, error_of, td_arn
 
 FAST = {"Delay": 1, "MaxAttempts": 30}
 
@@ -197,3 +197,135 @@ def test_describe_and_list_services(ecs):
     rest = ecs.list_services(cluster="c", nextToken=page["nextToken"])
     assert rest["serviceArns"] == [svc_arn("c")]
     assert ecs.list_services(cluster="c", launchType="FARGATE")["serviceArns"] == []
+
+
+# --- service deployments and revisions -------------------------------------------------------
+
+
+def newest_deployment(ecs, name="svc"):
+    briefs = ecs.list_service_deployments(cluster="c", service=name)["serviceDeployments"]
+    arn = briefs[0]["serviceDeploymentArn"]
+    return ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+
+
+def test_service_deployments_record_each_deployment(ecs):
+    setup(ecs, revisions=2)
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web:1", desiredCount=2)
+    ecs.get_waiter("services_stable").wait(cluster="c", services=["svc"], WaiterConfig=FAST)
+    first = wait_until(lambda: (d := newest_deployment(ecs))["status"] == "SUCCESSFUL" and d)
+    assert first["serviceDeploymentArn"].startswith(
+        "arn:aws:ecs:us-east-1:000000000000:service-deployment/c/svc/")
+    assert first["serviceArn"] == svc_arn("svc")
+    assert first["sourceServiceRevisions"] == []
+    assert first["targetServiceRevision"]["requestedTaskCount"] == 2
+    assert first["deploymentCircuitBreaker"] == {"status": "DISABLED", "failureCount": 0, "threshold": 3}
+
+    ecs.update_service(cluster="c", service="svc", taskDefinition="web:2")
+    ecs.get_waiter("services_stable").wait(cluster="c", services=["svc"], WaiterConfig=FAST)
+    second = wait_until(lambda: (d := newest_deployment(ecs))["status"] == "SUCCESSFUL"
+                        and d["serviceDeploymentArn"] != first["serviceDeploymentArn"] and d)
+    assert second, "the update's service deployment never succeeded"
+    (source,) = second["sourceServiceRevisions"]
+    assert source["arn"] == first["targetServiceRevision"]["arn"]
+    assert source["runningTaskCount"] == 0
+    assert second["targetServiceRevision"]["runningTaskCount"] == 2
+
+    briefs = ecs.list_service_deployments(cluster="c", service="svc")["serviceDeployments"]
+    assert [b["serviceDeploymentArn"] for b in briefs] == [
+        second["serviceDeploymentArn"], first["serviceDeploymentArn"]]
+    page = ecs.list_service_deployments(cluster="c", service="svc", maxResults=1)
+    assert len(page["serviceDeployments"]) == 1 and page["nextToken"]
+
+    revisions = ecs.describe_service_revisions(serviceRevisionArns=[
+        first["targetServiceRevision"]["arn"], second["targetServiceRevision"]["arn"]])
+    assert [r["taskDefinition"] for r in revisions["serviceRevisions"]] == [
+        td_arn("web", 1), td_arn("web", 2)]
+    assert revisions["serviceRevisions"][0]["containerImages"] == [
+        {"containerName": "web", "image": "nginx:latest"}]
+
+    code, _, status = error_of(ecs.stop_service_deployment,
+                               serviceDeploymentArn=second["serviceDeploymentArn"])
+    assert (code, status) == ("ConflictException", 400)
+    code, _, _ = error_of(ecs.stop_service_deployment,
+                          serviceDeploymentArn=second["serviceDeploymentArn"] + "0")
+    assert code == "ServiceDeploymentNotFoundException"
+    code, _, _ = error_of(ecs.list_service_deployments, cluster="c", service="nope")
+    assert code == "ServiceNotFoundException"
+
+
+def test_list_services_by_namespace(ecs):
+    setup(ecs)
+    ns = "arn:aws:servicediscovery:us-east-1:000000000000:namespace/ns-local"
+    ecs.create_service(cluster="c", serviceName="a", taskDefinition="web", desiredCount=0,
+                       serviceConnectConfiguration={"enabled": True, "namespace": ns})
+    ecs.create_service(cluster="c", serviceName="b", taskDefinition="web", desiredCount=0)
+    assert ecs.list_services_by_namespace(namespace=ns)["serviceArns"] == [svc_arn("a")]
+    assert ecs.list_services_by_namespace(namespace="other")["serviceArns"] == []
+
+
+# --- task sets (EXTERNAL deployment controller) ----------------------------------------------
+
+
+def test_external_service_task_sets(ecs):
+    setup(ecs, revisions=2)
+    s = ecs.create_service(cluster="c", serviceName="ext", desiredCount=2,
+                           deploymentController={"type": "EXTERNAL"})["service"]
+    assert s["deploymentController"] == {"type": "EXTERNAL"}
+    assert s["taskSets"] == [] and "taskDefinition" not in s
+    blue = ecs.create_task_set(cluster="c", service="ext", taskDefinition="web:1",
+                               externalId="blue", scale={"value": 100, "unit": "PERCENT"},
+                               tags=[{"key": "color", "value": "blue"}])["taskSet"]
+    assert blue["taskSetArn"] == (
+        f"arn:aws:ecs:us-east-1:000000000000:task-set/c/ext/{blue['id']}")
+    assert (blue["status"], blue["computedDesiredCount"], blue["stabilityStatus"]) == (
+        "ACTIVE", 2, "STABILIZING")
+    primary = ecs.update_service_primary_task_set(cluster="c", service="ext",
+                                                  primaryTaskSet=blue["id"])["taskSet"]
+    assert primary["status"] == "PRIMARY"
+    green = ecs.create_task_set(cluster="c", service="ext", taskDefinition="web:2",
+                                scale={"value": 50, "unit": "PERCENT"})["taskSet"]
+    assert green["computedDesiredCount"] == 1
+
+    def settled():
+        sets = ecs.describe_task_sets(cluster="c", service="ext")["taskSets"]
+        return all(t["stabilityStatus"] == "STEADY_STATE" for t in sets) and sets
+    sets = wait_until(settled)
+    assert [(t["id"], t["runningCount"]) for t in sets] == [(blue["id"], 2), (green["id"], 1)]
+    assert describe(ecs, "ext")["runningCount"] == 3
+    tagged = ecs.describe_task_sets(cluster="c", service="ext", taskSets=[blue["taskSetArn"]],
+                                    include=["TAGS"])["taskSets"]
+    assert tagged[0]["tags"] == [{"key": "color", "value": "blue"}]
+
+    updated = ecs.update_task_set(cluster="c", service="ext", taskSet=green["id"],
+                                  scale={"value": 100, "unit": "PERCENT"})["taskSet"]
+    assert updated["computedDesiredCount"] == 2
+    ecs.update_service_primary_task_set(cluster="c", service="ext", primaryTaskSet=green["id"])
+    gone = ecs.delete_task_set(cluster="c", service="ext", taskSet=blue["id"], force=True)
+    assert gone["taskSet"]["status"] == "DRAINING"
+    left = wait_until(lambda: len(s := describe(ecs, "ext")["taskSets"]) == 1 and s)
+    assert left[0]["id"] == green["id"] and left[0]["status"] == "PRIMARY"
+    assert describe(ecs, "ext")["taskDefinition"] == td_arn("web", 2)
+    missing = ecs.describe_task_sets(cluster="c", service="ext", taskSets=[blue["id"]])
+    assert missing["failures"][0]["reason"] == "MISSING"
+
+    code, _, _ = error_of(ecs.update_task_set, cluster="c", service="ext", taskSet=blue["id"],
+                          scale={"value": 10, "unit": "PERCENT"})
+    assert code == "TaskSetNotFoundException"
+    ecs.create_service(cluster="c", serviceName="rolling", taskDefinition="web", desiredCount=0)
+    code, message, _ = error_of(ecs.create_task_set, cluster="c", service="rolling",
+                                taskDefinition="web:1")
+    assert code == "InvalidParameterException" and "external" in message
+
+
+def test_cli_lists_service_deployments(aws):
+    aws("create-cluster", "--cluster-name", "c")
+    aws("register-task-definition", "--family", "web", "--container-definitions",
+        '[{"name":"app","image":"busybox","memory":32}]')
+    aws("create-service", "--cluster", "c", "--service-name", "svc", "--task-definition", "web",
+        "--desired-count", "1")
+    aws("wait", "services-stable", "--cluster", "c", "--services", "svc")
+    out = aws("list-service-deployments", "--cluster", "c", "--service", "svc")
+    (brief,) = out["serviceDeployments"]
+    assert brief["status"] in ("IN_PROGRESS", "SUCCESSFUL")
+    assert brief["targetServiceRevisionArn"].startswith(
+        "arn:aws:ecs:us-east-1:000000000000:service-revision/c/svc/")

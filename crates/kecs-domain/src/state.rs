@@ -52,6 +52,9 @@ pub struct StoredService {
     /// The ARN of the service's latest service deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_deployment: Option<String>,
+    /// The Service Connect configuration its deployments carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect: Option<crate::model::ServiceConnectConfiguration>,
 }
 
 impl StoredService {
@@ -64,6 +67,7 @@ impl StoredService {
             last_completed_revision: None,
             revisions: BTreeMap::new(),
             current_deployment: None,
+            service_connect: None,
         }
     }
 }

@@ -66,6 +66,7 @@ fn revision_of(
         service_registries: service.service_registries.clone(),
         network_configuration: deployment.network_configuration.clone(),
         container_images: images,
+        service_connect_configuration: deployment.service_connect_configuration.clone(),
         guard_duty_enabled: Some(false),
         created_at: Some(now),
         ..ServiceRevision::default()
@@ -134,7 +135,8 @@ pub(crate) fn deploy(
     now: f64,
 ) -> Vec<Mutation> {
     demote_primary(&mut stored.service, now);
-    let fresh = new_deployment(&stored.service, td, now);
+    let mut fresh = new_deployment(&stored.service, td, now);
+    fresh.service_connect_configuration = stored.service_connect.clone();
     let id = fresh.id.clone().unwrap_or_default();
     let revision = revision_of(state, &stored.service, &fresh, now);
     let revision_arn = revision.service_revision_arn.clone().unwrap_or_default();

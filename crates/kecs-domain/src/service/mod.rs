@@ -21,6 +21,8 @@ mod service_deployments;
 mod services;
 mod tags;
 mod task_definitions;
+mod task_set_scheduling;
+mod task_sets;
 pub mod task_state;
 mod tasks;
 pub mod work;
@@ -414,5 +416,47 @@ impl EcsApi for Kecs {
         input: StopServiceDeploymentRequest,
     ) -> Result<StopServiceDeploymentResponse, EcsError> {
         self.stop_service_deployment_op(ctx, input).await
+    }
+    async fn create_task_set(
+        &self,
+        ctx: &RequestContext,
+        input: CreateTaskSetRequest,
+    ) -> Result<CreateTaskSetResponse, EcsError> {
+        self.create_task_set_op(ctx, input).await
+    }
+    async fn update_task_set(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateTaskSetRequest,
+    ) -> Result<UpdateTaskSetResponse, EcsError> {
+        self.update_task_set_op(ctx, input).await
+    }
+    async fn delete_task_set(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteTaskSetRequest,
+    ) -> Result<DeleteTaskSetResponse, EcsError> {
+        self.delete_task_set_op(ctx, input).await
+    }
+    async fn describe_task_sets(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTaskSetsRequest,
+    ) -> Result<DescribeTaskSetsResponse, EcsError> {
+        self.describe_task_sets_op(ctx, input)
+    }
+    async fn update_service_primary_task_set(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateServicePrimaryTaskSetRequest,
+    ) -> Result<UpdateServicePrimaryTaskSetResponse, EcsError> {
+        self.update_service_primary_task_set_op(ctx, input).await
+    }
+    async fn list_services_by_namespace(
+        &self,
+        ctx: &RequestContext,
+        input: ListServicesByNamespaceRequest,
+    ) -> Result<ListServicesByNamespaceResponse, EcsError> {
+        self.list_services_by_namespace_op(ctx, input)
     }
 }

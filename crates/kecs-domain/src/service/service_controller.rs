@@ -6,6 +6,8 @@
 use super::deployment_history::{forget, roll_back, track, tripped_without_rollback};
 use super::scheduler::{self, SeenState, SeenTask, Targets};
 use super::services::{add_event, services_in, ACTIVE, DRAINING, INACTIVE};
+use super::task_set_scheduling;
+use super::task_sets::uses_task_sets;
 use super::task_state::{self, is_starting, is_stopped, stop_requested};
 use super::work::TaskWork;
 use super::Kecs;
@@ -40,13 +42,23 @@ fn primary_of(service: &Service) -> Option<&Deployment> {
         .find(|d| d.status.as_deref() == Some("PRIMARY"))
 }
 
+/// Tasks one pass starts for one deployment or task set.
+pub(super) struct Start {
+    /// The deployment or task set ID, the tasks' `startedBy`.
+    pub started_by: String,
+    pub task_definition: String,
+    pub count: u32,
+    pub launch_type: Option<LaunchType>,
+    pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
+    pub platform_version: Option<String>,
+    pub network_configuration: Option<NetworkConfiguration>,
+}
+
 /// What one pass decided to do outside its write.
-struct Plan {
-    ctx: RequestContext,
-    start: u32,
-    deployment: String,
-    task_definition: String,
-    stopped: Vec<String>,
+pub(super) struct Plan {
+    pub ctx: RequestContext,
+    pub starts: Vec<Start>,
+    pub stopped: Vec<String>,
 }
 
 impl Kecs {
@@ -93,7 +105,7 @@ impl Kecs {
                 self.enqueue(TaskWork::Stop(arn.clone()));
             }
         }
-        if plan.start == 0 {
+        if plan.starts.iter().all(|s| s.count == 0) {
             return Ok(());
         }
         let started = self.start_service_tasks(service_arn, &plan).await?;
@@ -136,41 +148,155 @@ impl Kecs {
             _ => vec![],
         };
         let mut started = vec![];
-        let mut left = plan.start;
-        while left > 0 {
-            let count = left.min(10);
-            left -= count;
-            let input = RunTaskRequest {
-                cluster: service.cluster_arn.clone(),
-                task_definition: Some(plan.task_definition.clone()),
-                count: Some(count as i32),
-                started_by: Some(plan.deployment.clone()),
-                group: Some(format!(
-                    "service:{}",
-                    service.service_name.clone().unwrap_or_default()
-                )),
-                launch_type: service.launch_type,
-                capacity_provider_strategy: service.capacity_provider_strategy.clone(),
-                platform_version: service.platform_version.clone(),
-                network_configuration: service.network_configuration.clone(),
-                propagate_tags: match service.propagate_tags {
-                    Some(PropagateTags::TaskDefinition) => Some(PropagateTags::TaskDefinition),
-                    _ => None,
-                },
-                tags: (!tags.is_empty()).then(|| tags.clone()),
-                enable_ecs_managed_tags: service.enable_ecs_managed_tags,
-                enable_execute_command: service.enable_execute_command,
-                ..RunTaskRequest::default()
-            };
-            let out = self.place_tasks(&plan.ctx, input, &[]).await?;
-            started.extend(out.tasks.into_iter().flatten().filter_map(|t| t.task_arn));
+        for start in &plan.starts {
+            let mut left = start.count;
+            while left > 0 {
+                let count = left.min(10);
+                left -= count;
+                let input = RunTaskRequest {
+                    cluster: service.cluster_arn.clone(),
+                    task_definition: Some(start.task_definition.clone()),
+                    count: Some(count as i32),
+                    started_by: Some(start.started_by.clone()),
+                    group: Some(format!(
+                        "service:{}",
+                        service.service_name.clone().unwrap_or_default()
+                    )),
+                    launch_type: start.launch_type,
+                    capacity_provider_strategy: start.capacity_provider_strategy.clone(),
+                    platform_version: start.platform_version.clone(),
+                    network_configuration: start.network_configuration.clone(),
+                    propagate_tags: match service.propagate_tags {
+                        Some(PropagateTags::TaskDefinition) => Some(PropagateTags::TaskDefinition),
+                        _ => None,
+                    },
+                    tags: (!tags.is_empty()).then(|| tags.clone()),
+                    enable_ecs_managed_tags: service.enable_ecs_managed_tags,
+                    enable_execute_command: service.enable_execute_command,
+                    ..RunTaskRequest::default()
+                };
+                let out = self.place_tasks(&plan.ctx, input, &[]).await?;
+                started.extend(out.tasks.into_iter().flatten().filter_map(|t| t.task_arn));
+            }
         }
         Ok(started)
     }
 }
 
+/// The service's event for tasks its scheduler stopped.
+pub(super) fn note_stopped(service: &mut Service, stopped: &[String], now: f64) {
+    if stopped.is_empty() {
+        return;
+    }
+    let name = service.service_name.clone().unwrap_or_default();
+    let message = format!(
+        "(service {name}) has stopped {} running tasks: {}.",
+        stopped.len(),
+        task_list(stopped)
+    );
+    add_event(service, message, now);
+}
+
+/// The service's steady-state event, unless it is the newest event already.
+pub(super) fn note_steady(service: &mut Service, now: f64) {
+    let name = service.service_name.clone().unwrap_or_default();
+    let message = format!("(service {name}) has reached a steady state.");
+    let newest = service
+        .events
+        .iter()
+        .flatten()
+        .next()
+        .and_then(|e| e.message.clone());
+    if newest.as_deref() != Some(message.as_str()) {
+        add_event(service, message, now);
+    }
+}
+
+/// A service's tasks, whatever their state.
+pub(super) fn tasks_of<'s>(state: &'s State, service_arn: &str) -> Vec<&'s Task> {
+    state
+        .service_tasks
+        .get(service_arn)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| state.tasks.get(t))
+        .map(|t| &t.task)
+        .collect()
+}
+
+/// A live task as the scheduler sees it: starting, healthy (no essential health check, or
+/// within the grace period) or as its health check says.
+pub(super) fn seen_task(state: &State, t: &Task, now: f64, grace: f64) -> SeenTask {
+    let td = t
+        .task_definition_arn
+        .as_ref()
+        .and_then(|a| state.task_definitions.get(a));
+    let checked = td
+        .and_then(|td| td.container_definitions.as_ref())
+        .is_some_and(|defs| {
+            defs.iter()
+                .any(|d| d.essential != Some(false) && d.health_check.is_some())
+        });
+    let in_grace = t.started_at.is_some_and(|s| now - s < grace);
+    let state = if is_starting(t) {
+        SeenState::Pending
+    } else if !checked || in_grace {
+        SeenState::Healthy
+    } else {
+        match t.health_status {
+            Some(HealthStatus::Healthy) => SeenState::Healthy,
+            Some(HealthStatus::Unhealthy) => SeenState::Unhealthy,
+            _ => SeenState::Pending,
+        }
+    };
+    SeenTask {
+        arn: t.task_arn.clone().unwrap_or_default(),
+        deployment: t.started_by.clone().unwrap_or_default(),
+        state,
+    }
+}
+
+/// The scheduler's stop requests for `stop` (on the emulated runtime, the tasks stop at once).
+pub(super) fn stop_tasks(
+    state: &State,
+    stop: &[String],
+    seen: &[SeenTask],
+    now: f64,
+    emulated: bool,
+) -> Vec<Mutation> {
+    let mut mutations = vec![];
+    for arn in stop {
+        let Some(stored_task) = state.tasks.get(arn) else {
+            continue;
+        };
+        let mut t = stored_task.clone();
+        let unhealthy = seen
+            .iter()
+            .any(|x| &x.arn == arn && x.state == SeenState::Unhealthy);
+        let reason = if unhealthy {
+            "Task failed container health checks".to_string()
+        } else {
+            format!(
+                "Scaling activity initiated by (deployment {})",
+                t.task.started_by.clone().unwrap_or_default()
+            )
+        };
+        task_state::request_stop(
+            &mut t.task,
+            TaskStopCode::ServiceSchedulerInitiated,
+            &reason,
+            now,
+        );
+        if emulated {
+            task_state::mark_stopped(&mut t.task, now);
+        }
+        mutations.push(Mutation::PutTask(t));
+    }
+    mutations
+}
+
 /// The context a service's own requests run in: its ARN's region and account.
-fn context_of(service_arn: &str) -> RequestContext {
+pub(super) fn context_of(service_arn: &str) -> RequestContext {
     let mut parts = service_arn.split(':');
     let region = parts.nth(3).unwrap_or_default();
     let account = parts.next().unwrap_or_default();
@@ -184,17 +310,13 @@ fn decide_pass(
     now: f64,
     emulated: bool,
 ) -> (Option<Plan>, Vec<Mutation>) {
+    if uses_task_sets(&stored.service) {
+        return task_set_scheduling::decide(state, stored, now, emulated);
+    }
     let original = stored.clone();
     let name = stored.service.service_name.clone().unwrap_or_default();
     let arn = stored.service.service_arn.clone().unwrap_or_default();
-    let tasks: Vec<&Task> = state
-        .service_tasks
-        .get(&arn)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| state.tasks.get(t))
-        .map(|t| &t.task)
-        .collect();
+    let tasks = tasks_of(state, &arn);
     let mut mutations = vec![];
 
     // The circuit breaker.
@@ -265,35 +387,7 @@ fn decide_pass(
         .collect();
     let seen: Vec<SeenTask> = live
         .iter()
-        .map(|t| {
-            let td = t
-                .task_definition_arn
-                .as_ref()
-                .and_then(|a| state.task_definitions.get(a));
-            let checked = td
-                .and_then(|td| td.container_definitions.as_ref())
-                .is_some_and(|defs| {
-                    defs.iter()
-                        .any(|d| d.essential != Some(false) && d.health_check.is_some())
-                });
-            let in_grace = t.started_at.is_some_and(|s| now - s < grace);
-            let state = if is_starting(t) {
-                SeenState::Pending
-            } else if !checked || in_grace {
-                SeenState::Healthy
-            } else {
-                match t.health_status {
-                    Some(HealthStatus::Healthy) => SeenState::Healthy,
-                    Some(HealthStatus::Unhealthy) => SeenState::Unhealthy,
-                    _ => SeenState::Pending,
-                }
-            };
-            SeenTask {
-                arn: t.task_arn.clone().unwrap_or_default(),
-                deployment: t.started_by.clone().unwrap_or_default(),
-                state,
-            }
-        })
+        .map(|t| seen_task(state, t, now, grace))
         .collect();
     let draining = service.status.as_deref() == Some(DRAINING);
     let targets = Targets {
@@ -305,44 +399,8 @@ fn decide_pass(
     let decision = scheduler::decide(&targets, &primary_id, &seen);
 
     // Stops.
-    for arn in &decision.stop {
-        let Some(stored_task) = state.tasks.get(arn) else {
-            continue;
-        };
-        let mut t = stored_task.clone();
-        let unhealthy = seen
-            .iter()
-            .any(|x| &x.arn == arn && x.state == SeenState::Unhealthy);
-        let reason = if unhealthy {
-            "Task failed container health checks".to_string()
-        } else {
-            format!(
-                "Scaling activity initiated by (deployment {})",
-                t.task.started_by.clone().unwrap_or_default()
-            )
-        };
-        task_state::request_stop(
-            &mut t.task,
-            TaskStopCode::ServiceSchedulerInitiated,
-            &reason,
-            now,
-        );
-        if emulated {
-            task_state::mark_stopped(&mut t.task, now);
-        }
-        mutations.push(Mutation::PutTask(t));
-    }
-    if !decision.stop.is_empty() {
-        add_event(
-            service,
-            format!(
-                "(service {name}) has stopped {} running tasks: {}.",
-                decision.stop.len(),
-                task_list(&decision.stop)
-            ),
-            now,
-        );
-    }
+    mutations.extend(stop_tasks(state, &decision.stop, &seen, now, emulated));
+    note_stopped(service, &decision.stop, now);
 
     // Counts, per deployment and for the service: every task not STOPPED yet counts by its
     // status (a task being stopped still runs until it has stopped).
@@ -399,15 +457,8 @@ fn decide_pass(
             now,
         );
     }
-    let steady_message = format!("(service {name}) has reached a steady state.");
-    let newest = service
-        .events
-        .iter()
-        .flatten()
-        .next()
-        .and_then(|e| e.message.clone());
-    if steady && !draining && newest.as_deref() != Some(steady_message.as_str()) {
-        add_event(service, steady_message, now);
+    if steady && !draining {
+        note_steady(service, now);
     }
     if draining && remaining.is_empty() {
         service.status = Some(INACTIVE.into());
@@ -423,16 +474,23 @@ fn decide_pass(
         stored.revisions.retain(|id, _| live.contains(id));
         mutations.extend(track(state, &stored, now));
     }
+    let service = &stored.service;
+    let plan = Plan {
+        ctx: context_of(&arn),
+        starts: vec![Start {
+            started_by: primary_id,
+            task_definition: primary.task_definition.clone().unwrap_or_default(),
+            count: decision.start,
+            launch_type: service.launch_type,
+            capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+            platform_version: service.platform_version.clone(),
+            network_configuration: service.network_configuration.clone(),
+        }],
+        stopped: decision.stop,
+    };
     if stored != original {
         mutations.push(Mutation::PutService(stored));
     }
-    let plan = Plan {
-        ctx: context_of(&arn),
-        start: decision.start,
-        deployment: primary_id,
-        task_definition: primary.task_definition.clone().unwrap_or_default(),
-        stopped: decision.stop,
-    };
     (Some(plan), mutations)
 }
 

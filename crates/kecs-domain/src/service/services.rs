@@ -4,6 +4,7 @@
 use super::clusters::{active_cluster, cluster_arn};
 use super::deployment_history::deploy;
 use super::task_definitions::resolve as resolve_task_definition;
+use super::task_sets::{controller, new_task_set, uses_task_sets, PRIMARY};
 use super::work::TaskWork;
 use super::Kecs;
 use crate::model::*;
@@ -32,7 +33,7 @@ pub(crate) fn service_of_task_change(m: &Mutation) -> Option<String> {
 }
 
 /// A new deployment ID, as ECS writes them (`ecs-svc/` and 19 digits).
-fn deployment_id() -> String {
+pub(crate) fn deployment_id() -> String {
     let n = uuid::Uuid::new_v4().as_u128() % 10u128.pow(19);
     format!("ecs-svc/{n:019}")
 }
@@ -112,6 +113,18 @@ fn view(state: &State, s: &StoredService, with_tags: bool) -> Service {
     service
 }
 
+/// The Service Connect namespace a service is in: its own, or its cluster's default.
+fn namespace_of(state: &State, s: &StoredService) -> Option<String> {
+    let config = s
+        .service_connect
+        .as_ref()
+        .filter(|c| c.enabled == Some(true))?;
+    config.namespace.clone().or_else(|| {
+        let cluster = state.clusters.get(s.service.cluster_arn.as_deref()?)?;
+        cluster.service_connect_defaults.as_ref()?.namespace.clone()
+    })
+}
+
 fn deployment_configuration(
     given: Option<DeploymentConfiguration>,
     daemon: bool,
@@ -175,14 +188,14 @@ impl Kecs {
         check_name(&name)?;
         validate::tags(input.tags.as_deref().unwrap_or_default())?;
         let daemon = input.scheduling_strategy == Some(SchedulingStrategy::Daemon);
-        let external = input
+        let controller = input
             .deployment_controller
             .as_ref()
             .and_then(|c| c.r#type)
-            .is_some_and(|t| t != DeploymentControllerType::Ecs);
-        if external {
-            return Err(EcsError::Unsupported(
-                "Only the ECS (rolling update) deployment controller is supported by this KECS version.".into(),
+            .unwrap_or(DeploymentControllerType::Ecs);
+        if daemon && controller != DeploymentControllerType::Ecs {
+            return Err(EcsError::invalid(
+                "The DAEMON scheduling strategy is supported only with the ECS deployment controller.",
             ));
         }
         let desired = match (daemon, input.desired_count) {
@@ -212,13 +225,18 @@ impl Kecs {
                     }
                     return Err(EcsError::invalid("Creation of service was not idempotent."));
                 }
-                let ident = input.task_definition.as_deref().unwrap_or_default();
-                let td = resolve_task_definition(state, ctx, ident)?
-                    .ok_or_else(|| EcsError::invalid("TaskDefinition not found."))?
-                    .clone();
-                if td.status != Some(TaskDefinitionStatus::Active) {
-                    return Err(EcsError::invalid("TaskDefinition is inactive."));
-                }
+                // An EXTERNAL service's task definitions come with its task sets.
+                let td = match input.task_definition.as_deref() {
+                    None if controller == DeploymentControllerType::External => None,
+                    ident => {
+                        let td = resolve_task_definition(state, ctx, ident.unwrap_or_default())?
+                            .ok_or_else(|| EcsError::invalid("TaskDefinition not found."))?;
+                        if td.status != Some(TaskDefinitionStatus::Active) {
+                            return Err(EcsError::invalid("TaskDefinition is inactive."));
+                        }
+                        td.task_definition_arn.clone()
+                    }
+                };
                 let fargate = input.launch_type == Some(LaunchType::Fargate);
                 let service = Service {
                     service_arn: Some(service_arn(&cluster_arn, &name)),
@@ -242,7 +260,9 @@ impl Kecs {
                             .unwrap_or_else(|| "LATEST".into())
                     }),
                     platform_family: fargate.then(|| "Linux".into()),
-                    task_definition: td.task_definition_arn.clone(),
+                    task_definition: td
+                        .clone()
+                        .filter(|_| controller != DeploymentControllerType::External),
                     deployment_configuration: Some(config.clone()),
                     role_arn: input.role.clone(),
                     events: Some(vec![]),
@@ -259,7 +279,7 @@ impl Kecs {
                         SchedulingStrategy::Replica
                     }),
                     deployment_controller: Some(DeploymentController {
-                        r#type: Some(DeploymentControllerType::Ecs),
+                        r#type: Some(controller),
                     }),
                     created_by: Some(ctx.root_principal()),
                     enable_ecs_managed_tags: Some(input.enable_ecs_managed_tags.unwrap_or(false)),
@@ -269,8 +289,28 @@ impl Kecs {
                 };
                 let tags = input.tags.clone().unwrap_or_default();
                 let mut stored = StoredService::new(service, input.client_token.clone());
-                let td_arn = td.task_definition_arn.clone().unwrap_or_default();
-                let mut mutations = deploy(state, &mut stored, &td_arn, now);
+                stored.service_connect = input.service_connect_configuration.clone();
+                let mut mutations = vec![];
+                match (controller, td) {
+                    (DeploymentControllerType::Ecs, Some(td)) => {
+                        mutations = deploy(state, &mut stored, &td, now);
+                    }
+                    // CodeDeploy starts from one primary task set of the task definition.
+                    (DeploymentControllerType::CodeDeploy, Some(td)) => {
+                        let scale = Scale {
+                            value: Some(100.0),
+                            unit: Some(ScaleUnit::Percent),
+                        };
+                        let mut primary = new_task_set(&stored.service, &td, scale, now);
+                        primary.status = Some(PRIMARY.into());
+                        stored.service.task_sets = Some(vec![primary]);
+                        stored.service.deployments = Some(vec![]);
+                    }
+                    _ => {
+                        stored.service.task_sets = Some(vec![]);
+                        stored.service.deployments = Some(vec![]);
+                    }
+                }
                 let mut shown = stored.service.clone();
                 shown.tags = Some(tags.clone());
                 let arn = shown.service_arn.clone().unwrap_or_default();
@@ -334,6 +374,15 @@ impl Kecs {
                     service.enable_execute_command = Some(e);
                 }
                 let mut redeploy = input.force_new_deployment == Some(true);
+                let changes_deployment = redeploy
+                    || input.task_definition.is_some()
+                    || input.network_configuration.is_some();
+                if uses_task_sets(service) && changes_deployment {
+                    return Err(EcsError::invalid(format!(
+                        "Unable to update the task definition, network configuration or force a new deployment on a service using the {} deployment controller: use task sets.",
+                        controller(service).as_str()
+                    )));
+                }
                 if let Some(ident) = input.task_definition.as_deref() {
                     let td = resolve_task_definition(state, ctx, ident)?
                         .ok_or_else(|| EcsError::invalid("TaskDefinition not found."))?;
@@ -349,6 +398,11 @@ impl Kecs {
                     service.network_configuration = Some(n);
                     redeploy = true;
                 }
+                if let Some(c) = input.service_connect_configuration.clone() {
+                    stored.service_connect = Some(c);
+                    redeploy = true;
+                }
+                let service = &mut stored.service;
                 let desired = service.desired_count;
                 let mut mutations = vec![];
                 if redeploy {
@@ -477,6 +531,34 @@ impl Kecs {
         })?;
         let page = paginate_sorted(arns, input.max_results, input.next_token.as_deref())?;
         Ok(ListServicesResponse {
+            service_arns: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    pub(super) fn list_services_by_namespace_op(
+        &self,
+        ctx: &RequestContext,
+        input: ListServicesByNamespaceRequest,
+    ) -> Result<ListServicesByNamespaceResponse, EcsError> {
+        let namespace = input.namespace.clone().unwrap_or_default();
+        let arns: Vec<String> = self.read(|state| {
+            state
+                .services
+                .values()
+                .filter(|s| s.service.status.as_deref() == Some(ACTIVE))
+                .filter(|s| {
+                    s.service
+                        .service_arn
+                        .as_deref()
+                        .is_some_and(|a| ctx.owns(a))
+                })
+                .filter(|s| namespace_of(state, s).as_deref() == Some(namespace.as_str()))
+                .filter_map(|s| s.service.service_arn.clone())
+                .collect()
+        });
+        let page = paginate_sorted(arns, input.max_results, input.next_token.as_deref())?;
+        Ok(ListServicesByNamespaceResponse {
             service_arns: Some(page.items),
             next_token: page.next_token,
         })
