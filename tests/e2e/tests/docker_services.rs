@@ -246,3 +246,64 @@ async fn a_rolling_deployment_keeps_the_healthy_floor() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The containers of the case's cluster that Docker reports running.
+fn running_containers(case: &Case) -> usize {
+    let label = format!(
+        "label=kecs.cluster=arn:aws:ecs:us-east-1:000000000000:cluster/{}",
+        case.cluster
+    );
+    docker(&["ps", "-q", "--filter", &label])
+        .lines()
+        .filter(|l| !l.is_empty())
+        .count()
+}
+
+/// Scaling 0 -> 3 -> 1 starts and stops real containers, and the counts say so.
+#[tokio::test]
+async fn scaling_zero_to_three_to_one_runs_that_many_containers() {
+    let case = Case::start("docker-scale").await;
+    case.register("web", vec![shell("app", "sleep 300").build()])
+        .await;
+    case.ecs
+        .create_service()
+        .cluster(&case.cluster)
+        .service_name("svc")
+        .task_definition("web")
+        .desired_count(0)
+        .send()
+        .await
+        .unwrap();
+    until("the empty service is steady", || async {
+        let s = describe(&case).await;
+        s.deployments()[0].rollout_state() == Some(&DeploymentRolloutState::Completed)
+    })
+    .await;
+    assert_eq!(running_containers(&case), 0);
+    for desired in [3, 1] {
+        case.ecs
+            .update_service()
+            .cluster(&case.cluster)
+            .service("svc")
+            .desired_count(desired)
+            .send()
+            .await
+            .unwrap();
+        until(&format!("{desired} tasks run"), || async {
+            let s = describe(&case).await;
+            (s.desired_count(), s.running_count(), s.pending_count()) == (desired, desired, 0)
+                && service_tasks(&case).await.len() == desired as usize
+                && running_containers(&case) == desired as usize
+        })
+        .await;
+    }
+    let s = describe(&case).await;
+    let messages: Vec<&str> = s.events().iter().filter_map(|e| e.message()).collect();
+    assert_eq!(messages[0], "(service svc) has reached a steady state.");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("(service svc) has stopped 2 running tasks")),
+        "{messages:#?}"
+    );
+}
