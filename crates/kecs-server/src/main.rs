@@ -1,8 +1,8 @@
 //! `kecs`: a local server that speaks the Amazon ECS API.
 
 mod logging;
-mod serve;
-mod settings;
+
+use kecs_server::{serve, settings};
 
 use clap::{Parser, Subcommand};
 

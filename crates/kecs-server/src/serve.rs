@@ -1,8 +1,10 @@
-//! Wiring: store, service, the API and admin listeners, and graceful shutdown.
+//! Wiring: store, service, controllers, the API and admin listeners, and graceful shutdown.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 use futures::StreamExt;
 use kecs_api::{AppState, ConformanceLog, Metrics};
@@ -12,7 +14,6 @@ use kecs_domain::store::{MemoryStore, Store};
 use kecs_domain::Kecs;
 use kecs_runtime::docker::DockerRuntime;
 use kecs_runtime::RuntimeKind;
-use kecs_store::DuckStore;
 
 use crate::settings::Settings;
 
@@ -20,9 +21,14 @@ fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, String> {
     if data_dir == ":memory:" {
         return Ok(Arc::new(MemoryStore::new()));
     }
-    DuckStore::open(Path::new(data_dir))
+    #[cfg(feature = "duckdb")]
+    return kecs_store::DuckStore::open(Path::new(data_dir))
         .map(|s| Arc::new(s) as Arc<dyn Store>)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    #[cfg(not(feature = "duckdb"))]
+    Err(format!(
+        "this KECS was built without DuckDB: use --data-dir :memory: instead of {data_dir}"
+    ))
 }
 
 /// The name this KECS labels its containers with, so that it adopts (and cleans up) only its
@@ -121,32 +127,90 @@ async fn recover(docker: &DockerRuntime, kecs: &Kecs) -> Result<(), String> {
     Ok(())
 }
 
-/// Serves until SIGTERM or SIGINT, then drains in-flight requests and closes the store.
-pub async fn run(settings: Settings) -> Result<(), String> {
-    let store = open_store(&settings.data_dir)?;
-    let instance = instance_id(&settings.data_dir)?;
-    let (task_runtime, docker) = runtime(&settings.runtime, &instance).await?;
+/// What one KECS instance serves from.
+pub struct Wiring {
+    /// Where state is kept.
+    pub store: Arc<dyn Store>,
+    /// Where tasks run.
+    pub runtime: Arc<dyn ContainerRuntime>,
+    /// The Docker adapter when `runtime` is it (its events feed the task controller).
+    pub docker: Option<Arc<DockerRuntime>>,
+    /// Region for requests without a SigV4 credential scope.
+    pub region: String,
+    /// The account in every ARN.
+    pub account_id: String,
+    /// Whether `POST /_kecs/reset` is enabled.
+    pub allow_reset: bool,
+    /// Where responses are recorded for the conformance tests.
+    pub conformance: Option<ConformanceLog>,
+}
+
+impl Wiring {
+    /// An in-memory store and the runtime named (`docker`, `kubernetes` or `none`), in
+    /// us-east-1 under account 000000000000.
+    pub async fn in_memory(runtime_name: &str) -> Result<Self, String> {
+        let instance = instance_id(":memory:")?;
+        let (task_runtime, docker) = runtime(runtime_name, &instance).await?;
+        Ok(Self {
+            store: Arc::new(MemoryStore::new()),
+            runtime: task_runtime,
+            docker,
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            allow_reset: true,
+            conformance: None,
+        })
+    }
+}
+
+/// A KECS that serves: the addresses it listens on, and what stops it.
+pub struct Started {
+    /// The ECS API's address.
+    pub api_addr: SocketAddr,
+    /// The admin endpoints' address.
+    pub admin_addr: SocketAddr,
+    api: ServerHandle,
+    admin: ServerHandle,
+    servers: tokio::task::JoinHandle<Result<(), String>>,
+    controllers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Started {
+    /// Stops serving (draining in-flight requests when `graceful`) and stops the controllers.
+    pub async fn stop(self, graceful: bool) {
+        tokio::join!(self.api.stop(graceful), self.admin.stop(graceful));
+        let _ = self.servers.await;
+        for c in self.controllers {
+            c.abort();
+        }
+    }
+}
+
+fn first_addr(addrs: &[SocketAddr], what: &str) -> Result<SocketAddr, String> {
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| format!("the {what} listener has no address"))
+}
+
+/// Loads the state, recovers the runtime's tasks, starts the controllers and both listeners
+/// (`127.0.0.1:0` picks a free port), on the calling tokio runtime.
+pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<Started, String> {
     let kecs = Arc::new(
-        Kecs::open(store, Arc::new(SystemClock), task_runtime)
+        Kecs::open(wiring.store, Arc::new(SystemClock), wiring.runtime)
             .await
-            .map_err(|e| format!("loading state from {}: {e}", settings.data_dir))?,
+            .map_err(|e| format!("loading state: {e}"))?,
     );
-    let conformance = match &settings.conformance_log {
-        Some(p) => Some(
-            ConformanceLog::open(p).map_err(|e| format!("conformance log {}: {e}", p.display()))?,
-        ),
-        None => None,
-    };
     let state = AppState {
         kecs,
-        default_region: settings.region.clone(),
-        account_id: settings.account_id.clone(),
+        default_region: wiring.region,
+        account_id: wiring.account_id,
         metrics: Metrics::new().map_err(|e| e.to_string())?,
-        allow_reset: settings.allow_reset,
-        conformance,
+        allow_reset: wiring.allow_reset,
+        conformance: wiring.conformance,
     };
     let mut controllers = vec![tokio::spawn(state.kecs.clone().drive_tasks())];
-    if let Some(docker) = docker {
+    if let Some(docker) = wiring.docker {
         recover(&docker, &state.kecs).await?;
         controllers.push(tokio::spawn(watch_docker(docker, state.kecs.clone())));
     }
@@ -160,43 +224,74 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             .configure(kecs_api::api_routes)
     })
     .disable_signals()
-    .bind(&settings.api_addr)
-    .map_err(|e| format!("cannot listen on {} (api): {e}", settings.api_addr))?
-    .run();
-    let admin_data = data.clone();
+    .bind(api_addr)
+    .map_err(|e| format!("cannot listen on {api_addr} (api): {e}"))?;
+    let api_bound = api.addrs();
     let admin = HttpServer::new(move || {
         App::new()
-            .app_data(admin_data.clone())
+            .app_data(data.clone())
             .configure(kecs_api::admin_routes)
     })
     .workers(1)
     .disable_signals()
-    .bind(&settings.admin_addr)
-    .map_err(|e| format!("cannot listen on {} (admin): {e}", settings.admin_addr))?
-    .run();
+    .bind(admin_addr)
+    .map_err(|e| format!("cannot listen on {admin_addr} (admin): {e}"))?;
+    let admin_bound = admin.addrs();
+    let (api, admin) = (api.run(), admin.run());
+    let started = Started {
+        api_addr: first_addr(&api_bound, "api")?,
+        admin_addr: first_addr(&admin_bound, "admin")?,
+        api: api.handle(),
+        admin: admin.handle(),
+        servers: tokio::spawn(async move {
+            let (a, b) = tokio::join!(api, admin);
+            a.and(b).map_err(|e| e.to_string())
+        }),
+        controllers,
+    };
+    Ok(started)
+}
+
+/// Opens what `settings` name and serves until SIGTERM or SIGINT, then drains in-flight
+/// requests and closes the store.
+pub async fn run(settings: Settings) -> Result<(), String> {
+    let store = open_store(&settings.data_dir)?;
+    let instance = instance_id(&settings.data_dir)?;
+    let (task_runtime, docker) = runtime(&settings.runtime, &instance).await?;
+    let conformance = match &settings.conformance_log {
+        Some(p) => Some(
+            ConformanceLog::open(p).map_err(|e| format!("conformance log {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let wiring = Wiring {
+        store,
+        runtime: task_runtime,
+        docker,
+        region: settings.region.clone(),
+        account_id: settings.account_id.clone(),
+        allow_reset: settings.allow_reset,
+        conformance,
+    };
+    let mut started = start(wiring, &settings.api_addr, &settings.admin_addr)
+        .await
+        .map_err(|e| format!("{e} (data dir {})", settings.data_dir))?;
     tracing::info!(
-        api = %settings.api_addr,
-        admin = %settings.admin_addr,
+        api = %started.api_addr,
+        admin = %started.admin_addr,
         data_dir = %settings.data_dir,
         runtime = %settings.runtime,
         "KECS is serving the ECS API"
     );
-    let (api_handle, admin_handle) = (api.handle(), admin.handle());
-    let servers = async {
-        let (a, b) = tokio::join!(api, admin);
-        a.and(b).map_err(|e| e.to_string())
-    };
     tokio::select! {
-        result = servers => result?,
+        result = &mut started.servers => {
+            result.map_err(|e| e.to_string())??;
+        }
         signal = shutdown_signal() => {
             tracing::info!(signal, "shutting down: draining requests");
-            tokio::join!(api_handle.stop(true), admin_handle.stop(true));
+            started.stop(true).await;
         }
     }
-    for c in controllers {
-        c.abort();
-    }
-    drop(data);
     tracing::info!("stopped");
     Ok(())
 }

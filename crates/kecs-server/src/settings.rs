@@ -44,14 +44,23 @@ pub struct ServerArgs {
 /// The effective settings.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Settings {
+    /// Address of the ECS API.
     pub api_addr: String,
+    /// Address of the admin endpoints.
     pub admin_addr: String,
+    /// Directory of the DuckDB database, or `:memory:`.
     pub data_dir: String,
+    /// `docker`, `kubernetes` or `none`.
     pub runtime: String,
+    /// Account ID in every ARN.
     pub account_id: String,
+    /// Region for requests without a SigV4 credential scope.
     pub region: String,
+    /// Whether `POST /_kecs/reset` is enabled.
     pub allow_reset: bool,
+    /// `text` or `json`.
     pub log_format: String,
+    /// Where every API response is recorded (conformance tests).
     #[serde(default)]
     pub conformance_log: Option<PathBuf>,
 }

@@ -1,0 +1,11 @@
+//! The KECS server as a library: the wiring the `kecs` binary runs ([`serve`]), its settings,
+//! and [`testing::TestServer`], which starts a real KECS in-process so that a Rust project's own
+//! integration tests can point aws-sdk-ecs at it.
+//!
+//! Without the default `duckdb` feature nothing here compiles DuckDB; the server then keeps its
+//! state in memory only.
+#![warn(missing_docs)]
+
+pub mod serve;
+pub mod settings;
+pub mod testing;
