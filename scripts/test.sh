@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit, store and end-to-end tests (aws-sdk-ecs), the boto3 and AWS CLI
-# suites against the real binary, then checks every response they saw against the botocore model.
+# Runs every test: Rust unit, store and end-to-end tests (aws-sdk-ecs), the embedding example,
+# the boto3 and AWS CLI suites against the real binary, then checks every response they saw
+# against the botocore model, then the container image under docker-compose.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kecs-target}"
@@ -12,6 +13,8 @@ export KECS_BIN="$CARGO_TARGET_DIR/debug/kecs"
 scripts/test-image.sh
 cargo build --workspace --all-targets
 cargo test --workspace
+# The embedding example asserts what it shows (a service steady in-process).
+cargo run -q -p kecs-domain --example embedded
 python3 -m pytest -q tests/conformance tests/py
 # Every operation KECS implements must have been answered (200) and every answer must conform.
 implemented=CreateCluster,DescribeClusters,ListClusters,UpdateCluster,UpdateClusterSettings,\
@@ -25,3 +28,5 @@ DescribeServices,ListServices,ListServicesByNamespace,ListServiceDeployments,\
 DescribeServiceDeployments,DescribeServiceRevisions,StopServiceDeployment,CreateTaskSet,\
 UpdateTaskSet,DeleteTaskSet,DescribeTaskSets,UpdateServicePrimaryTaskSet
 python3 tests/conformance/check.py --require-ops "$implemented" "$conformance_dir"/*.jsonl
+# The image and docker-compose, as users run them.
+scripts/compose-test.sh

@@ -157,6 +157,13 @@ pub trait ContainerRuntime: Send + Sync {
     /// Every container this KECS runs, whatever its state.
     async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError>;
 
+    /// Removes what the runtime keeps for a deleted cluster once its tasks are removed (the
+    /// Docker network of its tasks). Nothing by default.
+    async fn remove_cluster(&self, cluster_arn: &str) -> Result<(), RuntimeError> {
+        let _ = cluster_arn;
+        Ok(())
+    }
+
     /// Waits `d` before KECS looks again at containers it waits for (dependsOn conditions).
     async fn pause(&self, d: std::time::Duration);
 }

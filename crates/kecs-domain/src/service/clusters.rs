@@ -415,8 +415,40 @@ impl Kecs {
                 Ok((shown, vec![Mutation::PutCluster(cluster)]))
             })
             .await?;
+        // The stopped tasks' containers and the cluster's network go, outside the request.
+        self.enqueue(super::work::TaskWork::ForgetCluster(
+            cluster.cluster_arn.clone().unwrap_or_default(),
+        ));
         Ok(DeleteClusterResponse {
             cluster: Some(cluster),
         })
+    }
+
+    /// Removes the containers of a deleted cluster's tasks, then what the runtime keeps for the
+    /// cluster (logged, never failing: the cluster is deleted either way).
+    pub(super) async fn forget_cluster(&self, cluster_arn: &str) {
+        // Only what is still deleted and stopped: the cluster may have been created again.
+        let (tasks, deleted): (Vec<String>, bool) = self.read(|state| {
+            let tasks = super::tasks::tasks_in(state, cluster_arn)
+                .filter(|t| t.task.last_status.as_deref() == Some("STOPPED"))
+                .filter_map(|t| t.task.task_arn.clone())
+                .collect();
+            let deleted = state
+                .clusters
+                .get(cluster_arn)
+                .is_some_and(|c| c.status.as_deref() == Some(INACTIVE));
+            (tasks, deleted)
+        });
+        if !deleted {
+            return;
+        }
+        for arn in &tasks {
+            if let Err(e) = self.runtime.remove_task(arn).await {
+                tracing::warn!(task = %arn, error = %e, "removing a deleted cluster's task failed");
+            }
+        }
+        if let Err(e) = self.runtime.remove_cluster(cluster_arn).await {
+            tracing::warn!(cluster = cluster_arn, error = %e, "removing a deleted cluster's resources failed");
+        }
     }
 }

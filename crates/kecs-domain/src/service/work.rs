@@ -24,6 +24,8 @@ pub enum TaskWork {
     Stop(String),
     /// Run the scheduler for a service (its tasks or its settings changed).
     Schedule(String),
+    /// Remove what the runtime keeps of a deleted cluster: its stopped tasks' containers.
+    ForgetCluster(String),
 }
 
 /// Both ends of the queue; the receiving end is taken once by the controller. Work queued or
@@ -102,6 +104,7 @@ impl Kecs {
                         TaskWork::Launch(arn) => kecs.launch(arn).await,
                         TaskWork::Stop(arn) => kecs.finish_stop(arn).await,
                         TaskWork::Schedule(arn) => kecs.schedule(arn).await,
+                        TaskWork::ForgetCluster(arn) => kecs.forget_cluster(arn).await,
                     }
                     kecs.work.done(&work);
                 }

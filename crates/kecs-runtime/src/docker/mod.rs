@@ -374,6 +374,17 @@ impl ContainerRuntime for DockerRuntime {
             .map(|_| ())
     }
 
+    async fn remove_cluster(&self, cluster_arn: &str) -> Result<(), RuntimeError> {
+        let name = network_name(cluster_arn);
+        let _one_at_a_time = self.network_lock.lock().await;
+        match self.docker.remove_network(&name).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_status(&e, 404) => Ok(()),
+            // Containers that are not KECS's still use it: it stays.
+            Err(e) => Err(engine(format!("removing network {name}: {e}"))),
+        }
+    }
+
     async fn remove_task(&self, task_arn: &str) -> Result<(), RuntimeError> {
         for (_, id) in self.containers_of(task_arn).await? {
             let options = RemoveContainerOptionsBuilder::new()
