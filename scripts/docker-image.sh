@@ -27,5 +27,8 @@ cargo build -q --profile "$profile" -p kecs-server --bin kecs
 dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
 mkdir -p dist
 strip -o dist/kecs "$target_dir/$dir/kecs"
-docker build -q --build-arg "BUILDER=$base" -t "$image" . >/dev/null
+log=$(mktemp)
+# The legacy builder warns that it is deprecated on every build: shown only when the build fails.
+docker build -q --build-arg "BUILDER=$base" -t "$image" . >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
+rm -f "$log"
 echo "built $image ($(du -h dist/kecs | cut -f1) binary, profile $profile)"

@@ -329,3 +329,26 @@ def test_cli_lists_service_deployments(aws):
     assert brief["status"] in ("IN_PROGRESS", "SUCCESSFUL")
     assert brief["targetServiceRevisionArn"].startswith(
         "arn:aws:ecs:us-east-1:000000000000:service-revision/c/svc/")
+
+
+def test_stop_service_deployment_rolls_back(ecs):
+    # minimumHealthyPercent 100 with maximumPercent 100 leaves a rolling update no room: it
+    # stays IN_PROGRESS until stopped.
+    setup(ecs, revisions=2)
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web:1", desiredCount=1,
+                       deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 100})
+    ecs.get_waiter("services_stable").wait(cluster="c", services=["svc"], WaiterConfig=FAST)
+    first = wait_until(lambda: (d := newest_deployment(ecs))["status"] == "SUCCESSFUL" and d)
+    ecs.update_service(cluster="c", service="svc", taskDefinition="web:2")
+    stuck = newest_deployment(ecs)
+    assert stuck["status"] == "IN_PROGRESS"
+    arn = ecs.stop_service_deployment(serviceDeploymentArn=stuck["serviceDeploymentArn"],
+                                      stopType="ROLLBACK")["serviceDeploymentArn"]
+    assert arn == stuck["serviceDeploymentArn"]
+    done = wait_until(lambda: (d := newest_deployment(ecs))["status"] == "ROLLBACK_SUCCESSFUL" and d)
+    assert done, newest_deployment(ecs)
+    assert done["rollback"]["serviceRevisionArn"] == first["targetServiceRevision"]["arn"]
+    s = describe(ecs)
+    assert s["taskDefinition"] == td_arn("web", 1)
+    assert s["runningCount"] == 1
+    assert any("rolling back" in e["message"] for e in s["events"])

@@ -21,11 +21,18 @@ fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, String> {
     if data_dir == ":memory:" {
         return Ok(Arc::new(MemoryStore::new()));
     }
-    #[cfg(feature = "duckdb")]
-    return kecs_store::DuckStore::open(Path::new(data_dir))
+    open_durable(data_dir)
+}
+
+#[cfg(feature = "duckdb")]
+fn open_durable(data_dir: &str) -> Result<Arc<dyn Store>, String> {
+    kecs_store::DuckStore::open(Path::new(data_dir))
         .map(|s| Arc::new(s) as Arc<dyn Store>)
-        .map_err(|e| e.to_string());
-    #[cfg(not(feature = "duckdb"))]
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "duckdb"))]
+fn open_durable(data_dir: &str) -> Result<Arc<dyn Store>, String> {
     Err(format!(
         "this KECS was built without DuckDB: use --data-dir :memory: instead of {data_dir}"
     ))

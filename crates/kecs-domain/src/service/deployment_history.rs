@@ -226,9 +226,34 @@ pub(crate) fn roll_back(
     let failed_id = primary_id(&stored.service);
     demote_primary(&mut stored.service, now);
     stored.service.task_definition = Some(td.clone());
-    let rollback = new_deployment(&stored.service, &td, now);
-    let rollback_id = rollback.id.clone().unwrap_or_default();
-    stored.revisions.insert(rollback_id.clone(), back.clone());
+    // The deployment of that revision, if its tasks still run, takes over again; otherwise a
+    // new deployment of it starts.
+    let revisions = &stored.revisions;
+    let survivor = stored
+        .service
+        .deployments
+        .iter_mut()
+        .flatten()
+        .find(|d| d.id.as_ref().and_then(|id| revisions.get(id)) == Some(&back));
+    let rollback_id = match survivor {
+        Some(d) => {
+            d.status = Some("PRIMARY".into());
+            d.rollout_state = Some(DeploymentRolloutState::InProgress);
+            d.updated_at = Some(now);
+            d.id.clone().unwrap_or_default()
+        }
+        None => {
+            let rollback = new_deployment(&stored.service, &td, now);
+            let id = rollback.id.clone().unwrap_or_default();
+            stored.revisions.insert(id.clone(), back.clone());
+            stored
+                .service
+                .deployments
+                .get_or_insert_with(Vec::new)
+                .insert(0, rollback);
+            id
+        }
+    };
     let name = stored.service.service_name.clone().unwrap_or_default();
     add_event(
         &mut stored.service,
@@ -237,11 +262,6 @@ pub(crate) fn roll_back(
         ),
         now,
     );
-    stored
-        .service
-        .deployments
-        .get_or_insert_with(Vec::new)
-        .insert(0, rollback);
     let record = change_current(state, stored, now, |r| {
         r.status = Some(ServiceDeploymentStatus::RollbackInProgress);
         r.status_reason = Some(reason.to_string());
