@@ -7,6 +7,8 @@
 # scripts/docker-image.sh does exactly that, creating the base image without a registry.
 ARG BUILDER=rust:1.95-bookworm
 FROM ${BUILDER} AS build
+# Marks the intermediate image, so scripts/docker-image.sh can remove it afterwards.
+LABEL kecs.stage=build
 WORKDIR /src
 COPY . .
 RUN if [ -x dist/kecs ]; then \

@@ -31,4 +31,5 @@ log=$(mktemp)
 # The legacy builder warns that it is deprecated on every build: shown only when the build fails.
 docker build -q --build-arg "BUILDER=$base" -t "$image" . >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
 rm -f "$log"
+docker image prune -f --filter label=kecs.stage=build >/dev/null
 echo "built $image ($(du -h dist/kecs | cut -f1) binary, profile $profile)"

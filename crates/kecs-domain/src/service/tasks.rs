@@ -637,8 +637,20 @@ impl Kecs {
         let cluster_arn = cluster_arn(ctx, input.cluster.as_deref())?;
         let arns: Vec<String> = self.read(|state| {
             active_cluster(state, ctx, input.cluster.as_deref())?;
+            // A service's tasks come from its index, not from a walk over the whole cluster.
+            let candidates: Box<dyn Iterator<Item = &StoredTask>> = match &input.service_name {
+                Some(name) => Box::new(
+                    state
+                        .service_tasks
+                        .get(&arn::in_cluster(&cluster_arn, "service", name))
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|t| state.tasks.get(t)),
+                ),
+                None => Box::new(tasks_in(state, &cluster_arn)),
+            };
             Ok::<_, EcsError>(
-                tasks_in(state, &cluster_arn)
+                candidates
                     .map(|t| &t.task)
                     .filter(|t| t.desired_status.as_deref() == Some(want.as_str()))
                     .filter(|t| {
