@@ -3,18 +3,19 @@
 //! new revision's tasks are still starting, and what DeleteService forgets.
 
 use std::collections::HashSet;
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kecs_domain::api::EcsApi;
-use kecs_domain::clock::SystemClock;
 use kecs_domain::model::*;
 use kecs_domain::runtime::{
     ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
     StartedContainer,
 };
-use kecs_domain::store::MemoryStore;
-use kecs_domain::{EcsError, Kecs, RequestContext};
+use kecs_domain::{EcsError, Kecs};
+use support::{ctx, kecs_with, td};
 use tokio::sync::Semaphore;
 
 /// A runtime whose containers run once started, except that starting an image named `gated`
@@ -95,46 +96,15 @@ impl ContainerRuntime for Gated {
     }
 }
 
-fn ctx() -> RequestContext {
-    RequestContext::new("us-east-1", "000000000000")
-}
-
 async fn setup() -> (Arc<Kecs>, Arc<Gated>) {
     let runtime = Arc::new(Gated {
         gate: Semaphore::new(0),
         stopped: Mutex::default(),
     });
-    let kecs = Arc::new(
-        Kecs::open(
-            Arc::new(MemoryStore::new()),
-            Arc::new(SystemClock),
-            runtime.clone(),
-        )
-        .await
-        .unwrap(),
-    );
-    tokio::spawn(kecs.clone().drive_tasks());
-    kecs.create_cluster(&ctx(), CreateClusterRequest::default())
-        .await
-        .unwrap();
-    for image in ["ready", "gated"] {
-        kecs.register_task_definition(
-            &ctx(),
-            RegisterTaskDefinitionRequest {
-                family: Some("web".into()),
-                container_definitions: Some(vec![ContainerDefinition {
-                    name: Some("app".into()),
-                    image: Some(image.into()),
-                    memory: Some(32),
-                    ..ContainerDefinition::default()
-                }]),
-                ..RegisterTaskDefinitionRequest::default()
-            },
-        )
-        .await
-        .unwrap();
-    }
-    (kecs, runtime)
+    (
+        kecs_with(runtime.clone(), &["ready", "gated"]).await,
+        runtime,
+    )
 }
 
 async fn history(kecs: &Kecs) -> Vec<ServiceDeploymentBrief> {
@@ -181,10 +151,6 @@ async fn wait_newest(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for {what}: {:?}", history(kecs).await);
-}
-
-fn td(revision: i32) -> String {
-    format!("arn:aws:ecs:us-east-1:000000000000:task-definition/web:{revision}")
 }
 
 #[tokio::test]

@@ -2,52 +2,19 @@
 //! with the real scheduler on an in-memory store and the emulated runtime: a blue/green shift
 //! by scale, the primary task set, deletion, and the errors an external controller meets.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use kecs_domain::api::EcsApi;
-use kecs_domain::clock::SystemClock;
 use kecs_domain::model::*;
 use kecs_domain::runtime::NoneRuntime;
-use kecs_domain::store::MemoryStore;
-use kecs_domain::{EcsError, Kecs, RequestContext};
-
-fn ctx() -> RequestContext {
-    RequestContext::new("us-east-1", "000000000000")
-}
+use kecs_domain::{EcsError, Kecs};
+use support::{ctx, kecs_with, td};
 
 async fn setup() -> Arc<Kecs> {
-    let kecs = Arc::new(
-        Kecs::open(
-            Arc::new(MemoryStore::new()),
-            Arc::new(SystemClock),
-            Arc::new(NoneRuntime),
-        )
-        .await
-        .unwrap(),
-    );
-    tokio::spawn(kecs.clone().drive_tasks());
-    kecs.create_cluster(&ctx(), CreateClusterRequest::default())
-        .await
-        .unwrap();
-    for image in ["blue", "green"] {
-        kecs.register_task_definition(
-            &ctx(),
-            RegisterTaskDefinitionRequest {
-                family: Some("web".into()),
-                container_definitions: Some(vec![ContainerDefinition {
-                    name: Some("app".into()),
-                    image: Some(image.into()),
-                    memory: Some(32),
-                    ..ContainerDefinition::default()
-                }]),
-                ..RegisterTaskDefinitionRequest::default()
-            },
-        )
-        .await
-        .unwrap();
-    }
-    kecs
+    kecs_with(Arc::new(NoneRuntime), &["blue", "green"]).await
 }
 
 async fn create_service(kecs: &Kecs, name: &str, controller: DeploymentControllerType) {
@@ -147,10 +114,6 @@ async fn scale(kecs: &Kecs, task_set: &str, percent: f64) -> Result<TaskSet, Ecs
         )
         .await?;
     Ok(out.task_set.unwrap())
-}
-
-fn td(revision: i32) -> String {
-    format!("arn:aws:ecs:us-east-1:000000000000:task-definition/web:{revision}")
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use crate::EcsError;
 pub const MAX_LOG_LINES: usize = 10_000;
 
 impl Kecs {
-    /// The last `tail` lines (at most [`MAX_LOG_LINES`]) the container `container` of the task
+    /// The last `tail` lines (at most 10,000) the container `container` of the task
     /// `task` (its ARN, or its ID when unique) wrote.
     pub async fn container_logs(
         &self,

@@ -1,6 +1,8 @@
 //! ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions and
 //! StopServiceDeployment over the records deployment_history.rs keeps.
 
+use std::collections::BTreeMap;
+
 use super::clusters::active_cluster;
 use super::deployment_history::{history_arn, ongoing, roll_back};
 use super::services::{find, ACTIVE, INACTIVE};
@@ -54,12 +56,24 @@ fn check_arns(arns: &[String], what: &str) -> Result<(), EcsError> {
     Ok(())
 }
 
-fn missing(arn: &str) -> Failure {
-    Failure {
-        arn: Some(arn.to_string()),
-        reason: Some("MISSING".into()),
-        detail: None,
+/// The records named by `arns` in `table`, and a MISSING failure for each one not there.
+fn described<T: Clone>(
+    ctx: &RequestContext,
+    table: &BTreeMap<String, T>,
+    arns: &[String],
+) -> (Vec<T>, Vec<Failure>) {
+    let (mut found, mut failures) = (vec![], vec![]);
+    for arn in arns {
+        match table.get(arn).filter(|_| ctx.owns(arn)) {
+            Some(r) => found.push(r.clone()),
+            None => failures.push(Failure {
+                arn: Some(arn.clone()),
+                reason: Some("MISSING".into()),
+                detail: None,
+            }),
+        }
     }
+    (found, failures)
 }
 
 impl Kecs {
@@ -116,18 +130,11 @@ impl Kecs {
     ) -> Result<DescribeServiceDeploymentsResponse, EcsError> {
         let arns = input.service_deployment_arns.clone().unwrap_or_default();
         check_arns(&arns, "serviceDeploymentArns")?;
-        self.read(|state| {
-            let (mut found, mut failures) = (vec![], vec![]);
-            for arn in &arns {
-                match state.service_deployments.get(arn).filter(|_| ctx.owns(arn)) {
-                    Some(d) => found.push(d.clone()),
-                    None => failures.push(missing(arn)),
-                }
-            }
-            Ok(DescribeServiceDeploymentsResponse {
-                service_deployments: Some(found),
-                failures: Some(failures),
-            })
+        let (found, failures) =
+            self.read(|state| described(ctx, &state.service_deployments, &arns));
+        Ok(DescribeServiceDeploymentsResponse {
+            service_deployments: Some(found),
+            failures: Some(failures),
         })
     }
 
@@ -138,18 +145,10 @@ impl Kecs {
     ) -> Result<DescribeServiceRevisionsResponse, EcsError> {
         let arns = input.service_revision_arns.clone().unwrap_or_default();
         check_arns(&arns, "serviceRevisionArns")?;
-        self.read(|state| {
-            let (mut found, mut failures) = (vec![], vec![]);
-            for arn in &arns {
-                match state.service_revisions.get(arn).filter(|_| ctx.owns(arn)) {
-                    Some(r) => found.push(r.clone()),
-                    None => failures.push(missing(arn)),
-                }
-            }
-            Ok(DescribeServiceRevisionsResponse {
-                service_revisions: Some(found),
-                failures: Some(failures),
-            })
+        let (found, failures) = self.read(|state| described(ctx, &state.service_revisions, &arns));
+        Ok(DescribeServiceRevisionsResponse {
+            service_revisions: Some(found),
+            failures: Some(failures),
         })
     }
 

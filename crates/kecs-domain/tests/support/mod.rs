@@ -1,0 +1,53 @@
+//! What the domain's integration tests share: a request context and a KECS on an in-memory
+//! store with its controller running, the default cluster created.
+
+use std::sync::Arc;
+
+use kecs_domain::api::EcsApi;
+use kecs_domain::clock::SystemClock;
+use kecs_domain::model::*;
+use kecs_domain::runtime::ContainerRuntime;
+use kecs_domain::store::MemoryStore;
+use kecs_domain::{Kecs, RequestContext};
+
+/// us-east-1, account 000000000000.
+pub fn ctx() -> RequestContext {
+    RequestContext::new("us-east-1", "000000000000")
+}
+
+/// KECS over `runtime`, its task controller spawned, the default cluster created, and one
+/// revision of the family `web` per image (one container `app`).
+pub async fn kecs_with(runtime: Arc<dyn ContainerRuntime>, images: &[&str]) -> Arc<Kecs> {
+    let kecs = Arc::new(
+        Kecs::open(Arc::new(MemoryStore::new()), Arc::new(SystemClock), runtime)
+            .await
+            .unwrap(),
+    );
+    tokio::spawn(kecs.clone().drive_tasks());
+    kecs.create_cluster(&ctx(), CreateClusterRequest::default())
+        .await
+        .unwrap();
+    for image in images {
+        kecs.register_task_definition(
+            &ctx(),
+            RegisterTaskDefinitionRequest {
+                family: Some("web".into()),
+                container_definitions: Some(vec![ContainerDefinition {
+                    name: Some("app".into()),
+                    image: Some((*image).into()),
+                    memory: Some(32),
+                    ..ContainerDefinition::default()
+                }]),
+                ..RegisterTaskDefinitionRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    kecs
+}
+
+/// The ARN of revision `revision` of the family `web`.
+pub fn td(revision: i32) -> String {
+    format!("arn:aws:ecs:us-east-1:000000000000:task-definition/web:{revision}")
+}
