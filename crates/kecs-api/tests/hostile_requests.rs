@@ -19,14 +19,57 @@ use serde_json::{json, Map, Value};
 
 /// Member names the ECS model uses, so random bodies reach past decoding.
 const MEMBERS: &[&str] = &[
-    "cluster", "clusters", "clusterName", "service", "services", "serviceName", "taskDefinition",
-    "family", "containerDefinitions", "name", "image", "memory", "cpu", "count", "desiredCount",
-    "tasks", "task", "tags", "key", "value", "include", "maxResults", "nextToken", "launchType",
-    "networkConfiguration", "awsvpcConfiguration", "subnets", "overrides", "containerOverrides",
-    "deploymentConfiguration", "maximumPercent", "minimumHealthyPercent", "portMappings",
-    "containerPort", "hostPort", "scale", "taskSet", "taskSets", "resourceArn", "tagKeys",
-    "settings", "capacityProviders", "capacityProviderStrategy", "attributes", "startedBy",
-    "serviceDeploymentArns", "serviceRevisionArns", "status", "force", "volumes", "dependsOn",
+    "cluster",
+    "clusters",
+    "clusterName",
+    "service",
+    "services",
+    "serviceName",
+    "taskDefinition",
+    "family",
+    "containerDefinitions",
+    "name",
+    "image",
+    "memory",
+    "cpu",
+    "count",
+    "desiredCount",
+    "tasks",
+    "task",
+    "tags",
+    "key",
+    "value",
+    "include",
+    "maxResults",
+    "nextToken",
+    "launchType",
+    "networkConfiguration",
+    "awsvpcConfiguration",
+    "subnets",
+    "overrides",
+    "containerOverrides",
+    "deploymentConfiguration",
+    "maximumPercent",
+    "minimumHealthyPercent",
+    "portMappings",
+    "containerPort",
+    "hostPort",
+    "scale",
+    "taskSet",
+    "taskSets",
+    "resourceArn",
+    "tagKeys",
+    "settings",
+    "capacityProviders",
+    "capacityProviderStrategy",
+    "attributes",
+    "startedBy",
+    "serviceDeploymentArns",
+    "serviceRevisionArns",
+    "status",
+    "force",
+    "volumes",
+    "dependsOn",
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -130,7 +173,10 @@ fn no_request_body_yields_a_server_error() {
         system.block_on(async {
             let req = actix_test::TestRequest::post()
                 .uri("/")
-                .insert_header(("x-amz-target", format!("AmazonEC2ContainerServiceV20141113.{op}")))
+                .insert_header((
+                    "x-amz-target",
+                    format!("AmazonEC2ContainerServiceV20141113.{op}"),
+                ))
                 .insert_header(("content-type", "application/x-amz-json-1.1"))
                 .set_payload(body)
                 .to_request();
@@ -143,8 +189,14 @@ fn no_request_body_yields_a_server_error() {
     // Something to find: a cluster, a task definition, a service.
     for (op, body) in [
         ("CreateCluster", json!({})),
-        ("RegisterTaskDefinition", json!({"family": "web", "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 64}]})),
-        ("CreateService", json!({"serviceName": "svc", "taskDefinition": "web", "desiredCount": 1})),
+        (
+            "RegisterTaskDefinition",
+            json!({"family": "web", "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 64}]}),
+        ),
+        (
+            "CreateService",
+            json!({"serviceName": "svc", "taskDefinition": "web", "desiredCount": 1}),
+        ),
     ] {
         let (status, answer) = call(op, serde_json::to_vec(&body).unwrap_or_default());
         assert_eq!(status, 200, "{op}: {}", String::from_utf8_lossy(&answer));
@@ -171,9 +223,14 @@ fn no_request_body_yields_a_server_error() {
         };
         prop_assert!(status < 500, "server error: {}", shown());
         if status != 200 {
-            let error: Value = serde_json::from_slice(&answer)
-                .map_err(|e| TestCaseError::fail(format!("error body is not JSON ({e}): {}", shown())))?;
-            prop_assert!(error["__type"].as_str().is_some_and(|t| !t.is_empty()), "no __type: {}", shown());
+            let error: Value = serde_json::from_slice(&answer).map_err(|e| {
+                TestCaseError::fail(format!("error body is not JSON ({e}): {}", shown()))
+            })?;
+            prop_assert!(
+                error["__type"].as_str().is_some_and(|t| !t.is_empty()),
+                "no __type: {}",
+                shown()
+            );
         }
         Ok(())
     });
