@@ -1,0 +1,144 @@
+//! kecs-bench: drives the ECS API over HTTP on loopback with N concurrent clients and reports
+//! throughput and p50/p99/p99.9 latency per operation, for KECS and, in the same run with the
+//! same client and workload, moto's server and a bare actix-web handler answering a fixed body
+//! (the ceiling of this machine's HTTP stack).
+//!
+//! `cargo run --release -p kecs-bench -- [--clients 16] [--seconds 5] [--kecs PATH] [--no-moto]`
+//!
+//! KECS runs on the `none` runtime over a durable data directory. moto runs when
+//! `python3 -m moto.server` is installed (`pip install "moto[server]"`).
+
+mod load;
+mod servers;
+mod workload;
+
+use std::time::Duration;
+
+use load::{run_op, Stats};
+use servers::Target;
+use workload::{Op, OPS};
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+struct Args {
+    clients: usize,
+    seconds: u64,
+    kecs: String,
+    moto: bool,
+}
+
+fn args() -> BenchResult<Args> {
+    let mut a = Args {
+        clients: 16,
+        seconds: 5,
+        kecs: std::env::var("KECS_BIN").unwrap_or_else(|_| default_kecs()),
+        moto: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--clients" => a.clients = it.next().ok_or("--clients N")?.parse()?,
+            "--seconds" => a.seconds = it.next().ok_or("--seconds S")?.parse()?,
+            "--kecs" => a.kecs = it.next().ok_or("--kecs PATH")?,
+            "--no-moto" => a.moto = false,
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    Ok(a)
+}
+
+fn default_kecs() -> String {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let release = format!("{target}/release/kecs");
+    if std::path::Path::new(&release).exists() {
+        release
+    } else {
+        format!("{target}/debug/kecs")
+    }
+}
+
+fn row(target: &str, op: &Op, s: &Stats) {
+    println!(
+        "| {target} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+        op.name, s.throughput, s.p50_ms, s.p99_ms, s.p999_ms, s.errors
+    );
+}
+
+fn main() -> BenchResult<()> {
+    let mut raw = std::env::args().skip(1);
+    if raw.next().as_deref() == Some("ceiling") {
+        let port: u16 = raw.next().ok_or("ceiling PORT")?.parse()?;
+        return servers::serve_ceiling(port);
+    }
+    let args = args()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(bench(args))
+}
+
+async fn bench(args: Args) -> BenchResult<()> {
+    let duration = Duration::from_secs(args.seconds);
+    let mut targets = vec![Target::kecs(&args.kecs).await?];
+    if args.moto {
+        match Target::moto().await {
+            Ok(t) => targets.push(t),
+            Err(e) => eprintln!("moto skipped: {e}"),
+        }
+    }
+    targets.push(Target::ceiling().await?);
+    println!(
+        "{} clients, {} s per operation, KECS {} (runtime none, durable data dir)",
+        args.clients, args.seconds, args.kecs
+    );
+    println!("| target | operation | req/s | p50 ms | p99 ms | p99.9 ms | errors |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut results: Vec<(String, &'static str, f64)> = vec![];
+    for target in &targets {
+        let ops: Vec<&Op> = if target.fixed {
+            OPS.iter()
+                .filter(|o| o.name == "DescribeClusters")
+                .collect()
+        } else {
+            OPS.iter().collect()
+        };
+        let fixture = if target.fixed {
+            workload::Fixture::default()
+        } else {
+            workload::set_up(target).await?
+        };
+        for op in ops {
+            let stats = run_op(target, op, &fixture, args.clients, duration).await?;
+            row(&target.name, op, &stats);
+            results.push((target.name.clone(), op.name, stats.throughput));
+        }
+    }
+    let throughput = |target: &str, op: &str| {
+        results
+            .iter()
+            .find(|(t, o, _)| t == target && *o == op)
+            .map(|r| r.2)
+    };
+    println!();
+    for op in OPS {
+        if let (Some(k), Some(m)) = (throughput("kecs", op.name), throughput("moto", op.name)) {
+            println!(
+                "{:<24} KECS / moto throughput: {:.1}x",
+                op.name,
+                k / m.max(0.001)
+            );
+        }
+    }
+    if let (Some(k), Some(c)) = (
+        throughput("kecs", "DescribeClusters"),
+        throughput("ceiling", "DescribeClusters"),
+    ) {
+        println!(
+            "DescribeClusters         KECS / bare actix-web ceiling: {:.0}%",
+            100.0 * k / c
+        );
+    }
+    drop(targets);
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! The servers under test: KECS and moto as child processes, and the ceiling (a bare actix-web
+//! handler answering one fixed body) as this binary run again with `ceiling PORT`.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::BenchResult;
+
+/// A server the load is sent to.
+pub struct Target {
+    /// `kecs`, `moto` or `ceiling`.
+    pub name: String,
+    /// `http://127.0.0.1:<port>/`.
+    pub url: String,
+    /// Whether it answers a fixed body whatever is asked (the ceiling).
+    pub fixed: bool,
+    child: Child,
+    _data: Option<tempfile::TempDir>,
+}
+
+fn free_port() -> BenchResult<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until something accepts connections on `port`.
+fn wait_listening(port: u16, what: &str) -> BenchResult<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("{what} did not listen on {port} within 30 s").into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+impl Target {
+    fn new(name: &str, port: u16, child: Child, data: Option<tempfile::TempDir>) -> Self {
+        Target {
+            name: name.into(),
+            url: format!("http://127.0.0.1:{port}/"),
+            fixed: name == "ceiling",
+            child,
+            _data: data,
+        }
+    }
+
+    /// `kecs server --runtime none` on a fresh durable data directory.
+    pub async fn kecs(binary: &str) -> BenchResult<Self> {
+        let (api, admin) = (free_port()?, free_port()?);
+        let data = tempfile::tempdir()?;
+        let child = Command::new(binary)
+            .arg("server")
+            .args(["--api-addr", &format!("127.0.0.1:{api}")])
+            .args(["--admin-addr", &format!("127.0.0.1:{admin}")])
+            .args(["--runtime", "none"])
+            .arg("--data-dir")
+            .arg(data.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting {binary}: {e}"))?;
+        wait_listening(api, "kecs")?;
+        Ok(Self::new("kecs", api, child, Some(data)))
+    }
+
+    /// moto's server (`python3 -m moto.server`).
+    pub async fn moto() -> BenchResult<Self> {
+        let port = free_port()?;
+        let child = Command::new("python3")
+            .args(["-m", "moto.server", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting moto: {e}"))?;
+        let mut target = Self::new("moto", port, child, None);
+        if let Err(e) = wait_listening(port, "moto") {
+            target.stop_ref();
+            return Err(e);
+        }
+        Ok(target)
+    }
+
+    /// This binary as `ceiling PORT`.
+    pub async fn ceiling() -> BenchResult<Self> {
+        let port = free_port()?;
+        let child = Command::new(std::env::current_exe()?)
+            .args(["ceiling", &port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()?;
+        wait_listening(port, "ceiling")?;
+        Ok(Self::new("ceiling", port, child, None))
+    }
+
+    fn stop_ref(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.stop_ref();
+    }
+}
+
+/// What the ceiling answers: a DescribeClusters answer of one cluster.
+const FIXED: &str = r#"{"clusters":[{"clusterArn":"arn:aws:ecs:us-east-1:000000000000:cluster/bench","clusterName":"bench","status":"ACTIVE","registeredContainerInstancesCount":0,"runningTasksCount":0,"pendingTasksCount":0,"activeServicesCount":0}],"failures":[]}"#;
+
+/// Serves the fixed answer on `port` with actix-web's defaults (one worker per core, as KECS).
+pub fn serve_ceiling(port: u16) -> BenchResult<()> {
+    actix_web::rt::System::new().block_on(async move {
+        actix_web::HttpServer::new(|| {
+            actix_web::App::new().route(
+                "/",
+                actix_web::web::post().to(|| async {
+                    actix_web::HttpResponse::Ok()
+                        .content_type("application/x-amz-json-1.1")
+                        .body(FIXED)
+                }),
+            )
+        })
+        .bind(("127.0.0.1", port))?
+        .run()
+        .await
+    })?;
+    Ok(())
+}
