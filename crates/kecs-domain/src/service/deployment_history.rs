@@ -322,6 +322,10 @@ pub(crate) fn track(state: &State, stored: &StoredService, now: f64) -> Option<M
     let failures = primary.and_then(|p| p.failed_tasks).unwrap_or(0);
     let tripped = primary.is_some_and(|p| p.rollout_state == Some(DeploymentRolloutState::Failed));
     change_current(state, stored, now, |r| {
+        // A finished service deployment keeps the counts it finished with, as ECS's do.
+        if !ongoing(r.status) {
+            return;
+        }
         if let Some(target) = r.target_service_revision.as_mut() {
             *target = summary(stored, target.arn.as_deref().unwrap_or_default());
         }
