@@ -114,7 +114,8 @@ pub fn serve_ceiling(port: u16) -> BenchResult<()> {
         actix_web::HttpServer::new(|| {
             actix_web::App::new().route(
                 "/",
-                actix_web::web::post().to(|| async {
+                // The body is read, as a real handler does (an unread body costs the connection).
+                actix_web::web::post().to(|_body: actix_web::web::Bytes| async {
                     actix_web::HttpResponse::Ok()
                         .content_type("application/x-amz-json-1.1")
                         .body(FIXED)
