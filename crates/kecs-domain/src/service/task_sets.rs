@@ -121,6 +121,26 @@ fn task_set_index(service: &Service, ident: &str) -> Result<usize, EcsError> {
         .ok_or(EcsError::TaskSetNotFound)
 }
 
+/// Applies `change` to a task set that is not DRAINING (`(cluster, service, task set)` name
+/// it), given the service's desired count; the task set as shown and the mutation.
+fn change_task_set(
+    state: &State,
+    ctx: &RequestContext,
+    (cluster, service, task_set): (Option<&str>, &str, Option<&str>),
+    change: impl FnOnce(&mut TaskSet, i32) -> Result<(), EcsError>,
+) -> Result<(TaskSet, Vec<Mutation>), EcsError> {
+    let mut stored = service_for_task_sets(state, ctx, cluster, service)?;
+    let desired = stored.service.desired_count.unwrap_or(0);
+    let i = task_set_index(&stored.service, task_set.unwrap_or(""))?;
+    let task_set = &mut stored.service.task_sets.get_or_insert_with(Vec::new)[i];
+    if task_set.status.as_deref() == Some(TASK_SET_DRAINING) {
+        return Err(EcsError::TaskSetNotFound);
+    }
+    change(task_set, desired)?;
+    let shown = with_tags(state, task_set.clone());
+    Ok((shown, vec![Mutation::PutService(stored)]))
+}
+
 fn with_tags(state: &State, mut task_set: TaskSet) -> TaskSet {
     task_set.tags = Some(state.tags_of(task_set.task_set_arn.as_deref().unwrap_or_default()));
     task_set
@@ -198,21 +218,18 @@ impl Kecs {
         let ident = input.service.clone().unwrap_or_default();
         let updated = self
             .write(|state| {
-                let mut stored =
-                    service_for_task_sets(state, ctx, input.cluster.as_deref(), &ident)?;
-                let desired = stored.service.desired_count.unwrap_or(0);
-                let i = task_set_index(&stored.service, input.task_set.as_deref().unwrap_or(""))?;
-                let task_sets = stored.service.task_sets.get_or_insert_with(Vec::new);
-                let task_set = &mut task_sets[i];
-                if task_set.status.as_deref() == Some(TASK_SET_DRAINING) {
-                    return Err(EcsError::TaskSetNotFound);
-                }
-                task_set.computed_desired_count =
-                    Some(computed_desired_count(desired, Some(&scale)));
-                task_set.scale = Some(scale);
-                task_set.updated_at = Some(now);
-                let shown = with_tags(state, task_set.clone());
-                Ok((shown, vec![Mutation::PutService(stored)]))
+                let target = (
+                    input.cluster.as_deref(),
+                    ident.as_str(),
+                    input.task_set.as_deref(),
+                );
+                change_task_set(state, ctx, target, |task_set, desired| {
+                    task_set.computed_desired_count =
+                        Some(computed_desired_count(desired, Some(&scale)));
+                    task_set.scale = Some(scale);
+                    task_set.updated_at = Some(now);
+                    Ok(())
+                })
             })
             .await?;
         self.schedule_service(updated.service_arn.clone());
@@ -276,25 +293,19 @@ impl Kecs {
         let ident = input.service.clone().unwrap_or_default();
         let deleted = self
             .write(|state| {
-                let mut stored =
-                    service_for_task_sets(state, ctx, input.cluster.as_deref(), &ident)?;
-                let i = task_set_index(&stored.service, input.task_set.as_deref().unwrap_or(""))?;
-                let task_sets = stored.service.task_sets.get_or_insert_with(Vec::new);
-                let task_set = &mut task_sets[i];
-                if task_set.status.as_deref() == Some(TASK_SET_DRAINING) {
-                    return Err(EcsError::TaskSetNotFound);
-                }
-                let scaled = task_set.scale.as_ref().and_then(|s| s.value).unwrap_or(0.0) > 0.0;
-                if scaled && input.force != Some(true) {
-                    return Err(EcsError::invalid(
-                        "The task set cannot be deleted while it is scaled above 0%. Scale it to 0 first, or delete it with force.",
-                    ));
-                }
-                task_set.status = Some(TASK_SET_DRAINING.into());
-                task_set.computed_desired_count = Some(0);
-                task_set.updated_at = Some(now);
-                let shown = with_tags(state, task_set.clone());
-                Ok((shown, vec![Mutation::PutService(stored)]))
+                let target = (input.cluster.as_deref(), ident.as_str(), input.task_set.as_deref());
+                change_task_set(state, ctx, target, |task_set, _| {
+                    let scaled = task_set.scale.as_ref().and_then(|s| s.value).unwrap_or(0.0) > 0.0;
+                    if scaled && input.force != Some(true) {
+                        return Err(EcsError::invalid(
+                            "The task set cannot be deleted while it is scaled above 0%. Scale it to 0 first, or delete it with force.",
+                        ));
+                    }
+                    task_set.status = Some(TASK_SET_DRAINING.into());
+                    task_set.computed_desired_count = Some(0);
+                    task_set.updated_at = Some(now);
+                    Ok(())
+                })
             })
             .await?;
         self.schedule_service(deleted.service_arn.clone());
