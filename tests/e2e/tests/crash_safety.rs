@@ -161,6 +161,8 @@ async fn verify(ecs: &aws_sdk_ecs::Client, acked: &Acked, round: u64) {
 
 #[tokio::test]
 async fn every_acknowledged_write_survives_kill_9_mid_storm() {
+    // A kill -9 can cut the conformance log's last line in half: these servers keep none.
+    std::env::remove_var("KECS_CONFORMANCE_DIR");
     let dir = tempfile::tempdir().unwrap();
     let acked = Arc::new(Mutex::new(Acked::default()));
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
