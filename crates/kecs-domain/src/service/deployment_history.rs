@@ -140,14 +140,13 @@ pub(crate) fn deploy(
     let id = fresh.id.clone().unwrap_or_default();
     let revision = revision_of(state, &stored.service, &fresh, now);
     let revision_arn = revision.service_revision_arn.clone().unwrap_or_default();
-    let mut sources: Vec<String> = stored
-        .service
-        .deployments
-        .iter()
-        .flatten()
-        .filter_map(|d| stored.revisions.get(d.id.as_deref()?).cloned())
-        .collect();
-    sources.dedup();
+    let mut sources: Vec<String> = vec![];
+    for d in stored.service.deployments.iter().flatten() {
+        let revision = d.id.as_deref().and_then(|id| stored.revisions.get(id));
+        if let Some(r) = revision.filter(|r| !sources.contains(r)) {
+            sources.push(r.clone());
+        }
+    }
     stored
         .service
         .deployments
