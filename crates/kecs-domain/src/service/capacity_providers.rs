@@ -203,15 +203,11 @@ impl Kecs {
                     for ident in names {
                         match lookup(provider_name(ctx, ident)) {
                             Some(p) => found.push(p),
-                            None => failures.push(Failure {
-                                arn: Some(if arn::is_arn(ident) {
-                                    ident.clone()
-                                } else {
-                                    provider_arn(ctx, ident)
-                                }),
-                                reason: Some("MISSING".into()),
-                                detail: None,
-                            }),
+                            None => failures.push(super::missing(if arn::is_arn(ident) {
+                                ident.clone()
+                            } else {
+                                provider_arn(ctx, ident)
+                            })),
                         }
                     }
                     (found, failures)

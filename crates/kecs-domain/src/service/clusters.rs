@@ -271,11 +271,9 @@ impl Kecs {
                     .and_then(|arn| state.clusters.get(&arn));
                 match found {
                     Some(c) => clusters.push(view(state, c, &include, false)),
-                    None => failures.push(Failure {
-                        arn: Some(cluster_arn(ctx, Some(name)).unwrap_or_else(|_| name.clone())),
-                        reason: Some("MISSING".into()),
-                        detail: None,
-                    }),
+                    None => failures.push(super::missing(
+                        cluster_arn(ctx, Some(name)).unwrap_or_else(|_| name.clone()),
+                    )),
                 }
             }
             Ok(DescribeClustersResponse {

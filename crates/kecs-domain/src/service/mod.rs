@@ -46,6 +46,15 @@ pub struct Kecs {
     work: work::WorkQueue,
 }
 
+/// The failure a Describe operation reports for a resource it does not find.
+pub(crate) fn missing(arn: String) -> Failure {
+    Failure {
+        arn: Some(arn),
+        reason: Some("MISSING".into()),
+        detail: None,
+    }
+}
+
 /// The family of a task definition ARN (`.../task-definition/<family>:<revision>`).
 pub(crate) fn family_of(task_definition_arn: Option<&str>) -> Option<String> {
     let rest = task_definition_arn?.split(":task-definition/").nth(1)?;

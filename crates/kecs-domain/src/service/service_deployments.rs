@@ -66,11 +66,7 @@ fn described<T: Clone>(
     for arn in arns {
         match table.get(arn).filter(|_| ctx.owns(arn)) {
             Some(r) => found.push(r.clone()),
-            None => failures.push(Failure {
-                arn: Some(arn.clone()),
-                reason: Some("MISSING".into()),
-                detail: None,
-            }),
+            None => failures.push(super::missing(arn.clone())),
         }
     }
     (found, failures)

@@ -490,15 +490,11 @@ impl Kecs {
             for ident in &idents {
                 match find(state, ctx, &cluster_arn, ident) {
                     Some(s) => services.push(view(state, s, with_tags)),
-                    None => failures.push(Failure {
-                        arn: Some(if arn::is_arn(ident) {
-                            ident.clone()
-                        } else {
-                            service_arn(&cluster_arn, ident)
-                        }),
-                        reason: Some("MISSING".into()),
-                        detail: None,
-                    }),
+                    None => failures.push(super::missing(if arn::is_arn(ident) {
+                        ident.clone()
+                    } else {
+                        service_arn(&cluster_arn, ident)
+                    })),
                 }
             }
             Ok(DescribeServicesResponse {

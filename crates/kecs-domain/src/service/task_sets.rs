@@ -336,17 +336,13 @@ impl Kecs {
                     for ident in idents {
                         match task_set_index(&stored.service, ident) {
                             Ok(i) => task_sets.push(show(all[i].clone())),
-                            Err(_) => failures.push(Failure {
-                                arn: Some(if arn::is_arn(ident) {
-                                    ident.clone()
-                                } else {
-                                    let service_arn =
-                                        stored.service.service_arn.as_deref().unwrap_or_default();
-                                    history_arn(service_arn, "task-set", ident)
-                                }),
-                                reason: Some("MISSING".into()),
-                                detail: None,
-                            }),
+                            Err(_) => failures.push(super::missing(if arn::is_arn(ident) {
+                                ident.clone()
+                            } else {
+                                let service_arn =
+                                    stored.service.service_arn.as_deref().unwrap_or_default();
+                                history_arn(service_arn, "task-set", ident)
+                            })),
                         }
                     }
                 }

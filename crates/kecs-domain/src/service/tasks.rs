@@ -614,11 +614,7 @@ impl Kecs {
             for ident in &idents {
                 match find(state, ctx, &cluster_arn, ident) {
                     Some(t) => tasks.push(view(state, t, with_tags)),
-                    None => failures.push(Failure {
-                        arn: Some(task_arn_of(&cluster_arn, ident)),
-                        reason: Some("MISSING".into()),
-                        detail: None,
-                    }),
+                    None => failures.push(super::missing(task_arn_of(&cluster_arn, ident))),
                 }
             }
             Ok(DescribeTasksResponse {
