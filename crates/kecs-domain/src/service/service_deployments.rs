@@ -202,9 +202,7 @@ impl Kecs {
                 Ok((Some(service_arn), mutations))
             })
             .await?;
-        if let Some(service_arn) = service_arn {
-            self.enqueue(super::work::TaskWork::Schedule(service_arn));
-        }
+        self.schedule_service(service_arn);
         Ok(StopServiceDeploymentResponse {
             service_deployment_arn: Some(arn),
         })

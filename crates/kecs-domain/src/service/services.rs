@@ -171,11 +171,16 @@ fn check_name(name: &str) -> Result<(), EcsError> {
 }
 
 impl Kecs {
+    /// Queues a scheduler pass for the service a request just changed.
+    pub(super) fn schedule_service(&self, service_arn: Option<String>) {
+        if let Some(arn) = service_arn {
+            self.enqueue(TaskWork::Schedule(arn));
+        }
+    }
+
     /// Queues a scheduler pass for `service`, which a request just changed; returns it.
     fn scheduled(&self, service: Service) -> Service {
-        self.enqueue(TaskWork::Schedule(
-            service.service_arn.clone().unwrap_or_default(),
-        ));
+        self.schedule_service(service.service_arn.clone());
         service
     }
 

@@ -7,7 +7,6 @@ use super::clusters::active_cluster;
 use super::deployment_history::history_arn;
 use super::services::{deployment_id, find, ACTIVE};
 use super::task_definitions::resolve as resolve_task_definition;
-use super::work::TaskWork;
 use super::Kecs;
 use crate::model::*;
 use crate::state::{Mutation, State, StoredService};
@@ -147,12 +146,6 @@ fn with_tags(state: &State, mut task_set: TaskSet) -> TaskSet {
 }
 
 impl Kecs {
-    fn schedule_service(&self, service_arn: Option<String>) {
-        if let Some(arn) = service_arn {
-            self.enqueue(TaskWork::Schedule(arn));
-        }
-    }
-
     pub(super) async fn create_task_set_op(
         &self,
         ctx: &RequestContext,
