@@ -39,11 +39,8 @@ pub struct StoredService {
     /// The `clientToken` of the CreateService call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
-    /// The task definition of the last deployment that completed: where a failed deployment
+    /// The service revision of the last deployment that completed: where a failed deployment
     /// rolls back to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_completed: Option<String>,
-    /// The service revision of the last deployment that completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_completed_revision: Option<String>,
     /// The service revision each live deployment deploys, by deployment ID.
@@ -63,7 +60,6 @@ impl StoredService {
         Self {
             service,
             client_token,
-            last_completed: None,
             last_completed_revision: None,
             revisions: BTreeMap::new(),
             current_deployment: None,

@@ -5,7 +5,7 @@
 //! DescribeServiceDeployments, DescribeServiceRevisions and StopServiceDeployment.
 
 use super::scheduler::failure_threshold;
-use super::services::{add_event, new_deployment};
+use super::services::{add_event, new_deployment, primary_of};
 use crate::model::*;
 use crate::state::{prefixed, Mutation, State, StoredService};
 
@@ -220,9 +220,10 @@ pub(crate) fn roll_back(
     let td = state
         .service_revisions
         .get(&back)
-        .and_then(|r| r.task_definition.clone())
-        .or_else(|| stored.last_completed.clone())?;
-    let failed_id = primary_id(&stored.service);
+        .and_then(|r| r.task_definition.clone())?;
+    let failed_id = primary_of(&stored.service)
+        .and_then(|d| d.id.clone())
+        .unwrap_or_default();
     demote_primary(&mut stored.service, now);
     stored.service.task_definition = Some(td.clone());
     // The deployment of that revision, if its tasks still run, takes over again; otherwise a
@@ -297,34 +298,22 @@ pub(crate) fn tripped_without_rollback(
     })
 }
 
-fn primary_id(service: &Service) -> String {
-    service
-        .deployments
-        .iter()
-        .flatten()
-        .find(|d| d.status.as_deref() == Some("PRIMARY"))
-        .and_then(|d| d.id.clone())
-        .unwrap_or_default()
-}
-
 /// Brings the current service deployment up to date after a scheduler pass: task counts per
 /// revision, circuit breaker failures, and completion once the primary deployment completed.
 pub(crate) fn track(state: &State, stored: &StoredService, now: f64) -> Option<Mutation> {
-    let primary = stored
-        .service
-        .deployments
-        .iter()
-        .flatten()
-        .find(|d| d.status.as_deref() == Some("PRIMARY"));
+    // A finished service deployment keeps the counts it finished with, as ECS's do.
+    let current = state
+        .service_deployments
+        .get(stored.current_deployment.as_deref()?)?;
+    if !ongoing(current.status) {
+        return None;
+    }
+    let primary = primary_of(&stored.service);
     let completed =
         primary.is_some_and(|p| p.rollout_state == Some(DeploymentRolloutState::Completed));
     let failures = primary.and_then(|p| p.failed_tasks).unwrap_or(0);
     let tripped = primary.is_some_and(|p| p.rollout_state == Some(DeploymentRolloutState::Failed));
     change_current(state, stored, now, |r| {
-        // A finished service deployment keeps the counts it finished with, as ECS's do.
-        if !ongoing(r.status) {
-            return;
-        }
         if let Some(target) = r.target_service_revision.as_mut() {
             *target = summary(stored, target.arn.as_deref().unwrap_or_default());
         }

@@ -5,7 +5,7 @@
 
 use super::deployment_history::{forget, roll_back, track, tripped_without_rollback};
 use super::scheduler::{self, SeenState, SeenTask, Targets};
-use super::services::{add_event, services_in, ACTIVE, DRAINING, INACTIVE};
+use super::services::{add_event, primary_of, services_in, ACTIVE, DRAINING, INACTIVE};
 use super::task_set_scheduling;
 use super::task_sets::uses_task_sets;
 use super::task_state::{self, is_starting, is_stopped, stop_requested};
@@ -32,14 +32,6 @@ fn failed(task: &Task) -> bool {
         task.stop_code,
         Some(TaskStopCode::TaskFailedToStart | TaskStopCode::EssentialContainerExited)
     )
-}
-
-fn primary_of(service: &Service) -> Option<&Deployment> {
-    service
-        .deployments
-        .iter()
-        .flatten()
-        .find(|d| d.status.as_deref() == Some("PRIMARY"))
 }
 
 /// Tasks one pass starts for one deployment or task set.
@@ -449,7 +441,6 @@ fn decide_pass(
         .get_or_insert_with(Vec::new)
         .retain(|d| d.status.as_deref() == Some("PRIMARY") || has_tasks(&d.id));
     if completed {
-        stored.last_completed = primary.task_definition.clone();
         stored.last_completed_revision = stored.revisions.get(&primary_id).cloned();
         add_event(
             service,

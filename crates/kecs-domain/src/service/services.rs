@@ -76,6 +76,15 @@ pub(crate) fn new_deployment(service: &Service, td: &str, now: f64) -> Deploymen
     }
 }
 
+/// The service's PRIMARY deployment.
+pub(crate) fn primary_of(service: &Service) -> Option<&Deployment> {
+    service
+        .deployments
+        .iter()
+        .flatten()
+        .find(|d| d.status.as_deref() == Some("PRIMARY"))
+}
+
 /// The service named or ARN'd by `ident` in `cluster_arn`, whatever its status.
 pub(crate) fn find<'s>(
     state: &'s State,
