@@ -216,6 +216,30 @@ pub(super) fn tasks_of<'s>(state: &'s State, service_arn: &str) -> Vec<&'s Task>
         .collect()
 }
 
+/// The tasks a pass still counts: every one not STOPPED (on the emulated runtime, those the pass
+/// itself stopped are STOPPED already).
+pub(super) fn still_counted<'s>(
+    tasks: &[&'s Task],
+    stopped: &[String],
+    emulated: bool,
+) -> Vec<&'s Task> {
+    tasks
+        .iter()
+        .copied()
+        .filter(|t| !is_stopped(t))
+        .filter(|t| !(emulated && stopped.iter().any(|s| Some(s) == t.task_arn.as_ref())))
+        .collect()
+}
+
+/// How many of `tasks` started by `started_by` (by anyone when `None`) run, or else start.
+pub(super) fn count_tasks(tasks: &[&Task], started_by: Option<&str>, running: bool) -> i32 {
+    tasks
+        .iter()
+        .filter(|t| started_by.is_none() || t.started_by.as_deref() == started_by)
+        .filter(|t| is_starting(t) != running)
+        .count() as i32
+}
+
 /// A live task as the scheduler sees it: starting, healthy (no essential health check, or
 /// within the grace period) or as its health check says.
 pub(super) fn seen_task(state: &State, t: &Task, now: f64, grace: f64) -> SeenTask {
@@ -396,18 +420,8 @@ fn decide_pass(
 
     // Counts, per deployment and for the service: every task not STOPPED yet counts by its
     // status (a task being stopped still runs until it has stopped).
-    let remaining: Vec<&&Task> = tasks
-        .iter()
-        .filter(|t| !is_stopped(t))
-        .filter(|t| !(emulated && decision.stop.iter().any(|s| Some(s) == t.task_arn.as_ref())))
-        .collect();
-    let count = |dep: Option<&str>, running: bool| {
-        remaining
-            .iter()
-            .filter(|t| dep.is_none() || t.started_by.as_deref() == dep)
-            .filter(|t| is_starting(t) != running)
-            .count() as i32
-    };
+    let remaining = still_counted(&tasks, &decision.stop, emulated);
+    let count = |dep: Option<&str>, running: bool| count_tasks(&remaining, dep, running);
     let steady =
         decision.steady && count(None, true) == targets.desired as i32 && count(None, false) == 0;
     let mut completed = false;

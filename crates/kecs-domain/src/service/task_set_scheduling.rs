@@ -4,11 +4,12 @@
 
 use super::scheduler::{self, SeenTask, Targets};
 use super::service_controller::{
-    context_of, note_steady, note_stopped, seen_task, stop_tasks, tasks_of, Plan, Start,
+    context_of, count_tasks, note_steady, note_stopped, seen_task, still_counted, stop_tasks,
+    tasks_of, Plan, Start,
 };
 use super::services::{DRAINING, INACTIVE};
 use super::task_sets::{computed_desired_count, TASK_SET_DRAINING};
-use super::task_state::{is_starting, is_stopped, stop_requested};
+use super::task_state::{is_stopped, stop_requested};
 use crate::model::*;
 use crate::state::{Mutation, State, StoredService};
 
@@ -83,19 +84,8 @@ pub(super) fn decide(
     note_stopped(service, &stop, now);
 
     // Counts, per task set and for the service.
-    let remaining: Vec<&Task> = tasks
-        .iter()
-        .copied()
-        .filter(|t| !is_stopped(t))
-        .filter(|t| !(emulated && stop.iter().any(|s| Some(s) == t.task_arn.as_ref())))
-        .collect();
-    let count = |id: Option<&str>, running: bool| {
-        remaining
-            .iter()
-            .filter(|t| id.is_none() || t.started_by.as_deref() == id)
-            .filter(|t| is_starting(t) != running)
-            .count() as i32
-    };
+    let remaining = still_counted(&tasks, &stop, emulated);
+    let count = |id: Option<&str>, running: bool| count_tasks(&remaining, id, running);
     let mut all_steady = stop.is_empty();
     for set in service.task_sets.iter_mut().flatten() {
         let id = set.id.clone();
