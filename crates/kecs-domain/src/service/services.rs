@@ -4,7 +4,9 @@
 use super::clusters::{active_cluster, cluster_arn};
 use super::deployment_history::deploy;
 use super::task_definitions::resolve as resolve_task_definition;
-use super::task_sets::{controller, new_task_set, uses_task_sets, PRIMARY};
+use super::task_sets::{
+    controller, controller_type, full_scale, new_task_set, uses_task_sets, PRIMARY,
+};
 use super::work::TaskWork;
 use super::Kecs;
 use crate::model::*;
@@ -202,11 +204,7 @@ impl Kecs {
         check_name(&name)?;
         validate::tags(input.tags.as_deref().unwrap_or_default())?;
         let daemon = input.scheduling_strategy == Some(SchedulingStrategy::Daemon);
-        let controller = input
-            .deployment_controller
-            .as_ref()
-            .and_then(|c| c.r#type)
-            .unwrap_or(DeploymentControllerType::Ecs);
+        let controller = controller_type(input.deployment_controller.as_ref());
         if daemon && controller != DeploymentControllerType::Ecs {
             return Err(EcsError::invalid(
                 "The DAEMON scheduling strategy is supported only with the ECS deployment controller.",
@@ -311,11 +309,7 @@ impl Kecs {
                     }
                     // CodeDeploy starts from one primary task set of the task definition.
                     (DeploymentControllerType::CodeDeploy, Some(td)) => {
-                        let scale = Scale {
-                            value: Some(100.0),
-                            unit: Some(ScaleUnit::Percent),
-                        };
-                        let mut primary = new_task_set(&stored.service, &td, scale, now);
+                        let mut primary = new_task_set(&stored.service, &td, full_scale(), now);
                         primary.status = Some(PRIMARY.into());
                         stored.service.task_sets = Some(vec![primary]);
                         stored.service.deployments = Some(vec![]);

@@ -19,13 +19,23 @@ pub const TASK_SET_ACTIVE: &str = "ACTIVE";
 /// A deleted task set whose tasks are stopping.
 pub const TASK_SET_DRAINING: &str = "DRAINING";
 
-/// The service's deployment controller type (ECS when unset).
-pub(crate) fn controller(service: &Service) -> DeploymentControllerType {
-    service
-        .deployment_controller
-        .as_ref()
-        .and_then(|c| c.r#type)
+/// A deployment controller's type (ECS when unset).
+pub(crate) fn controller_type(c: Option<&DeploymentController>) -> DeploymentControllerType {
+    c.and_then(|c| c.r#type)
         .unwrap_or(DeploymentControllerType::Ecs)
+}
+
+/// The service's deployment controller type.
+pub(crate) fn controller(service: &Service) -> DeploymentControllerType {
+    controller_type(service.deployment_controller.as_ref())
+}
+
+/// A task set's whole share of the service: 100 percent (also the default scale).
+pub(crate) fn full_scale() -> Scale {
+    Scale {
+        value: Some(100.0),
+        unit: Some(ScaleUnit::Percent),
+    }
 }
 
 /// Whether the service runs its tasks in task sets rather than deployments.
@@ -40,10 +50,7 @@ pub(crate) fn computed_desired_count(desired: i32, scale: Option<&Scale>) -> i32
 }
 
 fn check_scale(scale: &Option<Scale>) -> Result<Scale, EcsError> {
-    let scale = scale.clone().unwrap_or(Scale {
-        value: Some(100.0),
-        unit: Some(ScaleUnit::Percent),
-    });
+    let scale = scale.clone().unwrap_or_else(full_scale);
     match scale.value {
         Some(v) if (0.0..=100.0).contains(&v) => Ok(Scale {
             value: Some(v),
