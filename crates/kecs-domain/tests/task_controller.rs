@@ -1,19 +1,20 @@
 //! The task controller's decisions through the public API, on a scripted runtime: dependsOn
 //! order, the lifecycle states, a failed start, and a stop that records exit codes.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kecs_domain::api::EcsApi;
-use kecs_domain::clock::SystemClock;
 use kecs_domain::model::*;
 use kecs_domain::runtime::{
     ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
     StartedContainer,
 };
-use kecs_domain::store::MemoryStore;
-use kecs_domain::{Kecs, RequestContext};
+use kecs_domain::Kecs;
+use support::{ctx, kecs_on};
 
 /// A runtime that logs what it is asked and reports containers by script: a container listed in
 /// `exits` has exited with that code once started; every other started one runs, healthy.
@@ -112,10 +113,6 @@ impl ContainerRuntime for Scripted {
     }
 }
 
-fn ctx() -> RequestContext {
-    RequestContext::new("us-east-1", "000000000000")
-}
-
 fn container(name: &str, deps: &[(&str, ContainerCondition)]) -> ContainerDefinition {
     ContainerDefinition {
         name: Some(name.into()),
@@ -143,19 +140,7 @@ async fn setup(
     containers: Vec<ContainerDefinition>,
 ) -> (Arc<Kecs>, Arc<Scripted>) {
     let runtime = Arc::new(runtime);
-    let kecs = Arc::new(
-        Kecs::open(
-            Arc::new(MemoryStore::new()),
-            Arc::new(SystemClock),
-            runtime.clone(),
-        )
-        .await
-        .unwrap(),
-    );
-    tokio::spawn(kecs.clone().drive_tasks());
-    kecs.create_cluster(&ctx(), CreateClusterRequest::default())
-        .await
-        .unwrap();
+    let kecs = kecs_on(runtime.clone()).await;
     kecs.register_task_definition(
         &ctx(),
         RegisterTaskDefinitionRequest {

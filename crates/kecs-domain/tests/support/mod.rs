@@ -15,9 +15,9 @@ pub fn ctx() -> RequestContext {
     RequestContext::new("us-east-1", "000000000000")
 }
 
-/// KECS over `runtime`, its task controller spawned, the default cluster created, and one
-/// revision of the family `web` per image (one container `app`).
-pub async fn kecs_with(runtime: Arc<dyn ContainerRuntime>, images: &[&str]) -> Arc<Kecs> {
+/// KECS over `runtime` on an in-memory store, its task controller spawned, the default cluster
+/// created.
+pub async fn kecs_on(runtime: Arc<dyn ContainerRuntime>) -> Arc<Kecs> {
     let kecs = Arc::new(
         Kecs::open(Arc::new(MemoryStore::new()), Arc::new(SystemClock), runtime)
             .await
@@ -27,6 +27,13 @@ pub async fn kecs_with(runtime: Arc<dyn ContainerRuntime>, images: &[&str]) -> A
     kecs.create_cluster(&ctx(), CreateClusterRequest::default())
         .await
         .unwrap();
+    kecs
+}
+
+/// [`kecs_on`] `runtime`, with one revision of the family `web` per image (one container `app`).
+#[allow(dead_code)] // Not every test binary registers `web`.
+pub async fn kecs_with(runtime: Arc<dyn ContainerRuntime>, images: &[&str]) -> Arc<Kecs> {
+    let kecs = kecs_on(runtime).await;
     for image in images {
         kecs.register_task_definition(
             &ctx(),
@@ -48,6 +55,7 @@ pub async fn kecs_with(runtime: Arc<dyn ContainerRuntime>, images: &[&str]) -> A
 }
 
 /// The ARN of revision `revision` of the family `web`.
+#[allow(dead_code)] // Not every test binary registers `web`.
 pub fn td(revision: i32) -> String {
     format!("arn:aws:ecs:us-east-1:000000000000:task-definition/web:{revision}")
 }
