@@ -9,6 +9,8 @@ conformance_dir=$(mktemp -d)
 trap 'rm -rf "$conformance_dir"' EXIT
 export KECS_CONFORMANCE_DIR="$conformance_dir"
 export KECS_BIN="$CARGO_TARGET_DIR/debug/kecs"
+# Screenshots of the browser tests and other artifacts.
+export KECS_ARTIFACTS="${KECS_ARTIFACTS:-$CARGO_TARGET_DIR/kecs-artifacts}"
 
 scripts/test-image.sh
 cargo build --workspace --all-targets
@@ -16,6 +18,7 @@ cargo test --workspace
 # The embedding example asserts what it shows (a service steady in-process).
 cargo run -q -p kecs-domain --example embedded
 python3 -m pytest -q tests/conformance tests/py
+echo "browser screenshots: $KECS_ARTIFACTS/ui"
 # Every operation KECS implements must have been answered (200) and every answer must conform.
 implemented=CreateCluster,DescribeClusters,ListClusters,UpdateCluster,UpdateClusterSettings,\
 PutClusterCapacityProviders,DeleteCluster,RegisterTaskDefinition,DescribeTaskDefinition,\

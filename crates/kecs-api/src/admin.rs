@@ -11,11 +11,16 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready))
         .route("/metrics", web::get().to(metrics))
-        .route("/_kecs/reset", web::post().to(reset))
-        .route(
-            "/_kecs/tasks/{task}/containers/{container}/logs",
-            web::get().to(logs),
-        );
+        .route("/_kecs/reset", web::post().to(reset));
+    logs_route(cfg);
+}
+
+/// A container's recent logs, on the admin port and (for the web UI) on the API port.
+pub(crate) fn logs_route(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/_kecs/tasks/{task}/containers/{container}/logs",
+        web::get().to(logs),
+    );
 }
 
 #[derive(serde::Deserialize)]
@@ -62,7 +67,7 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.metrics.render_with(&state.kecs.census()))
 }
 
 /// Wipes all state, for test isolation; refused unless `--allow-reset` is on.

@@ -1,12 +1,15 @@
 //! KECS's inbound HTTP: the ECS API over the AWS JSON 1.1 protocol on the API port, and the
-//! admin endpoints (health, readiness, metrics, reset) on the admin port.
+//! admin endpoints (health, readiness, metrics, reset) on the admin port; state changes as
+//! events over a WebSocket (`/ws/events`) and the web UI (`/ui/`) on the API port.
 
 mod admin;
 mod conformance;
 mod dispatch;
 mod error;
+mod events;
 mod metrics;
 mod protocol;
+mod ui;
 
 use std::sync::Arc;
 
@@ -14,6 +17,7 @@ use kecs_domain::Kecs;
 
 pub use conformance::ConformanceLog;
 pub use error::AwsError;
+pub use events::{EventHub, Filter as EventFilter};
 pub use metrics::Metrics;
 
 /// The largest request body accepted (bigger ones get HTTP 413).
@@ -30,6 +34,8 @@ pub struct AppState {
     pub account_id: String,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// Where state changes are published to WebSocket clients.
+    pub events: EventHub,
     /// Whether `POST /_kecs/reset` is enabled.
     pub allow_reset: bool,
     /// Where every response is recorded for the conformance check (tests only).
@@ -38,7 +44,11 @@ pub struct AppState {
 
 /// Routes of the API port.
 pub fn api_routes(cfg: &mut actix_web::web::ServiceConfig) {
-    cfg.route("/", actix_web::web::post().to(protocol::handle));
+    cfg.route("/", actix_web::web::post().to(protocol::handle))
+        .route("/ws/events", actix_web::web::get().to(events::ws_events))
+        .route("/ui", actix_web::web::get().to(ui::redirect))
+        .route("/ui/{file:.*}", actix_web::web::get().to(ui::asset));
+    admin::logs_route(cfg);
 }
 
 /// Routes of the admin port.

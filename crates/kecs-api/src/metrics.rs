@@ -1,12 +1,24 @@
-//! Prometheus metrics, counted where the work happens and served on the admin port.
+//! Prometheus metrics served on the admin port. Requests are timed by the protocol handler, task
+//! transitions counted as the domain publishes them, runtime errors by the runtime's wrapper, and
+//! the gauges of services and tasks read from the state at each scrape (always exact, also
+//! after a restart).
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, Registry, TextEncoder};
+use kecs_domain::service::Census;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
 
 /// KECS's metrics.
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
     request_duration: HistogramVec,
+    task_transitions: IntCounterVec,
+    runtime_errors: IntCounter,
+    websocket_clients: IntGauge,
+    active_services: IntGaugeVec,
+    tasks: IntGaugeVec,
 }
 
 impl Metrics {
@@ -24,10 +36,41 @@ impl Metrics {
             ]),
             &["operation", "status"],
         )?;
+        let task_transitions = IntCounterVec::new(
+            Opts::new(
+                "kecs_task_state_transitions_total",
+                "Changes of a task's lastStatus (from NONE for a new task).",
+            ),
+            &["from_state", "to_state"],
+        )?;
+        let runtime_errors = IntCounter::new(
+            "kecs_runtime_errors_total",
+            "Calls to the container runtime that failed.",
+        )?;
+        let websocket_clients =
+            IntGauge::new("kecs_websocket_clients", "Clients connected to /ws/events.")?;
+        let active_services = IntGaugeVec::new(
+            Opts::new("kecs_active_services", "ACTIVE services by cluster name."),
+            &["cluster"],
+        )?;
+        let tasks = IntGaugeVec::new(
+            Opts::new("kecs_tasks", "Tasks by cluster name and lastStatus."),
+            &["cluster", "last_status"],
+        )?;
         registry.register(Box::new(request_duration.clone()))?;
+        registry.register(Box::new(task_transitions.clone()))?;
+        registry.register(Box::new(runtime_errors.clone()))?;
+        registry.register(Box::new(websocket_clients.clone()))?;
+        registry.register(Box::new(active_services.clone()))?;
+        registry.register(Box::new(tasks.clone()))?;
         Ok(Self {
             registry,
             request_duration,
+            task_transitions,
+            runtime_errors,
+            websocket_clients,
+            active_services,
+            tasks,
         })
     }
 
@@ -38,6 +81,38 @@ impl Metrics {
             .observe(seconds);
     }
 
+    /// Counts one change of a task's lastStatus.
+    pub fn count_task_transition(&self, from: &str, to: &str) {
+        self.task_transitions.with_label_values(&[from, to]).inc();
+    }
+
+    /// The counter of failed runtime calls (the runtime's wrapper increments it).
+    pub fn runtime_errors(&self) -> IntCounter {
+        self.runtime_errors.clone()
+    }
+
+    pub(crate) fn set_websocket_clients(&self, n: usize) {
+        self.websocket_clients
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// The Prometheus text exposition, with the gauges of `census`.
+    pub fn render_with(&self, census: &Census) -> Vec<u8> {
+        self.active_services.reset();
+        for (cluster, n) in &census.active_services {
+            self.active_services
+                .with_label_values(&[cluster])
+                .set(gauge(*n));
+        }
+        self.tasks.reset();
+        for ((cluster, status), n) in &census.tasks {
+            self.tasks
+                .with_label_values(&[cluster, status])
+                .set(gauge(*n));
+        }
+        self.render()
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> Vec<u8> {
         let mut out = vec![];
@@ -45,4 +120,8 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         out
     }
+}
+
+fn gauge(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }

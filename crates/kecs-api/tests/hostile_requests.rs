@@ -154,11 +154,13 @@ fn no_request_body_yields_a_server_error() {
             .expect("open"),
         );
         actix_web::rt::spawn(kecs.clone().drive_tasks());
+        let metrics = Metrics::new().expect("metrics");
         let state = AppState {
             kecs,
             default_region: "us-east-1".into(),
             account_id: "000000000000".into(),
-            metrics: Metrics::new().expect("metrics"),
+            events: kecs_api::EventHub::new(metrics.clone()),
+            metrics,
             allow_reset: false,
             conformance: None,
         };

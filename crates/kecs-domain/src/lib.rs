@@ -8,6 +8,7 @@ pub mod arn;
 pub mod clock;
 mod context;
 mod error;
+pub mod events;
 pub mod model;
 pub mod pagination;
 pub mod runtime;

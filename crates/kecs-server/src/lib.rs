@@ -6,6 +6,7 @@
 //! state in memory only.
 #![warn(missing_docs)]
 
+mod counted_runtime;
 pub mod serve;
 pub mod settings;
 pub mod testing;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 use futures::StreamExt;
-use kecs_api::{AppState, ConformanceLog, Metrics};
+use kecs_api::{AppState, ConformanceLog, EventHub, Metrics};
 use kecs_domain::clock::SystemClock;
 use kecs_domain::runtime::{ContainerRuntime, NoneRuntime, UnavailableRuntime};
 use kecs_domain::store::{MemoryStore, Store};
@@ -15,6 +15,7 @@ use kecs_domain::Kecs;
 use kecs_runtime::docker::DockerRuntime;
 use kecs_runtime::RuntimeKind;
 
+use crate::counted_runtime::CountedRuntime;
 use crate::settings::Settings;
 
 fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, String> {
@@ -203,16 +204,24 @@ fn first_addr(addrs: &[SocketAddr], what: &str) -> Result<SocketAddr, String> {
 /// Loads the state, recovers the runtime's tasks, starts the controllers and both listeners
 /// (`127.0.0.1:0` picks a free port), on the calling tokio runtime.
 pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<Started, String> {
+    let metrics = Metrics::new().map_err(|e| e.to_string())?;
+    let events = EventHub::new(metrics.clone());
+    let runtime = Arc::new(CountedRuntime::new(
+        wiring.runtime,
+        metrics.runtime_errors(),
+    ));
     let kecs = Arc::new(
-        Kecs::open(wiring.store, Arc::new(SystemClock), wiring.runtime)
+        Kecs::open(wiring.store, Arc::new(SystemClock), runtime)
             .await
-            .map_err(|e| format!("loading state: {e}"))?,
+            .map_err(|e| format!("loading state: {e}"))?
+            .with_events(Arc::new(events.clone())),
     );
     let state = AppState {
         kecs,
         default_region: wiring.region,
         account_id: wiring.account_id,
-        metrics: Metrics::new().map_err(|e| e.to_string())?,
+        metrics,
+        events,
         allow_reset: wiring.allow_reset,
         conformance: wiring.conformance,
     };

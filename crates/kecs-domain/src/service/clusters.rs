@@ -132,7 +132,10 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     }
     out.running_tasks_count = Some(running);
     out.pending_tasks_count = Some(pending);
-    out.active_services_count = Some(0);
+    let active = super::services::services_in(state, arn)
+        .filter(|s| s.service.status.as_deref() == Some("ACTIVE"))
+        .count();
+    out.active_services_count = Some(i32::try_from(active).unwrap_or(i32::MAX));
     out.statistics = Some(if include.contains(&ClusterField::Statistics) {
         [
             "runningEC2TasksCount",

@@ -9,6 +9,7 @@
 mod account_settings;
 mod attributes;
 mod capacity_providers;
+mod census;
 mod clusters;
 mod deployment_history;
 pub mod launch;
@@ -27,10 +28,13 @@ pub mod task_state;
 mod tasks;
 pub mod work;
 
+pub use census::Census;
+
 use std::sync::{Arc, RwLock};
 
 use crate::api::EcsApi;
 use crate::clock::Clock;
+use crate::events::{EventBus, NoEvents, OrderedRelease};
 use crate::model::*;
 use crate::runtime::ContainerRuntime;
 use crate::state::{Mutation, State};
@@ -44,6 +48,7 @@ pub struct Kecs {
     clock: Arc<dyn Clock>,
     runtime: Arc<dyn ContainerRuntime>,
     work: work::WorkQueue,
+    events: OrderedRelease,
 }
 
 /// The failure a Describe operation reports for a resource it does not find.
@@ -81,7 +86,14 @@ impl Kecs {
             clock,
             runtime,
             work: work::WorkQueue::new(),
+            events: OrderedRelease::new(Arc::new(NoEvents)),
         })
+    }
+
+    /// Publishes every state change on `bus` from now on (see [`crate::events`]).
+    pub fn with_events(mut self, bus: Arc<dyn EventBus>) -> Self {
+        self.events = OrderedRelease::new(bus);
+        self
     }
 
     /// Checks that the store answers.
@@ -119,16 +131,22 @@ impl Kecs {
                 .iter()
                 .filter_map(services::service_of_task_change)
                 .collect();
-            let changes = mutations
-                .into_iter()
-                .map(|m| state.apply(m))
-                .collect::<Result<Vec<_>, _>>()?;
-            (result, self.store.commit(changes), touched)
+            let now = self.now();
+            let mut events = vec![];
+            let mut changes = Vec::with_capacity(mutations.len());
+            for m in mutations {
+                events.extend(crate::events::derive(&state, &m, now));
+                changes.push(state.apply(m)?);
+            }
+            let ticket = self.events.ticket();
+            (result, self.store.commit(changes), touched, ticket, events)
         };
-        let (result, durable, touched) = commit;
-        durable
-            .await
-            .map_err(|e| EcsError::Internal(format!("commit failed: {e}")))?;
+        let (result, durable, touched, ticket, events) = commit;
+        let committed = durable.await;
+        // Only a committed change is announced; a failed one still releases its place.
+        self.events
+            .finish(ticket, if committed.is_ok() { events } else { vec![] });
+        committed.map_err(|e| EcsError::Internal(format!("commit failed: {e}")))?;
         // A service's task changed: its scheduler looks again (cost follows changes, not tasks).
         for service in touched {
             self.enqueue(work::TaskWork::Schedule(service));

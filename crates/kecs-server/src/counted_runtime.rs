@@ -1,0 +1,128 @@
+//! The container runtime with its failures counted (`kecs_runtime_errors_total`): every runtime
+//! call goes through here, so every failed engine call is counted once, whichever adapter runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kecs_domain::model::{Task, TaskDefinition};
+use kecs_domain::runtime::{
+    ContainerRuntime, ContainerState, ObservedContainer, RuntimeError, StartedContainer,
+};
+use prometheus::IntCounter;
+
+/// A runtime whose failed calls increment a counter.
+pub struct CountedRuntime {
+    inner: Arc<dyn ContainerRuntime>,
+    errors: IntCounter,
+}
+
+impl CountedRuntime {
+    /// Counts `inner`'s failures into `errors`.
+    pub fn new(inner: Arc<dyn ContainerRuntime>, errors: IntCounter) -> Self {
+        Self { inner, errors }
+    }
+
+    fn counted<T>(&self, result: Result<T, RuntimeError>) -> Result<T, RuntimeError> {
+        if result.is_err() {
+            self.errors.inc();
+        }
+        result
+    }
+}
+
+#[async_trait::async_trait]
+impl ContainerRuntime for CountedRuntime {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn check_available(&self) -> Result<(), RuntimeError> {
+        // Not an engine call: a runtime that cannot run tasks is a setting, not a failure.
+        self.inner.check_available()
+    }
+
+    fn is_emulated(&self) -> bool {
+        self.inner.is_emulated()
+    }
+
+    async fn prepare_task(
+        &self,
+        task: &Task,
+        definition: &TaskDefinition,
+    ) -> Result<(), RuntimeError> {
+        self.counted(self.inner.prepare_task(task, definition).await)
+    }
+
+    async fn create_container(
+        &self,
+        task: &Task,
+        definition: &TaskDefinition,
+        name: &str,
+        created: &[StartedContainer],
+    ) -> Result<StartedContainer, RuntimeError> {
+        self.counted(
+            self.inner
+                .create_container(task, definition, name, created)
+                .await,
+        )
+    }
+
+    async fn start_container(
+        &self,
+        task: &Task,
+        container: &StartedContainer,
+    ) -> Result<StartedContainer, RuntimeError> {
+        self.counted(self.inner.start_container(task, container).await)
+    }
+
+    async fn container_state(&self, runtime_id: &str) -> Result<ContainerState, RuntimeError> {
+        self.counted(self.inner.container_state(runtime_id).await)
+    }
+
+    async fn stop_task(&self, task: &Task) -> Result<(), RuntimeError> {
+        self.counted(self.inner.stop_task(task).await)
+    }
+
+    async fn remove_task(&self, task_arn: &str) -> Result<(), RuntimeError> {
+        self.counted(self.inner.remove_task(task_arn).await)
+    }
+
+    async fn logs(
+        &self,
+        task: &Task,
+        container: &str,
+        tail: usize,
+    ) -> Result<Vec<String>, RuntimeError> {
+        self.counted(self.inner.logs(task, container, tail).await)
+    }
+
+    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
+        self.counted(self.inner.inventory().await)
+    }
+
+    async fn remove_cluster(&self, cluster_arn: &str) -> Result<(), RuntimeError> {
+        self.counted(self.inner.remove_cluster(cluster_arn).await)
+    }
+
+    async fn pause(&self, d: Duration) {
+        self.inner.pause(d).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kecs_domain::runtime::{NoneRuntime, UnavailableRuntime};
+
+    #[tokio::test]
+    async fn failures_are_counted_and_successes_are_not() {
+        let errors = IntCounter::new("e", "e").unwrap();
+        let none = CountedRuntime::new(Arc::new(NoneRuntime), errors.clone());
+        none.stop_task(&Task::default()).await.unwrap();
+        assert_eq!(errors.get(), 0);
+        let unavailable =
+            CountedRuntime::new(Arc::new(UnavailableRuntime("kubernetes")), errors.clone());
+        assert!(unavailable.inventory().await.is_err());
+        assert_eq!(errors.get(), 1);
+    }
+}

@@ -1,0 +1,243 @@
+"""The web UI at /ui/ in a real browser (Debian's chromium and chromedriver, headless): every
+page's content against the API's answers, every action, and live updates without a reload.
+Screenshots go to $KECS_ARTIFACTS/ui (default: a kecs-artifacts directory in the temp dir)."""
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from conftest import container, http
+
+ARTIFACTS = Path(os.environ.get("KECS_ARTIFACTS", Path(tempfile.gettempdir()) / "kecs-artifacts")) / "ui"
+IMAGE = "kecs-test/busybox:latest"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver_path, "chromium and chromium-driver are needed (.ci/run installs them)"
+    options = Options()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1440,900"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def wait(driver, fn, timeout=15, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            value = fn(driver)
+            if value:
+                return value
+        except Exception:  # the page is being redrawn: look again
+            pass
+        time.sleep(0.05)
+    shot(driver, f"timeout-{what}")
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def shot(driver, name):
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def open_page(driver, server, route):
+    """Loads the UI at `route` and waits until the view has drawn its data and is live."""
+    driver.get(f"{server.api_url}/ui/#{route}")
+    driver.refresh()  # a hash-only change would not reload an already open page
+    wait(driver, lambda d: d.find_element(By.ID, "main").get_attribute("data-ready") == f"#{route}",
+         what=f"page {route}")
+    wait(driver, lambda d: d.find_element(By.ID, "live").text == "live", what="live events")
+    # Marks this page load: the mark survives live updates and is gone after a reload.
+    driver.execute_script("window.kecsLoaded = true")
+
+
+def not_reloaded(driver):
+    assert driver.execute_script("return window.kecsLoaded === true"), "the page reloaded"
+
+
+def cell(driver, row_selector, test):
+    return driver.find_element(By.CSS_SELECTOR, f"{row_selector} [data-test='{test}']").text
+
+
+def rows(driver, table, attribute):
+    return [r.get_attribute(attribute) for r in
+            driver.find_elements(By.CSS_SELECTOR, f"[data-test='{table}'] tbody tr")]
+
+
+def test_clusters_overview_matches_the_api_and_updates_live(server, ecs, browser):
+    for name in ("alpha", "beta"):
+        ecs.create_cluster(clusterName=name)
+    ecs.register_task_definition(family="web", containerDefinitions=[container()])
+    ecs.run_task(cluster="alpha", taskDefinition="web", count=2)
+    ecs.create_service(cluster="beta", serviceName="svc", taskDefinition="web", desiredCount=1)
+    open_page(browser, server, "/")
+    api = {c["clusterName"]: c for c in
+           ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]}
+    assert sorted(rows(browser, "clusters", "data-cluster")) == sorted(api)
+    wait(browser, lambda d: cell(d, "[data-cluster='beta']", "running") == "1", what="service task")
+    for name, c in api.items():
+        row = f"[data-cluster='{name}']"
+        assert cell(browser, row, "services") == str(c["activeServicesCount"])
+    assert cell(browser, "[data-cluster='alpha']", "running") == "2"
+    shot(browser, "clusters")
+
+    # Changes made elsewhere appear without a reload.
+    ecs.run_task(cluster="alpha", taskDefinition="web")
+    ecs.create_cluster(clusterName="gamma")
+    wait(browser, lambda d: cell(d, "[data-cluster='alpha']", "running") == "3", what="live count")
+    wait(browser, lambda d: "gamma" in rows(d, "clusters", "data-cluster"), what="new cluster")
+    events = browser.find_element(By.ID, "events").text
+    assert "ECS Task State Change" in events and "ECS Cluster State Change" in events
+    not_reloaded(browser)
+
+    # Action: create a cluster from the page.
+    form = browser.find_element(By.ID, "create-cluster")
+    form.find_element(By.NAME, "name").send_keys("from-ui")
+    form.find_element(By.TAG_NAME, "button").click()
+    wait(browser, lambda d: "from-ui" in rows(d, "clusters", "data-cluster"), what="created cluster")
+    assert ecs.describe_clusters(clusters=["from-ui"])["clusters"][0]["status"] == "ACTIVE"
+    shot(browser, "clusters-live")
+
+
+def test_cluster_page_runs_and_stops_tasks(server, ecs, browser):
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(family="web", containerDefinitions=[container()])
+    ecs.register_task_definition(family="worker", containerDefinitions=[container()])
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=2)
+    open_page(browser, server, "/clusters/c")
+    assert rows(browser, "services", "data-service") == ["svc"]
+    assert cell(browser, "[data-service='svc']", "desired") == "2"
+    wait(browser, lambda d: len(rows(d, "tasks", "data-task")) == 2, what="service tasks")
+    api_tasks = {a.split("/")[-1] for a in ecs.list_tasks(cluster="c")["taskArns"]}
+    assert set(rows(browser, "tasks", "data-task")) == api_tasks
+
+    # Action: run a task of the chosen family.
+    form = browser.find_element(By.ID, "run-task")
+    Select(form.find_element(By.NAME, "family")).select_by_visible_text("worker")
+    form.find_element(By.TAG_NAME, "button").click()
+    wait(browser, lambda d: len(rows(d, "tasks", "data-task")) == 3, what="task run from the UI")
+    started = [t for t in ecs.describe_tasks(cluster="c", tasks=ecs.list_tasks(cluster="c")["taskArns"])["tasks"]
+               if t["group"] == "family:worker"]
+    assert len(started) == 1
+    task_id = started[0]["taskArn"].split("/")[-1]
+    shot(browser, "cluster")
+
+    # Action: stop it.
+    browser.find_element(By.CSS_SELECTOR, f"[data-task='{task_id}'] button[data-stop]").click()
+    wait(browser, lambda d: cell(d, f"[data-task='{task_id}']", "last-status") == "STOPPED", what="stopped")
+    task = ecs.describe_tasks(cluster="c", tasks=[task_id])["tasks"][0]
+    assert task["lastStatus"] == "STOPPED" and task["stoppedReason"] == "Stopped from the KECS UI"
+    not_reloaded(browser)
+    shot(browser, "cluster-stopped")
+
+
+def test_service_page_scales_and_redeploys(server, ecs, browser):
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(family="web", containerDefinitions=[container()])
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=1)
+    open_page(browser, server, "/clusters/c/services/svc")
+    wait(browser, lambda d: cell(d, "[data-test='service-summary']", "running") == "1", what="running")
+    service = ecs.describe_services(cluster="c", services=["svc"])["services"][0]
+    assert rows(browser, "deployments", "data-deployment") == [d["id"] for d in service["deployments"]]
+    wait(browser, lambda d: "steady state" in d.find_element(By.ID, "service-events").text, what="events")
+
+    # Action: scale to 3; the running count follows live.
+    scale = browser.find_element(By.ID, "scale")
+    scale.find_element(By.NAME, "desired").clear()
+    scale.find_element(By.NAME, "desired").send_keys("3")
+    scale.find_element(By.TAG_NAME, "button").click()
+    wait(browser, lambda d: cell(d, "[data-test='service-summary']", "running") == "3", what="scaled")
+    assert ecs.describe_services(cluster="c", services=["svc"])["services"][0]["desiredCount"] == 3
+    assert len(rows(browser, "tasks", "data-task")) == 3
+    shot(browser, "service-scaled")
+
+    # Action: force a new deployment; the new PRIMARY shows up.
+    old = service["deployments"][0]["id"]
+    browser.find_element(By.CSS_SELECTOR, "#redeploy button").click()
+    wait(browser, lambda d: rows(d, "deployments", "data-deployment")[0] != old, what="new deployment")
+    api = ecs.describe_services(cluster="c", services=["svc"])["services"][0]
+    assert rows(browser, "deployments", "data-deployment")[0] == api["deployments"][0]["id"]
+    not_reloaded(browser)
+    shot(browser, "service-redeployed")
+
+
+def test_task_page_shows_containers_exit_codes_ports_and_logs(docker_server, browser):
+    ecs = docker_server.client()
+    ecs.create_cluster(clusterName="ui")
+    ecs.register_task_definition(family="hello", containerDefinitions=[
+        container("app", image=IMAGE, command=["sh", "-c", "echo hello from kecs; sleep 1; exit 3"],
+                  portMappings=[{"containerPort": 8080, "hostPort": 0}])])
+    task = ecs.run_task(cluster="ui", taskDefinition="hello")["tasks"][0]
+    task_id = task["taskArn"].split("/")[-1]
+    open_page(browser, docker_server, f"/clusters/ui/tasks/{task_id}")
+    # Live: the page follows the task to STOPPED and its exit code.
+    wait(browser, lambda d: cell(d, "[data-container='app']", "exit-code") == "3", timeout=30,
+         what="exit code")
+    described = ecs.describe_tasks(cluster="ui", tasks=[task_id])["tasks"][0]
+    assert described["containers"][0]["exitCode"] == 3
+    assert cell(browser, "[data-test='task-summary']", "last-status") == described["lastStatus"]
+    assert cell(browser, "[data-container='app']", "container-status") == "STOPPED"
+    ports = browser.find_element(By.CSS_SELECTOR, "[data-container='app']").text
+    for b in described["containers"][0].get("networkBindings", []):
+        assert f"{b['hostPort']}→{b['containerPort']}" in ports
+    wait(browser, lambda d: "hello from kecs" in
+         d.find_element(By.CSS_SELECTOR, "pre[data-test='logs'][data-container='app']").text, what="logs")
+    not_reloaded(browser)
+    shot(browser, "task")
+
+
+def test_task_definitions_pages_and_register_from_json(server, ecs, browser):
+    ecs.register_task_definition(family="api", containerDefinitions=[container()])
+    ecs.register_task_definition(family="api", containerDefinitions=[container(memory=256)])
+    ecs.register_task_definition(family="batch", containerDefinitions=[container()])
+    open_page(browser, server, "/task-definitions")
+    api_families = ecs.list_task_definition_families(status="ALL")["families"]
+    assert rows(browser, "families", "data-family") == api_families
+    shot(browser, "families")
+
+    open_page(browser, server, "/task-definitions/api")
+    assert rows(browser, "revisions", "data-revision") == ["2", "1"]
+    shown = json.loads(browser.find_element(By.CSS_SELECTOR, "[data-test='task-definition-json']").text)
+    status, _, body = http("POST", f"{server.api_url}/", json.dumps({"taskDefinition": "api:2"}).encode(), {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition"})
+    assert status == 200 and shown == json.loads(body)["taskDefinition"]
+    assert shown["containerDefinitions"][0]["memory"] == 256
+
+    # Action: register a revision from pasted JSON.
+    open_page(browser, server, "/task-definitions")
+    pasted = {"family": "api", "containerDefinitions": [container(memory=512)]}
+    browser.find_element(By.CSS_SELECTOR, "#register textarea").send_keys(json.dumps(pasted))
+    browser.find_element(By.CSS_SELECTOR, "#register button").click()
+    wait(browser, lambda d: d.find_element(By.ID, "main").get_attribute("data-ready") == "#/task-definitions/api/3",
+         what="the new revision")
+    td = ecs.describe_task_definition(taskDefinition="api:3")["taskDefinition"]
+    assert td["containerDefinitions"][0]["memory"] == 512
+    assert rows(browser, "revisions", "data-revision") == ["3", "2", "1"]
+    shot(browser, "registered")
+
+    # Bad JSON is refused with a message, nothing registered.
+    open_page(browser, server, "/task-definitions")
+    browser.find_element(By.CSS_SELECTOR, "#register textarea").send_keys("{not json")
+    browser.find_element(By.CSS_SELECTOR, "#register button").click()
+    wait(browser, lambda d: "Not JSON" in d.find_element(By.ID, "toast").text, what="error toast")
+    assert len(ecs.list_task_definitions(familyPrefix="api")["taskDefinitionArns"]) == 3
+
+
+def test_ui_assets_are_served_by_the_binary(server):
+    status, headers, body = http("GET", f"{server.api_url}/ui/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b"app.js" in body
