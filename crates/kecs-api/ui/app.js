@@ -248,8 +248,10 @@ async function familyView(family, revision) {
   main.innerHTML = `<div class="crumbs"><a href="#/task-definitions">Task definitions</a> /</div><h1>${esc(family)}</h1>
     <section><h2>Revisions</h2><div id="revisions"></div></section><section id="definition"></section>`;
   return async () => {
-    const arns = await all("ListTaskDefinitions", { familyPrefix: family, status: "ALL", sort: "DESC" }, "taskDefinitionArns");
-    const mine = arns.filter((a) => tdName(a).split(":")[0] === family);
+    const arns = (await Promise.all(["ACTIVE", "INACTIVE"].map((status) =>
+      all("ListTaskDefinitions", { familyPrefix: family, status }, "taskDefinitionArns")))).flat();
+    const revOf = (a) => Number(tdName(a).split(":")[1]);
+    const mine = arns.filter((a) => tdName(a).split(":")[0] === family).sort((a, b) => revOf(b) - revOf(a));
     main.querySelector("#revisions").innerHTML = table(["Revision"],
       mine.map((a) => `<tr data-revision="${esc(tdName(a).split(":")[1])}"><td><a href="#/task-definitions/${enc(family)}/${enc(tdName(a).split(":")[1])}">${esc(tdName(a))}</a></td></tr>`),
       "revisions");

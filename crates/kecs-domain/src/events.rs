@@ -205,34 +205,11 @@ fn task_change(old: Option<&Task>, new: &Task, now: f64) -> Option<Event> {
     Some(e)
 }
 
-/// A service's actions (steady state) and its deployments' changes of rollout state.
+/// A service's deployments' changes of rollout state, then its actions (steady state): a
+/// deployment completes as the service reaches its steady state.
 fn service_changes(old: Option<&Service>, new: &Service, now: f64) -> Vec<Event> {
     let arn = new.service_arn.as_deref().unwrap_or_default();
     let mut out = vec![];
-    let seen: Vec<&str> = old
-        .into_iter()
-        .flat_map(|o| o.events.iter().flatten())
-        .filter_map(|e| e.id.as_deref())
-        .collect();
-    // Service events are newest first; report the new ones oldest first.
-    for e in new.events.iter().flatten().rev() {
-        let (Some(id), Some(message)) = (e.id.as_deref(), e.message.as_deref()) else {
-            continue;
-        };
-        if seen.contains(&id) {
-            continue;
-        }
-        let Some((event_type, name)) = action_of(message) else {
-            continue;
-        };
-        let detail = serde_json::json!({
-            "eventType": event_type,
-            "eventName": name,
-            "clusterArn": new.cluster_arn,
-            "createdAt": iso8601(e.created_at.unwrap_or(now)),
-        });
-        out.push(for_service(event(SERVICE_ACTION, arn, now, detail), new));
-    }
     let before = |id: &str| -> Option<&Deployment> {
         old.into_iter()
             .flat_map(|o| o.deployments.iter().flatten())
@@ -266,6 +243,30 @@ fn service_changes(old: Option<&Service>, new: &Service, now: f64) -> Vec<Event>
             event(DEPLOYMENT_STATE_CHANGE, arn, now, detail),
             new,
         ));
+    }
+    let seen: Vec<&str> = old
+        .into_iter()
+        .flat_map(|o| o.events.iter().flatten())
+        .filter_map(|e| e.id.as_deref())
+        .collect();
+    // Service events are newest first; report the new ones oldest first.
+    for e in new.events.iter().flatten().rev() {
+        let (Some(id), Some(message)) = (e.id.as_deref(), e.message.as_deref()) else {
+            continue;
+        };
+        if seen.contains(&id) {
+            continue;
+        }
+        let Some((event_type, name)) = action_of(message) else {
+            continue;
+        };
+        let detail = serde_json::json!({
+            "eventType": event_type,
+            "eventName": name,
+            "clusterArn": new.cluster_arn,
+            "createdAt": iso8601(e.created_at.unwrap_or(now)),
+        });
+        out.push(for_service(event(SERVICE_ACTION, arn, now, detail), new));
     }
     out
 }
@@ -491,5 +492,54 @@ mod tests {
         // The first write failed: it announces nothing but lets the others through.
         release.finish(first, vec![]);
         assert_eq!(*recorder.0.lock().unwrap(), vec!["b", "c"]);
+    }
+
+    #[test]
+    fn deployments_and_steady_states_are_service_events() {
+        use crate::model::{DeploymentRolloutState, ServiceEvent};
+        let deployment = |state| Deployment {
+            id: Some("ecs-svc/1".into()),
+            rollout_state: Some(state),
+            ..Deployment::default()
+        };
+        let created = Service {
+            service_arn: Some("arn:aws:ecs:r:1:service/c/web".into()),
+            cluster_arn: Some("arn:aws:ecs:r:1:cluster/c".into()),
+            deployments: Some(vec![deployment(DeploymentRolloutState::InProgress)]),
+            ..Service::default()
+        };
+        let events = service_changes(None, &created, 0.0);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].detail_type, DEPLOYMENT_STATE_CHANGE);
+        assert_eq!(
+            events[0].detail["eventName"],
+            "SERVICE_DEPLOYMENT_IN_PROGRESS"
+        );
+        assert_eq!(events[0].detail["deploymentId"], "ecs-svc/1");
+        assert!(service_changes(Some(&created), &created, 1.0).is_empty());
+
+        let mut steady = created.clone();
+        steady.deployments = Some(vec![deployment(DeploymentRolloutState::Completed)]);
+        steady.events = Some(vec![ServiceEvent {
+            id: Some("e1".into()),
+            created_at: Some(0.0),
+            message: Some("(service web) has reached a steady state.".into()),
+        }]);
+        let names: Vec<_> = service_changes(Some(&created), &steady, 2.0)
+            .into_iter()
+            .map(|e| (e.detail_type, e.detail["eventName"].clone()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (
+                    DEPLOYMENT_STATE_CHANGE,
+                    Value::from("SERVICE_DEPLOYMENT_COMPLETED")
+                ),
+                (SERVICE_ACTION, Value::from("SERVICE_STEADY_STATE")),
+            ]
+        );
+        // The same service event is not announced twice.
+        assert!(service_changes(Some(&steady), &steady, 3.0).is_empty());
     }
 }
