@@ -225,13 +225,9 @@ async fn stream_events(
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 Some(Ok(_)) => continue,
             },
-            next = receiver.recv() => match next {
-                Ok(p) if filter.matches(&p.event) => p.json.clone(),
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    json!({"kecs": "lagged", "missed": missed}).to_string()
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
+            next = next_outgoing(&mut receiver, &filter) => match next {
+                Some(message) => message,
+                None => break,
             },
         };
         match tokio::time::timeout(SEND_TIMEOUT, session.text(outgoing)).await {
@@ -241,6 +237,24 @@ async fn stream_events(
         }
     }
     let _ = session.close(None).await;
+}
+
+/// The next message for a client: an event its filter passes, or a notice that it fell behind
+/// and missed some; `None` once the hub is gone.
+async fn next_outgoing(
+    receiver: &mut broadcast::Receiver<Arc<Published>>,
+    filter: &Filter,
+) -> Option<String> {
+    loop {
+        match receiver.recv().await {
+            Ok(p) if filter.matches(&p.event) => return Some(p.json.clone()),
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                return Some(json!({"kecs": "lagged", "missed": missed}).to_string())
+            }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -315,5 +329,36 @@ mod tests {
         assert!(String::from_utf8(hub.metrics.render())
             .unwrap()
             .contains("kecs_websocket_clients 0"));
+    }
+
+    #[tokio::test]
+    async fn a_client_that_falls_behind_is_told_what_it_missed_and_goes_on() {
+        let hub = EventHub::new(Metrics::new().unwrap());
+        let mut receiver = hub.subscribe();
+        let events: Vec<Event> = (0..BUFFERED_EVENTS + 10)
+            .map(|_| event("prod", None, "ECS Task State Change"))
+            .collect();
+        hub.publish(&events);
+        let filter = Filter::default();
+        let notice = next_outgoing(&mut receiver, &filter).await.unwrap();
+        assert_eq!(notice, r#"{"kecs":"lagged","missed":10}"#);
+        let next = next_outgoing(&mut receiver, &filter).await.unwrap();
+        assert!(
+            next.contains("\"detail-type\":\"ECS Task State Change\""),
+            "{next}"
+        );
+        // Filtered-out events are skipped, not sent.
+        let dev_only = Filter {
+            cluster: Some("dev".into()),
+            ..Filter::default()
+        };
+        hub.publish(&[event("dev", None, "ECS Service Action")]);
+        let mut fresh = hub.subscribe();
+        hub.publish(&[
+            event("prod", None, "ECS Task State Change"),
+            event("dev", None, "ECS Service Action"),
+        ]);
+        let passed = next_outgoing(&mut fresh, &dev_only).await.unwrap();
+        assert!(passed.contains("ECS Service Action"), "{passed}");
     }
 }
