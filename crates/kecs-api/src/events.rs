@@ -88,6 +88,9 @@ impl EventBus for EventHub {
             if let Some((from, to)) = &event.transition {
                 self.metrics.count_task_transition(from, to);
             }
+            if self.sender.receiver_count() == 0 {
+                continue; // nobody listens: no need to encode
+            }
             let json = serde_json::to_string(event).unwrap_or_default();
             // Sending fails only when nobody listens, which is fine.
             let _ = self.sender.send(Arc::new(Published {

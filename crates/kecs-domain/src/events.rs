@@ -3,7 +3,7 @@
 //! plus KECS's own `ECS Cluster State Change` and `ECS Task Definition State Change` (ECS
 //! reports those only through CloudTrail).
 //!
-//! Events are derived from the mutations of a write, in one place ([`derive`]), so every state
+//! Events are derived from the mutations of a write, in one place ([`fn@derive`]), so every state
 //! change is seen whichever operation or controller made it. They are published only after the
 //! write's commit, in the order the writes took the lock.
 
