@@ -8,7 +8,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 /// The kinds of resource KECS stores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// An ECS cluster, keyed by ARN.
     Cluster,
@@ -70,7 +73,7 @@ impl Kind {
 }
 
 /// The columns that filters and pagination use, stored beside each document.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Index {
     /// The ARN of the cluster the resource belongs to.
     pub cluster: Option<String>,
@@ -89,7 +92,7 @@ pub struct Index {
 }
 
 /// One stored resource: its JSON document and its index columns.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     /// What it is.
     pub kind: Kind,
@@ -102,7 +105,7 @@ pub struct Record {
 }
 
 /// One change of a commit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Change {
     /// Insert or replace a record.
     Put(Record),

@@ -122,7 +122,12 @@ mod tests {
         assert_eq!(errors.get(), 0);
         let unavailable =
             CountedRuntime::new(Arc::new(UnavailableRuntime("kubernetes")), errors.clone());
-        assert!(unavailable.inventory().await.is_err());
+        assert!(unavailable.inventory().await.is_ok());
+        assert_eq!(errors.get(), 0);
+        let refused = unavailable
+            .prepare_task(&Task::default(), &TaskDefinition::default())
+            .await;
+        assert!(refused.is_err());
         assert_eq!(errors.get(), 1);
     }
 }

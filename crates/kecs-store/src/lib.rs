@@ -1,29 +1,57 @@
 //! KECS's durable store: the domain's [`Store`] port on an embedded DuckDB file.
 //!
-//! One writer thread owns the connection. Requests queue their changes over a channel; the
-//! writer takes everything pending, commits it as one transaction (group commit) and only then
-//! acknowledges each request. There is never a second writer, so DuckDB's write-write conflicts
-//! cannot happen, and many concurrent writes share one fsync.
+//! Requests queue their changes over a channel. The front thread takes everything pending as one
+//! group, appends it to the journal (see [`journal`]), syncs it and only then acknowledges each
+//! request (group commit: many concurrent writes share one `fdatasync`). One DuckDB thread owns
+//! the connection and applies the journaled groups behind, in large transactions; at open, the
+//! groups DuckDB does not hold yet are applied again. There is never a second writer, so
+//! DuckDB's write-write conflicts cannot happen.
 
+pub mod journal;
 mod migrations;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::{mpsc, Arc, Mutex};
 
 use kecs_domain::store::{Change, CommitFuture, Record, Store, StoreError, StoreFuture};
 use tokio::sync::oneshot;
 
-use writer::Command;
+use writer::{Command, ToDuck};
 
 /// The file name of the database inside a data directory.
 pub const DB_FILE: &str = "kecs.duckdb";
 
 /// The DuckDB-backed store.
 pub struct DuckStore {
-    commands: mpsc::Sender<Command>,
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    commands: Commands,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+/// Where requests go: the journal's front thread, or (no journal) the DuckDB thread itself.
+enum Commands {
+    Journaled(mpsc::Sender<Command>),
+    Direct(mpsc::SyncSender<ToDuck>),
+}
+
+impl Commands {
+    fn send(&self, command: Command) -> Result<(), ()> {
+        match self {
+            Commands::Journaled(tx) => tx.send(command).map_err(|_| ()),
+            Commands::Direct(tx) => tx.send(ToDuck::Command(command)).map_err(|_| ()),
+        }
+    }
+}
+
+fn spawn(
+    name: &str,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(err)
 }
 
 impl std::fmt::Debug for DuckStore {
@@ -46,26 +74,57 @@ impl DuckStore {
             ))
         })?;
         let path: PathBuf = data_dir.join(DB_FILE);
-        let conn = duckdb::Connection::open(&path)
+        let mut conn = duckdb::Connection::open(&path)
             .map_err(|e| err(format!("cannot open {}: {e}", path.display())))?;
-        Self::start(conn)
-    }
-
-    /// A DuckDB database that lives in memory only.
-    pub fn open_in_memory() -> Result<Self, StoreError> {
-        Self::start(duckdb::Connection::open_in_memory().map_err(err)?)
-    }
-
-    fn start(mut conn: duckdb::Connection) -> Result<Self, StoreError> {
         migrations::apply(&mut conn)?;
-        let (commands, rx) = mpsc::channel();
-        let writer = std::thread::Builder::new()
-            .name("kecs-store-writer".into())
-            .spawn(move || writer::run(conn, rx))
-            .map_err(err)?;
+        // Groups acknowledged but not yet in DuckDB when KECS last stopped go in first.
+        let applied = writer::applied_seq(&conn)?;
+        let replay: Vec<journal::Group> = journal::read_all(data_dir)?
+            .into_iter()
+            .filter(|g| g.seq > applied)
+            .collect();
+        let last = replay.last().map_or(applied, |g| g.seq);
+        if !replay.is_empty() {
+            let groups = replay.len();
+            let changes = replay.into_iter().flat_map(|g| g.changes).collect();
+            writer::apply(&mut conn, changes, Some(last))?;
+            tracing::info!(
+                groups,
+                "applied the journal's groups DuckDB did not hold yet"
+            );
+        }
+        let journal = journal::Journal::start(data_dir, last)?;
+        let applied = Arc::new(AtomicU64::new(last));
+        let (front_tx, front_rx) = mpsc::channel();
+        let (duck_tx, duck_rx) = mpsc::sync_channel(writer::MAX_LAG_GROUPS);
+        let seen = applied.clone();
+        let threads = vec![
+            spawn("kecs-store-duckdb", move || {
+                writer::run_duck(conn, duck_rx, seen)
+            })?,
+            spawn("kecs-store-journal", move || {
+                writer::run_front(journal, front_rx, duck_tx, applied)
+            })?,
+        ];
         Ok(Self {
-            commands,
-            writer: Mutex::new(Some(writer)),
+            commands: Commands::Journaled(front_tx),
+            threads: Mutex::new(threads),
+        })
+    }
+
+    /// A DuckDB database that lives in memory only (no journal: each group is acknowledged
+    /// after its DuckDB COMMIT).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let mut conn = duckdb::Connection::open_in_memory().map_err(err)?;
+        migrations::apply(&mut conn)?;
+        let (tx, rx) = mpsc::sync_channel(writer::MAX_LAG_GROUPS);
+        let applied = Arc::new(AtomicU64::new(0));
+        let duck = spawn("kecs-store-duckdb", move || {
+            writer::run_duck(conn, rx, applied)
+        })?;
+        Ok(Self {
+            commands: Commands::Direct(tx),
+            threads: Mutex::new(vec![duck]),
         })
     }
 
@@ -97,11 +156,77 @@ impl Store for DuckStore {
 }
 
 impl Drop for DuckStore {
-    /// Stops the writer after it has committed everything queued, and closes the database.
+    /// Stops the writers after DuckDB holds everything queued, and closes the database.
     fn drop(&mut self) {
         let _ = self.commands.send(Command::Stop);
-        if let Some(handle) = self.writer.lock().ok().and_then(|mut w| w.take()) {
+        let threads = self
+            .threads
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        for handle in threads {
             let _ = handle.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kecs_domain::store::{Index, Kind};
+
+    fn put(key: &str) -> Change {
+        Change::Put(Record {
+            kind: Kind::Cluster,
+            key: key.into(),
+            doc: "{}".into(),
+            index: Index::default(),
+        })
+    }
+
+    async fn keys(store: &DuckStore) -> Vec<String> {
+        let mut keys: Vec<String> = store
+            .load()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.key)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[tokio::test]
+    async fn groups_journaled_but_not_in_duckdb_are_applied_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DuckStore::open(dir.path()).unwrap();
+        store.commit(vec![put("a")]).await.unwrap();
+        drop(store);
+        // As if KECS was killed after acknowledging two more groups, before DuckDB took them.
+        let mut journal = journal::Journal::start(dir.path(), 1).unwrap();
+        journal.append(vec![put("b")]).unwrap();
+        journal.append(vec![put("c"), put("a")]).unwrap();
+        drop(journal);
+
+        let store = DuckStore::open(dir.path()).unwrap();
+        assert_eq!(keys(&store).await, ["a", "b", "c"]);
+        store.commit(vec![put("d")]).await.unwrap();
+        drop(store);
+        let conn = duckdb::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        assert_eq!(
+            writer::applied_seq(&conn).unwrap(),
+            4,
+            "replayed 2 and 3, then 4"
+        );
+        drop(conn);
+        let store = DuckStore::open(dir.path()).unwrap();
+        assert_eq!(keys(&store).await, ["a", "b", "c", "d"]);
+        // Only the live segment is left.
+        let segments: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("kecs.journal."))
+            .collect();
+        assert_eq!(segments, ["kecs.journal.00000000000000000005"]);
     }
 }

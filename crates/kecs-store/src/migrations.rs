@@ -3,7 +3,10 @@
 use kecs_domain::store::StoreError;
 
 /// `(version, sql)`, in order. Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_resources.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_resources.sql")),
+    (2, include_str!("../migrations/0002_journal_applied.sql")),
+];
 
 /// Applies every migration newer than the database's version, each in its own transaction.
 pub(crate) fn apply(conn: &mut duckdb::Connection) -> Result<(), StoreError> {

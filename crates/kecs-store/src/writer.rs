@@ -1,14 +1,21 @@
-//! The single writer thread: group commit over one DuckDB connection.
+//! The writer threads. With a journal (a data directory): the front thread appends each group
+//! of commits to the journal, syncs it and acknowledges them; the DuckDB thread takes the
+//! groups behind it in large transactions. Without one (in-memory DuckDB, tests): the DuckDB
+//! thread commits each group itself and acknowledges it after COMMIT.
 
 use std::collections::HashMap;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use kecs_domain::store::{Change, Index, Kind, Record, StoreError};
 use tokio::sync::oneshot;
 
+use crate::journal::Journal;
+
 type Ack<T> = oneshot::Sender<Result<T, StoreError>>;
 
-/// What the writer is asked to do.
+/// What the store is asked to do.
 pub(crate) enum Command {
     Commit(Vec<Change>, Ack<()>),
     Load(Ack<Vec<Record>>),
@@ -16,8 +23,16 @@ pub(crate) enum Command {
     Stop,
 }
 
+/// What the DuckDB thread is given: commands, or groups the journal already made durable.
+pub(crate) enum ToDuck {
+    Command(Command),
+    Journaled(u64, Vec<Change>),
+}
+
 /// At most this many changes go into one transaction.
 const MAX_BATCH: usize = 8192;
+/// Groups the DuckDB thread may lag behind the journal before the front waits for it.
+pub(crate) const MAX_LAG_GROUPS: usize = 4096;
 
 const UPSERT: &str = "INSERT INTO resources (kind, key, doc, cluster, family, revision, status, service, started_by, created_at) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
@@ -29,54 +44,167 @@ fn err(e: duckdb::Error) -> StoreError {
     StoreError(e.to_string())
 }
 
-pub(crate) fn run(mut conn: duckdb::Connection, rx: mpsc::Receiver<Command>) {
-    while let Ok(first) = rx.recv() {
-        let mut pending = vec![first];
-        let mut changes = 0;
-        // Take what else is queued: they all share the next commit.
-        while changes < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(cmd) => {
-                    if let Command::Commit(c, _) = &cmd {
-                        changes += c.len();
-                    }
-                    pending.push(cmd);
-                }
-                Err(_) => break,
+/// Everything queued on `rx` after `first`, up to [`MAX_BATCH`] changes.
+fn drain<T>(rx: &mpsc::Receiver<T>, first: T, size: impl Fn(&T) -> usize) -> Vec<T> {
+    let mut changes = size(&first);
+    let mut pending = vec![first];
+    while changes < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(next) => {
+                changes += size(&next);
+                pending.push(next);
             }
+            Err(_) => break,
         }
-        let mut commits = vec![];
+    }
+    pending
+}
+
+/// The front thread: journals each group of commits, acknowledges it once synced, and hands
+/// it (and every other command, in order) to the DuckDB thread.
+pub(crate) fn run_front(
+    mut journal: Journal,
+    rx: mpsc::Receiver<Command>,
+    duck: mpsc::SyncSender<ToDuck>,
+    applied: Arc<AtomicU64>,
+) {
+    while let Ok(first) = rx.recv() {
+        let pending = drain(&rx, first, |c| match c {
+            Command::Commit(c, _) => c.len(),
+            _ => 0,
+        });
+        let mut group: Vec<Change> = vec![];
+        let mut acks = vec![];
         let mut stop = false;
         for cmd in pending {
             match cmd {
-                Command::Commit(c, ack) => commits.push((c, ack)),
-                Command::Load(ack) => {
-                    // Commit what came before, so a load sees it.
-                    flush(&mut conn, std::mem::take(&mut commits));
-                    let _ = ack.send(load(&conn));
+                Command::Commit(changes, ack) => {
+                    group.extend(changes);
+                    acks.push(ack);
                 }
-                Command::Ping(ack) => {
-                    let _ = ack.send(conn.execute_batch("SELECT 1").map_err(err));
+                other => {
+                    journal_group(&mut journal, &duck, std::mem::take(&mut group), &mut acks);
+                    stop = matches!(other, Command::Stop);
+                    if duck.send(ToDuck::Command(other)).is_err() {
+                        return;
+                    }
                 }
-                Command::Stop => stop = true,
             }
         }
-        flush(&mut conn, commits);
+        journal_group(&mut journal, &duck, group, &mut acks);
+        journal.applied(applied.load(Ordering::Acquire));
         if stop {
             break;
         }
     }
 }
 
-/// Commits every queued change, then acknowledges each request with the outcome.
-fn flush(conn: &mut duckdb::Connection, commits: Vec<(Vec<Change>, Ack<()>)>) {
-    if commits.is_empty() {
+fn journal_group(
+    journal: &mut Journal,
+    duck: &mpsc::SyncSender<ToDuck>,
+    group: Vec<Change>,
+    acks: &mut Vec<Ack<()>>,
+) {
+    if acks.is_empty() {
         return;
     }
-    let (batches, acks): (Vec<_>, Vec<_>) = commits.into_iter().unzip();
-    let result = apply(conn, batches.into_iter().flatten().collect());
-    for ack in acks {
-        let _ = ack.send(result.clone());
+    let result = journal.append(group).map(|g| {
+        // The group is durable: DuckDB takes it when it can.
+        let _ = duck.send(ToDuck::Journaled(g.seq, g.changes));
+    });
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "journal append failed");
+    }
+    for ack in acks.drain(..) {
+        let _ = ack.send(result.clone().map(|_| ()));
+    }
+}
+
+/// The DuckDB thread: applies journaled groups (and, without a journal, commits) in large
+/// transactions; answers loads and pings after everything before them is applied.
+pub(crate) fn run_duck(
+    mut conn: duckdb::Connection,
+    rx: mpsc::Receiver<ToDuck>,
+    applied: Arc<AtomicU64>,
+) {
+    let mut backlog = Backlog::default();
+    while let Ok(first) = rx.recv() {
+        let pending = drain(&rx, first, |m| match m {
+            ToDuck::Journaled(_, c) | ToDuck::Command(Command::Commit(c, _)) => c.len(),
+            _ => 0,
+        });
+        let mut stop = false;
+        for msg in pending {
+            match msg {
+                ToDuck::Journaled(seq, changes) => {
+                    backlog.changes.extend(changes);
+                    backlog.seq = Some(seq);
+                }
+                ToDuck::Command(Command::Commit(changes, ack)) => {
+                    backlog.changes.extend(changes);
+                    backlog.acks.push(ack);
+                }
+                ToDuck::Command(Command::Load(ack)) => {
+                    // Apply what came before, so the load sees it.
+                    let _ = ack.send(
+                        backlog
+                            .flush(&mut conn, &applied)
+                            .and_then(|()| load(&conn)),
+                    );
+                }
+                ToDuck::Command(Command::Ping(ack)) => {
+                    let flushed = backlog.flush(&mut conn, &applied);
+                    let _ = ack
+                        .send(flushed.and_then(|()| conn.execute_batch("SELECT 1").map_err(err)));
+                }
+                ToDuck::Command(Command::Stop) => stop = true,
+            }
+        }
+        if backlog.flush(&mut conn, &applied).is_err() {
+            // The groups are safe in the journal; try again shortly, in order.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if stop {
+            break;
+        }
+    }
+}
+
+/// Changes taken but not yet in DuckDB: a failed transaction keeps them, in order, for the next
+/// attempt (journaled groups are never dropped; unjournaled commits are answered either way).
+#[derive(Default)]
+struct Backlog {
+    changes: Vec<Change>,
+    seq: Option<u64>,
+    acks: Vec<Ack<()>>,
+}
+
+impl Backlog {
+    fn flush(
+        &mut self,
+        conn: &mut duckdb::Connection,
+        applied: &AtomicU64,
+    ) -> Result<(), StoreError> {
+        if self.changes.is_empty() && self.acks.is_empty() {
+            return Ok(());
+        }
+        let result = apply(conn, self.changes.clone(), self.seq);
+        for ack in self.acks.drain(..) {
+            let _ = ack.send(result.clone());
+        }
+        match &result {
+            Ok(()) => {
+                if let Some(seq) = self.seq.take() {
+                    applied.store(seq, Ordering::Release);
+                }
+                self.changes.clear();
+            }
+            Err(e) if self.seq.is_some() => {
+                tracing::error!(error = %e, "applying journaled changes to DuckDB failed; retrying")
+            }
+            Err(_) => self.changes.clear(),
+        }
+        result
     }
 }
 
@@ -150,13 +278,19 @@ fn upsert_all(tx: &duckdb::Transaction, records: &[&Record]) -> Result<(), Store
     Ok(())
 }
 
-fn apply(conn: &mut duckdb::Connection, changes: Vec<Change>) -> Result<(), StoreError> {
+/// Writes `changes` in one transaction (a truncate in its own before it), recording `seq` as the
+/// last journal group DuckDB holds.
+pub(crate) fn apply(
+    conn: &mut duckdb::Connection,
+    changes: Vec<Change>,
+    seq: Option<u64>,
+) -> Result<(), StoreError> {
     let (truncate, changes) = collapse(changes);
     if truncate {
         // Its own transaction: DuckDB refuses to re-insert a key deleted in the same one.
         conn.execute_batch("DELETE FROM resources").map_err(err)?;
     }
-    if changes.is_empty() {
+    if changes.is_empty() && seq.is_none() {
         return Ok(());
     }
     // One change per record after collapse, so puts and deletes may go in any order.
@@ -181,10 +315,23 @@ fn apply(conn: &mut duckdb::Connection, changes: Vec<Change>) -> Result<(), Stor
             }
         }
     }
+    if let Some(seq) = seq {
+        let seq = i64::try_from(seq).map_err(|e| StoreError(e.to_string()))?;
+        tx.execute("UPDATE journal_applied SET seq = ?", [seq])
+            .map_err(err)?;
+    }
     tx.commit().map_err(err)
 }
 
-fn load(conn: &duckdb::Connection) -> Result<Vec<Record>, StoreError> {
+/// The last journal group DuckDB holds.
+pub(crate) fn applied_seq(conn: &duckdb::Connection) -> Result<u64, StoreError> {
+    let seq: i64 = conn
+        .query_row("SELECT max(seq) FROM journal_applied", [], |r| r.get(0))
+        .map_err(err)?;
+    Ok(u64::try_from(seq).unwrap_or(0))
+}
+
+pub(crate) fn load(conn: &duckdb::Connection) -> Result<Vec<Record>, StoreError> {
     let mut stmt = conn
         .prepare("SELECT kind, key, doc, cluster, family, revision, status, service, started_by, created_at FROM resources")
         .map_err(err)?;
@@ -266,7 +413,7 @@ mod tests {
         crate::migrations::apply(&mut conn).unwrap();
         // 341 = 256 + 64 + 16 + 4 + 1: every statement size at once.
         let first: Vec<Change> = (0..341).map(|i| put(&format!("k{i:03}"), "1")).collect();
-        apply(&mut conn, first).unwrap();
+        apply(&mut conn, first, None).unwrap();
         // Overwrites, new keys and deletes in one batch.
         let mut second: Vec<Change> = (0..100).map(|i| put(&format!("k{i:03}"), "2")).collect();
         second.extend((341..360).map(|i| put(&format!("k{i:03}"), "3")));
@@ -274,7 +421,8 @@ mod tests {
             kind: Kind::Cluster,
             key: "k340".into(),
         });
-        apply(&mut conn, second).unwrap();
+        apply(&mut conn, second, Some(7)).unwrap();
+        assert_eq!(applied_seq(&conn).unwrap(), 7);
         let mut records = load(&conn).unwrap();
         records.sort_by(|a, b| a.key.cmp(&b.key));
         assert_eq!(records.len(), 359);
