@@ -68,13 +68,25 @@ def not_reloaded(driver):
     assert driver.execute_script("return window.kecsLoaded === true"), "the page reloaded"
 
 
+# Live updates redraw tables at any moment, so reads and clicks inside them are single
+# JavaScript calls (a WebElement found before a redraw would be stale after it).
 def cell(driver, row_selector, test):
-    return driver.find_element(By.CSS_SELECTOR, f"{row_selector} [data-test='{test}']").text
+    text = driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e && e.textContent.trim();",
+        f"{row_selector} [data-test='{test}']")
+    assert text is not None, f"no {test} in {row_selector}"
+    return text
 
 
 def rows(driver, table, attribute):
-    return [r.get_attribute(attribute) for r in
-            driver.find_elements(By.CSS_SELECTOR, f"[data-test='{table}'] tbody tr")]
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(r => r.getAttribute(arguments[1]));",
+        f"[data-test='{table}'] tbody tr", attribute)
+
+
+def click(driver, selector):
+    assert driver.execute_script(
+        "const e = document.querySelector(arguments[0]); if (e) e.click(); return !!e;", selector), selector
 
 
 def test_clusters_overview_matches_the_api_and_updates_live(server, ecs, browser):
@@ -136,7 +148,7 @@ def test_cluster_page_runs_and_stops_tasks(server, ecs, browser):
     shot(browser, "cluster")
 
     # Action: stop it.
-    browser.find_element(By.CSS_SELECTOR, f"[data-task='{task_id}'] button[data-stop]").click()
+    click(browser, f"[data-task='{task_id}'] button[data-stop]")
     wait(browser, lambda d: cell(d, f"[data-task='{task_id}']", "last-status") == "STOPPED", what="stopped")
     task = ecs.describe_tasks(cluster="c", tasks=[task_id])["tasks"][0]
     assert task["lastStatus"] == "STOPPED" and task["stoppedReason"] == "Stopped from the KECS UI"
@@ -190,7 +202,7 @@ def test_task_page_shows_containers_exit_codes_ports_and_logs(docker_server, bro
     assert described["containers"][0]["exitCode"] == 3
     assert cell(browser, "[data-test='task-summary']", "last-status") == described["lastStatus"]
     assert cell(browser, "[data-container='app']", "container-status") == "STOPPED"
-    ports = browser.find_element(By.CSS_SELECTOR, "[data-container='app']").text
+    ports = browser.execute_script("return document.querySelector(\"tr[data-container='app']\").textContent")
     for b in described["containers"][0].get("networkBindings", []):
         assert f"{b['hostPort']}→{b['containerPort']}" in ports
     wait(browser, lambda d: "hello from kecs" in
@@ -210,7 +222,8 @@ def test_task_definitions_pages_and_register_from_json(server, ecs, browser):
 
     open_page(browser, server, "/task-definitions/api")
     assert rows(browser, "revisions", "data-revision") == ["2", "1"]
-    shown = json.loads(browser.find_element(By.CSS_SELECTOR, "[data-test='task-definition-json']").text)
+    shown = json.loads(browser.execute_script(
+        "return document.querySelector(\"[data-test='task-definition-json']\").textContent"))
     status, _, body = http("POST", f"{server.api_url}/", json.dumps({"taskDefinition": "api:2"}).encode(), {
         "Content-Type": "application/x-amz-json-1.1",
         "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition"})
