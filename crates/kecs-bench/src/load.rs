@@ -14,7 +14,7 @@ use crate::servers::Target;
 use crate::workload::{Fixture, Op};
 use crate::BenchResult;
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 /// What one operation measured.
 pub struct Stats {
@@ -101,18 +101,8 @@ async fn one_client(
     while Instant::now() < until {
         let body = bodies[n % bodies.len()].clone();
         n += 1;
-        let Ok(req) = request(&url, op.name, body) else {
-            errors += 1;
-            continue;
-        };
         let begun = Instant::now();
-        let ok = match client.request(req).await {
-            Ok(resp) => {
-                let ok = resp.status().is_success();
-                ok && resp.into_body().collect().await.is_ok()
-            }
-            Err(_) => false,
-        };
+        let ok = send(&client, &url, op.name, body).await;
         micros.push(begun.elapsed().as_micros().min(u32::MAX as u128) as u32);
         if !ok {
             errors += 1;
@@ -121,7 +111,22 @@ async fn one_client(
     (micros, errors)
 }
 
-fn percentile(sorted: &[u32], q: f64) -> f64 {
+/// One request whose answer is read whole; whether it succeeded.
+pub async fn send(client: &HttpClient, url: &str, op: &str, body: Bytes) -> bool {
+    let Ok(req) = request(url, op, body) else {
+        return false;
+    };
+    match client.request(req).await {
+        Ok(resp) => {
+            let ok = resp.status().is_success();
+            ok && resp.into_body().collect().await.is_ok()
+        }
+        Err(_) => false,
+    }
+}
+
+/// The `q` quantile of sorted microseconds, in milliseconds.
+pub fn percentile_ms(sorted: &[u32], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -161,9 +166,9 @@ pub async fn run_op(
     all.sort_unstable();
     Ok(Stats {
         throughput: all.len() as f64 / duration.as_secs_f64(),
-        p50_ms: percentile(&all, 0.5),
-        p99_ms: percentile(&all, 0.99),
-        p999_ms: percentile(&all, 0.999),
+        p50_ms: percentile_ms(&all, 0.5),
+        p99_ms: percentile_ms(&all, 0.99),
+        p999_ms: percentile_ms(&all, 0.999),
         errors,
     })
 }

@@ -5,10 +5,14 @@
 //!
 //! `cargo run --release -p kecs-bench -- [--clients 16] [--seconds 5] [--kecs PATH] [--no-moto]`
 //!
+//! `kecs-bench scale [--sizes 1000,10000,100000] [--rate 1000] [--seconds 5]` measures KECS with
+//! that many tasks stored (see [`scale`]).
+//!
 //! KECS runs on the `none` runtime over a durable data directory. moto runs when
 //! `python3 -m moto.server` is installed (`pip install "moto[server]"`).
 
 mod load;
+mod scale;
 mod servers;
 mod workload;
 
@@ -66,15 +70,21 @@ fn row(target: &str, op: &Op, s: &Stats) {
 
 fn main() -> BenchResult<()> {
     let mut raw = std::env::args().skip(1);
-    if raw.next().as_deref() == Some("ceiling") {
+    let first = raw.next();
+    if first.as_deref() == Some("ceiling") {
         let port: u16 = raw.next().ok_or("ceiling PORT")?.parse()?;
         return servers::serve_ceiling(port);
     }
-    let args = args()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    if first.as_deref() == Some("scale") {
+        let kecs = std::env::var("KECS_BIN").unwrap_or_else(|_| default_kecs());
+        let args = scale::ScaleArgs::parse(kecs, raw)?;
+        return runtime.block_on(scale::scale(args));
+    }
+    let args = args()?;
     runtime.block_on(bench(args))
 }
 

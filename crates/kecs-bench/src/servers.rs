@@ -16,7 +16,7 @@ pub struct Target {
     /// Whether it answers a fixed body whatever is asked (the ceiling).
     pub fixed: bool,
     child: Child,
-    _data: Option<tempfile::TempDir>,
+    data: Option<tempfile::TempDir>,
 }
 
 fn free_port() -> BenchResult<u16> {
@@ -42,14 +42,18 @@ impl Target {
             url: format!("http://127.0.0.1:{port}/"),
             fixed: name == "ceiling",
             child,
-            _data: data,
+            data,
         }
     }
 
     /// `kecs server --runtime none` on a fresh durable data directory.
     pub async fn kecs(binary: &str) -> BenchResult<Self> {
+        Self::kecs_in(binary, tempfile::tempdir()?).await
+    }
+
+    /// `kecs server --runtime none` on `data`; returns once it answers (its state loaded).
+    pub async fn kecs_in(binary: &str, data: tempfile::TempDir) -> BenchResult<Self> {
         let (api, admin) = (free_port()?, free_port()?);
-        let data = tempfile::tempdir()?;
         let child = Command::new(binary)
             .arg("server")
             .args(["--api-addr", &format!("127.0.0.1:{api}")])
@@ -91,6 +95,26 @@ impl Target {
             .spawn()?;
         wait_listening(port, "ceiling")?;
         Ok(Self::new("ceiling", port, child, None))
+    }
+
+    /// Stops with SIGTERM (a graceful shutdown) and hands back the data directory.
+    pub fn stop_gracefully(mut self) -> BenchResult<tempfile::TempDir> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        self.child.wait()?;
+        self.data.take().ok_or_else(|| "no data directory".into())
+    }
+
+    /// The server's resident memory in MiB (Linux `/proc`).
+    pub fn rss_mib(&self) -> BenchResult<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .ok_or("no VmRSS")?
+            .parse()?;
+        Ok(kib / 1024.0)
     }
 
     fn stop_ref(&mut self) {
