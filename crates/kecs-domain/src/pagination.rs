@@ -47,7 +47,7 @@ fn encode_token(key: &str) -> String {
 
 /// Pages `items` (already sorted by `key`, ascending unless `descending`).
 pub fn paginate<T>(
-    items: Vec<T>,
+    items: impl IntoIterator<Item = T>,
     key: impl Fn(&T) -> String,
     descending: bool,
     max_results: Option<i32>,

@@ -8,7 +8,7 @@ use super::clusters::{active_cluster, cluster_arn};
 use super::task_definitions::resolve as resolve_task_definition;
 use super::Kecs;
 use crate::model::*;
-use crate::pagination::paginate_sorted;
+use crate::pagination::{paginate, Page, LIST};
 use crate::runtime::StartedContainer;
 use crate::state::{prefixed, Mutation, State, StoredTask};
 use crate::{arn, validate, EcsError, RequestContext};
@@ -631,7 +631,9 @@ impl Kecs {
     ) -> Result<ListTasksResponse, EcsError> {
         let want = input.desired_status.unwrap_or(DesiredStatus::Running);
         let cluster_arn = cluster_arn(ctx, input.cluster.as_deref())?;
-        let arns: Vec<String> = self.read(|state| {
+        // Candidates come in ARN order, so a page is cut from a lazy walk: the first page of a
+        // cluster with 100k tasks reads about as many tasks as it returns.
+        let page = self.read(|state| {
             active_cluster(state, ctx, input.cluster.as_deref())?;
             // A service's tasks come from its index, not from a walk over the whole cluster.
             let candidates: Box<dyn Iterator<Item = &StoredTask>> = match &input.service_name {
@@ -645,32 +647,40 @@ impl Kecs {
                 ),
                 None => Box::new(tasks_in(state, &cluster_arn)),
             };
-            Ok::<_, EcsError>(
-                candidates
-                    .map(|t| &t.task)
-                    .filter(|t| t.desired_status.as_deref() == Some(want.as_str()))
-                    .filter(|t| {
-                        input.family.is_none()
-                            || super::family_of(t.task_definition_arn.as_deref()) == input.family
-                    })
-                    .filter(|t| input.started_by.is_none() || t.started_by == input.started_by)
-                    .filter(|t| input.launch_type.is_none() || t.launch_type == input.launch_type)
-                    .filter(|t| match &input.service_name {
-                        None => true,
-                        Some(s) => t.group.as_deref() == Some(&format!("service:{s}")),
-                    })
-                    .filter(|t| match &input.container_instance {
-                        None => true,
-                        Some(ci) => t
-                            .container_instance_arn
-                            .as_deref()
-                            .is_some_and(|arn| arn == ci || arn.ends_with(&format!("/{ci}"))),
-                    })
-                    .filter_map(|t| t.task_arn.clone())
-                    .collect(),
-            )
+            let matching = candidates
+                .map(|t| &t.task)
+                .filter(|t| t.desired_status.as_deref() == Some(want.as_str()))
+                .filter(|t| {
+                    input.family.is_none()
+                        || super::family_of(t.task_definition_arn.as_deref()) == input.family
+                })
+                .filter(|t| input.started_by.is_none() || t.started_by == input.started_by)
+                .filter(|t| input.launch_type.is_none() || t.launch_type == input.launch_type)
+                .filter(|t| match &input.service_name {
+                    None => true,
+                    Some(s) => t.group.as_deref() == Some(&format!("service:{s}")),
+                })
+                .filter(|t| match &input.container_instance {
+                    None => true,
+                    Some(ci) => t
+                        .container_instance_arn
+                        .as_deref()
+                        .is_some_and(|arn| arn == ci || arn.ends_with(&format!("/{ci}"))),
+                })
+                .filter_map(|t| t.task_arn.as_deref());
+            let page = paginate(
+                matching,
+                |arn| arn.to_string(),
+                false,
+                input.max_results,
+                input.next_token.as_deref(),
+                LIST,
+            )?;
+            Ok::<_, EcsError>(Page {
+                items: page.items.into_iter().map(str::to_string).collect(),
+                next_token: page.next_token,
+            })
         })?;
-        let page = paginate_sorted(arns, input.max_results, input.next_token.as_deref())?;
         Ok(ListTasksResponse {
             task_arns: Some(page.items),
             next_token: page.next_token,
