@@ -31,8 +31,10 @@ pub(crate) enum ToDuck {
 
 /// At most this many changes go into one transaction.
 const MAX_BATCH: usize = 8192;
-/// Groups the DuckDB thread may lag behind the journal before the front waits for it.
-pub(crate) const MAX_LAG_GROUPS: usize = 4096;
+/// Groups the DuckDB thread may lag behind the journal before the front waits for it: enough
+/// to ride out a DuckDB checkpoint (seconds, under a write storm) without stalling requests,
+/// while a DuckDB that stays behind still slows writers down rather than filling memory.
+pub(crate) const MAX_LAG_GROUPS: usize = 65_536;
 
 const UPSERT: &str = "INSERT INTO resources (kind, key, doc, cluster, family, revision, status, service, started_by, created_at) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
