@@ -28,12 +28,13 @@ async function all(op, body, key) {
   return out;
 }
 
-// DescribeX over many ARNs, at most `chunk` per call.
+// DescribeX over many ARNs, at most `chunk` per call; `key` names both the request's list and
+// the answer's (clusters, services, tasks).
 async function describe(op, key, arns, body, chunk = 100) {
   let out = [];
   for (let i = 0; i < arns.length; i += chunk) {
     const page = await ecs(op, { ...body, [key]: arns.slice(i, i + chunk) });
-    out = out.concat(page[op === "DescribeTasks" ? "tasks" : "services"] || []);
+    out = out.concat(page[key] || []);
   }
   return out;
 }
@@ -85,10 +86,8 @@ async function clustersView() {
     e.target.reset();
   };
   return async () => {
-    const arns = await all("ListClusters", {}, "clusterArns");
-    let clusters = [];
-    for (let i = 0; i < arns.length; i += 100)
-      clusters = clusters.concat((await ecs("DescribeClusters", { clusters: arns.slice(i, i + 100) })).clusters);
+    const clusters = await describe("DescribeClusters", "clusters",
+      await all("ListClusters", {}, "clusterArns"), {});
     clusters.sort((a, b) => a.clusterName.localeCompare(b.clusterName));
     main.querySelector("#clusters").innerHTML = table(
       ["Cluster", "Status", "Services", "Running tasks", "Pending tasks"],

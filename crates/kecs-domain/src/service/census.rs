@@ -14,9 +14,7 @@ pub struct Census {
 }
 
 fn cluster_name(arn: Option<&str>) -> String {
-    arn.and_then(|a| a.rsplit('/').next())
-        .unwrap_or_default()
-        .to_string()
+    crate::arn::cluster_name(arn.unwrap_or_default()).to_string()
 }
 
 impl Kecs {
