@@ -74,9 +74,12 @@ def http(method, url, body=None, headers=None, timeout=10):
 class KecsServer:
     """One `kecs server` process on free ports over `data_dir`."""
 
-    def __init__(self, data_dir, runtime="none"):
+    def __init__(self, data_dir, runtime="none", env=None):
         self.data_dir = str(data_dir)
         self.runtime = runtime
+        self.env = env or {}
+        # The image the container tests run (the locally built test image by default).
+        self.image = "kecs-test/busybox:latest"
         self.api_port = free_port()
         self.admin_port = free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
@@ -85,7 +88,7 @@ class KecsServer:
         self.log_path = Path(self.data_dir).parent / f"kecs-{self.api_port}.log"
 
     def start(self, timeout=30):
-        env = dict(os.environ)
+        env = dict(os.environ, **self.env)
         conf = os.environ.get("KECS_CONFORMANCE_DIR")
         if conf:
             os.makedirs(conf, exist_ok=True)
@@ -233,6 +236,11 @@ def docker_server(kecs_binary, tmp_path_factory):
     s = KecsServer(tmp_path_factory.mktemp("kecs-docker") / "data", runtime="docker").start()
     yield s
     s.stop()
+    remove_containers_of(s)
+
+
+def remove_containers_of(s):
+    """Removes the containers a stopped docker-runtime KECS left, and its clusters' networks."""
     instance = (Path(s.data_dir) / "instance-id").read_text().strip()
     ids = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label=kecs.instance={instance}"],
@@ -249,6 +257,61 @@ def docker_server(kecs_binary, tmp_path_factory):
 def aws_docker(docker_server):
     """`aws` against the docker-runtime KECS."""
     yield from _aws_cli(docker_server)
+
+
+def fake_kube_bin():
+    return os.path.join(os.path.dirname(kecs_bin()), "kecs-fake-kube")
+
+
+@pytest.fixture(scope="module")
+def kube_server(kecs_binary, tmp_path_factory):
+    """A KECS on the kubernetes runtime, against the fake API server (crates/kecs-fake-kube),
+    whose registry holds the test image."""
+    d = tmp_path_factory.mktemp("kecs-kube")
+    kubeconfig = d / "kubeconfig"
+    fake = subprocess.Popen(
+        [fake_kube_bin(), "--listen", "127.0.0.1:0", "--kubeconfig", str(kubeconfig),
+         "--images", "kecs-test/busybox:latest"],
+        stdout=subprocess.PIPE, text=True)
+    line = fake.stdout.readline()
+    assert line.startswith("listening on "), line
+    s = KecsServer(d / "data", runtime="kubernetes", env={"KUBECONFIG": str(kubeconfig)}).start()
+    yield s
+    s.stop()
+    fake.terminate()
+    fake.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def real_kube_server(kecs_binary, tmp_path_factory):
+    """A KECS on the kubernetes runtime against the real cluster $KECS_TEST_KUBECONFIG names
+    (tasks run $KECS_TEST_IMAGE, busybox:1.36 by default); skipped without one."""
+    kubeconfig = os.environ.get("KECS_TEST_KUBECONFIG")
+    if not kubeconfig:
+        pytest.skip("KECS_TEST_KUBECONFIG is not set: no real Kubernetes cluster to test against")
+    d = tmp_path_factory.mktemp("kecs-real-kube")
+    s = KecsServer(d / "data", runtime="kubernetes", env={"KUBECONFIG": kubeconfig})
+    s.image = os.environ.get("KECS_TEST_IMAGE", "busybox:1.36")
+    s.start(timeout=60)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module", params=["docker", "kubernetes", "kubernetes-real"])
+def task_server(request):
+    """The same tests on each runtime that runs containers: the local Docker engine, Kubernetes
+    through the fake API server, and a real cluster when $KECS_TEST_KUBECONFIG names one."""
+    return request.getfixturevalue({
+        "docker": "docker_server",
+        "kubernetes": "kube_server",
+        "kubernetes-real": "real_kube_server",
+    }[request.param])
+
+
+@pytest.fixture
+def aws_tasks(task_server):
+    """`aws` against `task_server`."""
+    yield from _aws_cli(task_server)
 
 
 def _aws_cli(server):

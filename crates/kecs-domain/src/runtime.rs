@@ -94,6 +94,8 @@ pub struct ContainerExit {
     pub container: String,
     /// Its exit code, when the engine knows it.
     pub exit_code: Option<i32>,
+    /// Why it exited, as ECS words it (`OutOfMemoryError: …`), when the engine says.
+    pub reason: Option<String>,
 }
 
 /// Runs tasks' containers.
@@ -109,6 +111,13 @@ pub trait ContainerRuntime: Send + Sync {
     /// task RUNNING, and a stopped one STOPPED, in the request itself.
     fn is_emulated(&self) -> bool {
         false
+    }
+
+    /// What the engine reports as it happens (exits, health verdicts), for the task
+    /// controller. A stream that fails or ends is subscribed to again; a runtime without one
+    /// reports nothing here (the periodic resync still reads its [`inventory`](Self::inventory)).
+    fn events(&self) -> futures::stream::BoxStream<'static, Result<RuntimeEvent, RuntimeError>> {
+        Box::pin(futures::stream::empty())
     }
 
     /// Prepares what a task's containers share (its cluster's network).

@@ -10,8 +10,8 @@ use std::time::Duration;
 use kecs_domain::api::EcsApi;
 use kecs_domain::model::*;
 use kecs_domain::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
-    StartedContainer,
+    ContainerExit, ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer,
+    RuntimeError, RuntimeEvent, StartedContainer,
 };
 use kecs_domain::Kecs;
 use support::{ctx, kecs_on};
@@ -25,6 +25,8 @@ struct Scripted {
     exits: HashMap<String, i32>,
     missing_image: Option<String>,
     stopped: Mutex<bool>,
+    /// The engine no longer has any container (removed, or lost in an engine restart).
+    gone: Mutex<bool>,
 }
 
 impl Scripted {
@@ -83,10 +85,17 @@ impl ContainerRuntime for Scripted {
         let name = id.trim_start_matches("id-");
         let started = self.started.lock().unwrap().iter().any(|s| s == name);
         let stopped = *self.stopped.lock().unwrap();
+        if *self.gone.lock().unwrap() {
+            return Ok(ContainerState {
+                status: ContainerStatus::Missing,
+                health: None,
+            });
+        }
         let status = match (started, self.exits.get(name)) {
             (false, _) => ContainerStatus::Created,
-            (true, _) if stopped => ContainerStatus::Exited(Some(143)),
+            // One that exited keeps its code when the task is stopped afterwards.
             (true, Some(code)) => ContainerStatus::Exited(Some(*code)),
+            (true, _) if stopped => ContainerStatus::Exited(Some(143)),
             (true, None) => ContainerStatus::Running,
         };
         Ok(ContainerState {
@@ -289,5 +298,61 @@ async fn a_stop_goes_through_stopping_and_records_exit_codes() {
     assert_eq!(
         (app.last_status.as_deref(), app.exit_code),
         (Some("STOPPED"), Some(143))
+    );
+}
+
+#[tokio::test]
+async fn the_resync_stops_a_task_whose_containers_the_engine_lost() {
+    let (kecs, runtime) = setup(Scripted::default(), vec![container("app", &[])]).await;
+    let arn = run(&kecs).await.task_arn.unwrap();
+    wait_for(&kecs, &arn, "RUNNING").await;
+    // Missing from a list, but the engine still has it (created after the list was taken).
+    kecs.reconcile_with(&[], false).await.unwrap();
+    assert_eq!(
+        describe(&kecs, &arn).await.last_status.as_deref(),
+        Some("RUNNING")
+    );
+    // Gone for good.
+    *runtime.gone.lock().unwrap() = true;
+    kecs.reconcile_with(&[], false).await.unwrap();
+    let stopped = wait_for(&kecs, &arn, "STOPPED").await;
+    assert_eq!(
+        stopped.stop_code,
+        Some(TaskStopCode::EssentialContainerExited)
+    );
+    let app = &stopped.containers.as_ref().unwrap()[0];
+    assert_eq!(
+        (app.last_status.as_deref(), app.exit_code),
+        (Some("STOPPED"), None)
+    );
+}
+
+#[tokio::test]
+async fn an_exit_reason_from_the_runtime_is_the_containers_reason() {
+    let runtime = Scripted {
+        exits: HashMap::from([("app".to_string(), 137)]),
+        ..Scripted::default()
+    };
+    let (kecs, _runtime) = setup(runtime, vec![container("app", &[])]).await;
+    let arn = run(&kecs).await.task_arn.unwrap();
+    wait_for(&kecs, &arn, "RUNNING").await;
+    kecs.on_runtime_event(RuntimeEvent::Exited(ContainerExit {
+        task_arn: arn.clone(),
+        container: "app".into(),
+        exit_code: Some(137),
+        reason: Some("OutOfMemoryError: Container killed due to memory usage".into()),
+    }))
+    .await
+    .unwrap();
+    let stopped = wait_for(&kecs, &arn, "STOPPED").await;
+    let app = &stopped.containers.as_ref().unwrap()[0];
+    assert_eq!(app.exit_code, Some(137));
+    assert_eq!(
+        app.reason.as_deref(),
+        Some("OutOfMemoryError: Container killed due to memory usage")
+    );
+    assert_eq!(
+        stopped.stop_code,
+        Some(TaskStopCode::EssentialContainerExited)
     );
 }

@@ -1,7 +1,9 @@
 //! KECS's container runtime adapters: the domain's runtime port on the local Docker engine
-//! ([`docker::DockerRuntime`], bollard). Kubernetes (kube) arrives with its own issue.
+//! ([`docker::DockerRuntime`], bollard) and on a Kubernetes cluster ([`kubernetes`], kube).
 
 pub mod docker;
+mod env;
+pub mod kubernetes;
 
 use std::fmt;
 use std::str::FromStr;

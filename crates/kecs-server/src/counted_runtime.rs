@@ -4,9 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use kecs_domain::model::{Task, TaskDefinition};
 use kecs_domain::runtime::{
-    ContainerRuntime, ContainerState, ObservedContainer, RuntimeError, StartedContainer,
+    ContainerRuntime, ContainerState, ObservedContainer, RuntimeError, RuntimeEvent,
+    StartedContainer,
 };
 use prometheus::IntCounter;
 
@@ -43,6 +46,15 @@ impl ContainerRuntime for CountedRuntime {
 
     fn is_emulated(&self) -> bool {
         self.inner.is_emulated()
+    }
+
+    fn events(&self) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>> {
+        let errors = self.errors.clone();
+        Box::pin(self.inner.events().inspect(move |e| {
+            if e.is_err() {
+                errors.inc();
+            }
+        }))
     }
 
     async fn prepare_task(

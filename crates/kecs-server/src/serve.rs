@@ -9,10 +9,11 @@ use actix_web::{web, App, HttpServer};
 use futures::StreamExt;
 use kecs_api::{AppState, ConformanceLog, EventHub, Metrics};
 use kecs_domain::clock::SystemClock;
-use kecs_domain::runtime::{ContainerRuntime, NoneRuntime, UnavailableRuntime};
+use kecs_domain::runtime::{ContainerRuntime, NoneRuntime};
 use kecs_domain::store::{MemoryStore, Store};
 use kecs_domain::Kecs;
 use kecs_runtime::docker::DockerRuntime;
+use kecs_runtime::kubernetes::KubernetesRuntime;
 use kecs_runtime::RuntimeKind;
 
 use crate::counted_runtime::CountedRuntime;
@@ -60,29 +61,22 @@ fn instance_id(data_dir: &str) -> Result<String, String> {
     Ok(id)
 }
 
-/// The runtime tasks run on, and the Docker adapter when it is that one (its events feed the
-/// task controller). Kubernetes refuses RunTask with a clear message until its adapter lands.
-async fn runtime(
-    name: &str,
-    instance: &str,
-) -> Result<(Arc<dyn ContainerRuntime>, Option<Arc<DockerRuntime>>), String> {
+/// The runtime tasks run on.
+async fn runtime(name: &str, instance: &str) -> Result<Arc<dyn ContainerRuntime>, String> {
     Ok(match name.parse::<RuntimeKind>()? {
-        RuntimeKind::None => (Arc::new(NoneRuntime), None),
-        RuntimeKind::Docker => {
-            let docker = Arc::new(DockerRuntime::connect(instance).await?);
-            (docker.clone(), Some(docker))
-        }
-        RuntimeKind::Kubernetes => (Arc::new(UnavailableRuntime("kubernetes")), None),
+        RuntimeKind::None => Arc::new(NoneRuntime),
+        RuntimeKind::Docker => Arc::new(DockerRuntime::connect(instance).await?),
+        RuntimeKind::Kubernetes => Arc::new(KubernetesRuntime::connect(instance).await?),
     })
 }
 
-/// The task controller's eyes: feeds what Docker reports into the task state machine, from the
-/// event stream at once and from a periodic resync that catches what the stream missed (events
-/// before the subscription was up, or while it was broken).
-async fn watch_docker(docker: Arc<DockerRuntime>, kecs: Arc<Kecs>) {
+/// The task controller's eyes: feeds what the runtime reports into the task state machine,
+/// from its event stream at once and from a periodic resync that catches what the stream missed
+/// (events before the subscription was up, or while it was broken).
+async fn watch_runtime(runtime: Arc<dyn ContainerRuntime>, kecs: Arc<Kecs>) {
     let mut resync = tokio::time::interval(std::time::Duration::from_secs(2));
     loop {
-        let mut events = std::pin::pin!(docker.events());
+        let mut events = runtime.events();
         loop {
             tokio::select! {
                 next = events.next() => match next {
@@ -92,12 +86,12 @@ async fn watch_docker(docker: Arc<DockerRuntime>, kecs: Arc<Kecs>) {
                         }
                     }
                     Some(Err(e)) => {
-                        tracing::warn!(error = %e, "Docker event stream failed; subscribing again");
+                        tracing::warn!(error = %e, "the runtime's event stream failed; subscribing again");
                         break;
                     }
                     None => break,
                 },
-                _ = resync.tick() => match docker.inventory().await {
+                _ = resync.tick() => match runtime.inventory().await {
                     Ok(observed) => {
                         if let Err(e) = kecs.reconcile_with(&observed, false).await {
                             tracing::error!(error = %e, "resync failed");
@@ -123,8 +117,8 @@ async fn resync_services(kecs: Arc<Kecs>) {
 
 /// Adopts what the runtime runs for this instance after a restart (also after kill -9):
 /// running tasks are kept, interrupted launches start again, orphans are removed.
-async fn recover(docker: &DockerRuntime, kecs: &Kecs) -> Result<(), String> {
-    let observed = docker
+async fn recover(runtime: &dyn ContainerRuntime, kecs: &Kecs) -> Result<(), String> {
+    let observed = runtime
         .inventory()
         .await
         .map_err(|e| format!("listing KECS's containers: {e}"))?;
@@ -141,8 +135,6 @@ pub struct Wiring {
     pub store: Arc<dyn Store>,
     /// Where tasks run.
     pub runtime: Arc<dyn ContainerRuntime>,
-    /// The Docker adapter when `runtime` is it (its events feed the task controller).
-    pub docker: Option<Arc<DockerRuntime>>,
     /// Region for requests without a SigV4 credential scope.
     pub region: String,
     /// The account in every ARN.
@@ -158,11 +150,9 @@ impl Wiring {
     /// us-east-1 under account 000000000000.
     pub async fn in_memory(runtime_name: &str) -> Result<Self, String> {
         let instance = instance_id(":memory:")?;
-        let (task_runtime, docker) = runtime(runtime_name, &instance).await?;
         Ok(Self {
             store: Arc::new(MemoryStore::new()),
-            runtime: task_runtime,
-            docker,
+            runtime: runtime(runtime_name, &instance).await?,
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             allow_reset: true,
@@ -206,12 +196,12 @@ fn first_addr(addrs: &[SocketAddr], what: &str) -> Result<SocketAddr, String> {
 pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<Started, String> {
     let metrics = Metrics::new().map_err(|e| e.to_string())?;
     let events = EventHub::new(metrics.clone());
-    let runtime = Arc::new(CountedRuntime::new(
+    let runtime: Arc<dyn ContainerRuntime> = Arc::new(CountedRuntime::new(
         wiring.runtime,
         metrics.runtime_errors(),
     ));
     let kecs = Arc::new(
-        Kecs::open(wiring.store, Arc::new(SystemClock), runtime)
+        Kecs::open(wiring.store, Arc::new(SystemClock), runtime.clone())
             .await
             .map_err(|e| format!("loading state: {e}"))?
             .with_events(Arc::new(events.clone())),
@@ -226,9 +216,9 @@ pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<S
         conformance: wiring.conformance,
     };
     let mut controllers = vec![tokio::spawn(state.kecs.clone().drive_tasks())];
-    if let Some(docker) = wiring.docker {
-        recover(&docker, &state.kecs).await?;
-        controllers.push(tokio::spawn(watch_docker(docker, state.kecs.clone())));
+    if !runtime.is_emulated() && runtime.check_available().is_ok() {
+        recover(runtime.as_ref(), &state.kecs).await?;
+        controllers.push(tokio::spawn(watch_runtime(runtime, state.kecs.clone())));
     }
     controllers.push(tokio::spawn(resync_services(state.kecs.clone())));
     let data = web::Data::new(state);
@@ -273,7 +263,7 @@ pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<S
 pub async fn run(settings: Settings) -> Result<(), String> {
     let store = open_store(&settings.data_dir)?;
     let instance = instance_id(&settings.data_dir)?;
-    let (task_runtime, docker) = runtime(&settings.runtime, &instance).await?;
+    let task_runtime = runtime(&settings.runtime, &instance).await?;
     let conformance = match &settings.conformance_log {
         Some(p) => Some(
             ConformanceLog::open(p).map_err(|e| format!("conformance log {}: {e}", p.display()))?,
@@ -283,7 +273,6 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let wiring = Wiring {
         store,
         runtime: task_runtime,
-        docker,
         region: settings.region.clone(),
         account_id: settings.account_id.clone(),
         allow_reset: settings.allow_reset,

@@ -50,7 +50,12 @@ pub fn decide_exit(task: &Task, td: Option<&TaskDefinition>, exit: &ContainerExi
         return ExitDecision::Ignore;
     }
     let mut updated = task.clone();
-    task_state::record_exit(&mut updated, &exit.container, exit.exit_code);
+    task_state::record_exit(
+        &mut updated,
+        &exit.container,
+        exit.exit_code,
+        exit.reason.as_deref(),
+    );
     if is_essential(td, &exit.container) && !stop_requested(task) {
         ExitDecision::StopTask(Box::new(updated))
     } else {
@@ -195,7 +200,7 @@ impl Kecs {
                 return false;
             }
             for (name, code) in &exits {
-                task_state::record_exit(t, name, *code);
+                task_state::record_exit(t, name, *code, None);
             }
             task_state::mark_stopped(t, now);
             true
@@ -281,6 +286,7 @@ mod tests {
             task_arn: "t".into(),
             container: container.into(),
             exit_code: Some(code),
+            reason: None,
         }
     }
 

@@ -7,7 +7,9 @@ use super::task_state::{self, is_starting, is_stopped, stop_requested, PROVISION
 use super::work::TaskWork;
 use super::Kecs;
 use crate::model::{HealthStatus, Task};
-use crate::runtime::{ContainerExit, ContainerStatus, ObservedContainer, RuntimeEvent};
+use crate::runtime::{
+    ContainerExit, ContainerState, ContainerStatus, ObservedContainer, RuntimeEvent,
+};
 use crate::state::{Mutation, State};
 use crate::EcsError;
 
@@ -22,6 +24,14 @@ pub enum Repair {
     Relaunch(String),
     /// A task asked to stop has not finished stopping: stop it.
     Stop(String),
+    /// A running container missing from the runtime's list: if the engine confirms it is gone
+    /// (removed, or lost with an engine that restarted), it exited.
+    ConfirmGone {
+        /// The engine's ID of the container.
+        runtime_id: String,
+        /// The exit to record once confirmed.
+        exit: ContainerExit,
+    },
 }
 
 /// What to repair, given the recorded `state` and the runtime's `observed` containers. At
@@ -58,6 +68,7 @@ pub fn reconcile(state: &State, observed: &[ObservedContainer], startup: bool) -
                     task_arn: arn.to_string(),
                     container: c.container.clone(),
                     exit_code: code,
+                    reason: None,
                 })));
             }
             if let Some(h) = c.state.health {
@@ -80,7 +91,7 @@ pub fn reconcile(state: &State, observed: &[ObservedContainer], startup: bool) -
             repairs.push(Repair::Stop(arn.clone()));
         } else if startup && is_starting(task) {
             repairs.push(Repair::Relaunch(arn.clone()));
-        } else if startup {
+        } else if !is_starting(task) || startup {
             let seen: BTreeSet<&str> = by_task
                 .get(arn.as_str())
                 .into_iter()
@@ -89,16 +100,28 @@ pub fn reconcile(state: &State, observed: &[ObservedContainer], startup: bool) -
                 .collect();
             for c in task.containers.iter().flatten() {
                 let name = c.name.as_deref().unwrap_or_default();
-                let gone = c.runtime_id.is_some()
-                    && c.last_status.as_deref() == Some(task_state::RUNNING)
-                    && !seen.contains(name);
-                if gone {
-                    repairs.push(Repair::Observe(RuntimeEvent::Exited(ContainerExit {
-                        task_arn: arn.clone(),
-                        container: name.to_string(),
-                        exit_code: None,
-                    })));
+                let Some(runtime_id) = c.runtime_id.as_deref() else {
+                    continue;
+                };
+                if c.last_status.as_deref() != Some(task_state::RUNNING) || seen.contains(name) {
+                    continue;
                 }
+                let exit = ContainerExit {
+                    task_arn: arn.clone(),
+                    container: name.to_string(),
+                    exit_code: None,
+                    reason: None,
+                };
+                // At start-up the list is the truth; later a container may have been created
+                // after the list was taken, so the engine is asked about it first.
+                repairs.push(if startup {
+                    Repair::Observe(RuntimeEvent::Exited(exit))
+                } else {
+                    Repair::ConfirmGone {
+                        runtime_id: runtime_id.to_string(),
+                        exit,
+                    }
+                });
             }
         }
     }
@@ -150,6 +173,19 @@ impl Kecs {
                     }
                 }
                 Repair::Stop(arn) => self.enqueue(TaskWork::Stop(arn)),
+                Repair::ConfirmGone { runtime_id, exit } => {
+                    let gone = matches!(
+                        self.runtime.container_state(&runtime_id).await,
+                        Ok(ContainerState {
+                            status: ContainerStatus::Missing,
+                            ..
+                        })
+                    );
+                    if gone {
+                        tracing::warn!(task = %exit.task_arn, container = %exit.container, "a running container is gone from the runtime");
+                        self.on_runtime_event(RuntimeEvent::Exited(exit)).await?;
+                    }
+                }
                 Repair::Relaunch(arn) => {
                     tracing::info!(task = %arn, "starting again a task interrupted while starting");
                     if let Err(e) = self.runtime.remove_task(&arn).await {
@@ -251,6 +287,7 @@ mod tests {
                     task_arn: "gone".into(),
                     container: "app".into(),
                     exit_code: None,
+                    reason: None,
                 })),
                 Repair::Relaunch("starting".into()),
                 Repair::Stop("stopping".into()),
@@ -259,7 +296,7 @@ mod tests {
     }
 
     #[test]
-    fn the_periodic_resync_only_reports_what_it_sees() {
+    fn the_periodic_resync_reports_what_it_sees_and_asks_about_what_it_misses() {
         let s = state(vec![
             task("gone", "RUNNING", "RUNNING"),
             task("starting", "PENDING", "RUNNING"),
@@ -270,13 +307,26 @@ mod tests {
             observed("exited", ContainerStatus::Exited(Some(3))),
             observed("done", ContainerStatus::Exited(Some(0))),
         ];
+        // The starting task's launch watches its own containers; the stopped one is done.
         assert_eq!(
             reconcile(&s, &seen, false),
-            vec![Repair::Observe(RuntimeEvent::Exited(ContainerExit {
-                task_arn: "exited".into(),
-                container: "app".into(),
-                exit_code: Some(3),
-            }))]
+            vec![
+                Repair::Observe(RuntimeEvent::Exited(ContainerExit {
+                    task_arn: "exited".into(),
+                    container: "app".into(),
+                    exit_code: Some(3),
+                    reason: None,
+                })),
+                Repair::ConfirmGone {
+                    runtime_id: "gone-app".into(),
+                    exit: ContainerExit {
+                        task_arn: "gone".into(),
+                        container: "app".into(),
+                        exit_code: None,
+                        reason: None,
+                    },
+                },
+            ]
         );
     }
 }

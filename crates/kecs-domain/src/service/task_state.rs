@@ -147,11 +147,14 @@ pub fn request_stop(task: &mut Task, code: TaskStopCode, reason: &str, now: f64)
 }
 
 /// Records the exit code of a container that ended.
-pub fn record_exit(task: &mut Task, name: &str, exit_code: Option<i32>) {
+pub fn record_exit(task: &mut Task, name: &str, exit_code: Option<i32>, reason: Option<&str>) {
     if let Some(c) = container_mut(task, name) {
         c.last_status = Some(STOPPED.into());
         if exit_code.is_some() {
             c.exit_code = exit_code;
+        }
+        if let Some(reason) = reason {
+            c.reason = Some(reason.to_string());
         }
     }
     bump(task);
@@ -281,7 +284,7 @@ mod tests {
     #[test]
     fn a_started_container_keeps_an_exit_recorded_meanwhile() {
         let mut t = task();
-        record_exit(&mut t, "db", Some(0));
+        record_exit(&mut t, "db", Some(0), None);
         let started = |n: &str| StartedContainer {
             name: n.into(),
             runtime_id: Some(format!("id-{n}")),

@@ -15,7 +15,8 @@ use bollard::query_parameters::{
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::Docker;
-use futures::{Stream, StreamExt};
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use kecs_domain::model::{NetworkBinding, NetworkMode, Task, TaskDefinition, TransportProtocol};
 use kecs_domain::runtime::{
     ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
@@ -53,11 +54,39 @@ fn engine(e: impl std::fmt::Display) -> RuntimeError {
     RuntimeError::Engine(e.to_string())
 }
 
+/// True when the engine did not answer at all (stopped, restarting, socket gone), as opposed to
+/// answering with an error.
+fn is_unreachable(e: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as E;
+    matches!(
+        e,
+        E::IOError { .. }
+            | E::HyperLegacyError { .. }
+            | E::HyperResponseError { .. }
+            | E::RequestTimeoutError
+            | E::SocketNotFoundError(_)
+    )
+}
+
+/// An engine call that failed while KECS was doing `what`; an engine that does not answer is
+/// named as such, so a task that could not start says why.
+fn failed(what: impl std::fmt::Display, e: bollard::errors::Error) -> RuntimeError {
+    if is_unreachable(&e) {
+        RuntimeError::Engine(format!(
+            "the Docker engine at {} does not answer ({what}: {e})",
+            socket()
+        ))
+    } else {
+        RuntimeError::Engine(format!("{what}: {e}"))
+    }
+}
+
 fn is_status(e: &bollard::errors::Error, code: u16) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code, .. } if *status_code == code)
 }
 
-/// The socket bollard tries: `$DOCKER_HOST`, else the default Unix socket.
+/// The engine KECS talks to: `$DOCKER_HOST` (`unix://…` or `tcp://…`), else the default Unix
+/// socket.
 fn socket() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
 }
@@ -73,42 +102,13 @@ impl DockerRuntime {
         let unreachable = |e: &dyn std::fmt::Display| {
             format!("no Docker engine answers at {}: {e} (use --runtime none to run without containers)", socket())
         };
-        let docker = Docker::connect_with_socket_defaults().map_err(|e| unreachable(&e))?;
+        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(&e))?;
         docker.ping().await.map_err(|e| unreachable(&e))?;
         Ok(Self {
             docker,
             instance: instance.to_string(),
             network_lock: tokio::sync::Mutex::new(()),
         })
-    }
-
-    /// What Docker reports about this KECS's containers (`die` and `health_status` events).
-    /// The stream ends when the engine connection drops; the caller subscribes again.
-    pub fn events(
-        &self,
-    ) -> impl Stream<Item = Result<RuntimeEvent, RuntimeError>> + Send + 'static {
-        let filters = HashMap::from([
-            ("type".to_string(), vec!["container".to_string()]),
-            (
-                "event".to_string(),
-                vec!["die".to_string(), "health_status".to_string()],
-            ),
-            (
-                "label".to_string(),
-                vec![format!("{LABEL_INSTANCE}={}", self.instance)],
-            ),
-        ]);
-        let options = bollard::query_parameters::EventsOptionsBuilder::new()
-            .filters(&filters)
-            .build();
-        self.docker
-            .events(Some(options))
-            .filter_map(|event| async move {
-                match event {
-                    Err(e) => Some(Err(engine(e))),
-                    Ok(message) => observe::event(message).map(Ok),
-                }
-            })
     }
 
     async fn ensure_network(&self, cluster_arn: &str) -> Result<String, RuntimeError> {
@@ -124,7 +124,7 @@ impl DockerRuntime {
         {
             Ok(_) => return Ok(name),
             Err(e) if is_status(&e, 404) => {}
-            Err(e) => return Err(engine(format!("inspecting network {name}: {e}"))),
+            Err(e) => return Err(failed(format_args!("inspecting network {name}"), e)),
         }
         let request = NetworkCreateRequest {
             name: name.clone(),
@@ -138,7 +138,7 @@ impl DockerRuntime {
         match self.docker.create_network(request).await {
             Ok(_) => Ok(name),
             Err(e) if is_status(&e, 409) => Ok(name),
-            Err(e) => Err(engine(format!("creating network {name}: {e}"))),
+            Err(e) => Err(failed(format_args!("creating network {name}"), e)),
         }
     }
 
@@ -158,7 +158,7 @@ impl DockerRuntime {
         self.docker
             .list_containers(Some(options))
             .await
-            .map_err(engine)
+            .map_err(|e| failed("listing containers", e))
     }
 
     /// The containers of `task_arn`: (container name, ID).
@@ -197,7 +197,7 @@ impl DockerRuntime {
             self.docker
                 .create_volume(request)
                 .await
-                .map_err(|e| engine(format!("creating volume {name}: {e}")))?;
+                .map_err(|e| failed(format_args!("creating volume {name}"), e))?;
         }
         Ok(())
     }
@@ -246,6 +246,35 @@ impl ContainerRuntime for DockerRuntime {
         Ok(())
     }
 
+    /// What Docker reports about this KECS's containers (`die` and `health_status` events).
+    /// The stream ends when the engine connection drops; the caller subscribes again.
+    fn events(&self) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>> {
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            (
+                "event".to_string(),
+                vec!["die".to_string(), "health_status".to_string()],
+            ),
+            (
+                "label".to_string(),
+                vec![format!("{LABEL_INSTANCE}={}", self.instance)],
+            ),
+        ]);
+        let options = bollard::query_parameters::EventsOptionsBuilder::new()
+            .filters(&filters)
+            .build();
+        Box::pin(
+            self.docker
+                .events(Some(options))
+                .filter_map(|event| async move {
+                    match event {
+                        Err(e) => Some(Err(failed("following events", e))),
+                        Ok(message) => observe::event(message).map(Ok),
+                    }
+                }),
+        )
+    }
+
     async fn prepare_task(&self, task: &Task, td: &TaskDefinition) -> Result<(), RuntimeError> {
         if !matches!(td.network_mode, Some(NetworkMode::Host | NetworkMode::None)) {
             self.ensure_network(task.cluster_arn.as_deref().unwrap_or_default())
@@ -291,6 +320,9 @@ impl ContainerRuntime for DockerRuntime {
                     "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {message}"
                 )))
             }
+            Err(e) if is_unreachable(&e) => {
+                return Err(failed(format_args!("creating container {name}"), e))
+            }
             Err(e) => {
                 return Err(engine(format!(
                     "CannotCreateContainerError: Error response from daemon: {e}"
@@ -317,9 +349,13 @@ impl ContainerRuntime for DockerRuntime {
             )
             .await
             .map_err(|e| {
-                engine(format!(
-                    "CannotStartContainerError: Error response from daemon: {e}"
-                ))
+                if is_unreachable(&e) {
+                    failed(format_args!("starting container {id}"), e)
+                } else {
+                    engine(format!(
+                        "CannotStartContainerError: Error response from daemon: {e}"
+                    ))
+                }
             })?;
         let inspected = self
             .docker
@@ -328,7 +364,7 @@ impl ContainerRuntime for DockerRuntime {
                 None::<bollard::query_parameters::InspectContainerOptions>,
             )
             .await
-            .map_err(engine)?;
+            .map_err(|e| failed(format_args!("inspecting container {id}"), e))?;
         Ok(StartedContainer {
             network_bindings: Self::bindings_of(&inspected),
             private_ipv4: Self::address_of(&inspected),
@@ -350,7 +386,7 @@ impl ContainerRuntime for DockerRuntime {
                 status: ContainerStatus::Missing,
                 health: None,
             }),
-            Err(e) => Err(engine(e)),
+            Err(e) => Err(failed(format_args!("inspecting container {runtime_id}"), e)),
         }
     }
 
@@ -364,7 +400,7 @@ impl ContainerRuntime for DockerRuntime {
             match self.docker.stop_container(id, Some(options)).await {
                 Ok(()) => Ok(()),
                 Err(e) if is_status(&e, 304) || is_status(&e, 404) => Ok(()),
-                Err(e) => Err(engine(format!("stopping container {id}: {e}"))),
+                Err(e) => Err(failed(format_args!("stopping container {id}"), e)),
             }
         });
         futures::future::join_all(stops)
@@ -381,7 +417,7 @@ impl ContainerRuntime for DockerRuntime {
             Ok(()) => Ok(()),
             Err(e) if is_status(&e, 404) => Ok(()),
             // Containers that are not KECS's still use it: it stays.
-            Err(e) => Err(engine(format!("removing network {name}: {e}"))),
+            Err(e) => Err(failed(format_args!("removing network {name}"), e)),
         }
     }
 
@@ -394,7 +430,7 @@ impl ContainerRuntime for DockerRuntime {
             match self.docker.remove_container(&id, Some(options)).await {
                 Ok(()) => {}
                 Err(e) if is_status(&e, 404) => {}
-                Err(e) => return Err(engine(format!("removing container {id}: {e}"))),
+                Err(e) => return Err(failed(format_args!("removing container {id}"), e)),
             }
         }
         let filters = label_filter(LABEL_TASK, task_arn);
@@ -403,7 +439,7 @@ impl ContainerRuntime for DockerRuntime {
             .docker
             .list_volumes(Some(options))
             .await
-            .map_err(engine)?;
+            .map_err(|e| failed("listing volumes", e))?;
         for v in volumes.volumes.into_iter().flatten() {
             if v.labels.get(LABEL_INSTANCE) == Some(&self.instance) {
                 let _ = self
@@ -440,7 +476,7 @@ impl ContainerRuntime for DockerRuntime {
         let mut stream = self.docker.logs(&id, Some(options));
         let mut text = String::new();
         while let Some(chunk) = stream.next().await {
-            text.push_str(&chunk.map_err(engine)?.to_string());
+            text.push_str(&chunk.map_err(|e| failed("reading logs", e))?.to_string());
         }
         Ok(text.lines().map(str::to_string).collect())
     }

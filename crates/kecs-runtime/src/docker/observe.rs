@@ -41,6 +41,7 @@ pub fn event(message: EventMessage) -> Option<RuntimeEvent> {
             task_arn,
             container,
             exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
+            reason: None,
         }));
     }
     let status = match action.strip_prefix("health_status: ")? {
@@ -150,6 +151,7 @@ mod tests {
                 task_arn: "arn:t".into(),
                 container: "app".into(),
                 exit_code: Some(3),
+                reason: None,
             }))
         );
         assert_eq!(

@@ -85,17 +85,10 @@ pub struct SpecInput<'a> {
 }
 
 fn environment(def: &ContainerDefinition, over: Option<&ContainerOverride>) -> Vec<String> {
-    let mut env: Vec<(String, String)> = vec![];
-    for kv in def.environment.iter().flatten().chain(
-        over.and_then(|o| o.environment.as_ref())
-            .into_iter()
-            .flatten(),
-    ) {
-        let key = kv.name.clone().unwrap_or_default();
-        env.retain(|(k, _)| *k != key);
-        env.push((key, kv.value.clone().unwrap_or_default()));
-    }
-    env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+    crate::env::environment(def, over)
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
 }
 
 type Ports = (

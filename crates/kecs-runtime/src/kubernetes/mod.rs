@@ -1,0 +1,519 @@
+//! Tasks as pods on a Kubernetes cluster: each ECS cluster is a namespace (labelled as
+//! KECS's), each task a pod (`restartPolicy: Never`) labelled with this KECS's instance and its
+//! task ID, its containers mapped by [`pod`]. Pod and container states come from a watch
+//! (kube's watcher feeding a reflector cache), read by [`observe`].
+//!
+//! A task's pod is created once its last container is "created" (Kubernetes starts a pod's
+//! containers itself, in the order [`pod`] gives them). Stopping a task sets the pod's
+//! `activeDeadlineSeconds`, so the kubelet stops its containers (SIGTERM, SIGKILL after the
+//! grace period) and the pod stays with their exit codes, as a stopped Docker container does;
+//! removing a task deletes its pod. Services with port mappings get a Kubernetes Service of
+//! the same name in the cluster's namespace, so their tasks are reachable by name.
+
+pub mod names;
+pub mod observe;
+pub mod pod;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service, ServicePort, ServiceSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kecs_domain::model::{Task, TaskDefinition, TransportProtocol};
+use kecs_domain::runtime::{
+    ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
+    RuntimeEvent, StartedContainer,
+};
+use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::Client;
+
+use names::{
+    container_names, dns_label, namespace, parse_runtime_id, pod_name, runtime_id,
+    ANNOTATION_CLUSTER_ARN, LABEL_CLUSTER, LABEL_INSTANCE, LABEL_SERVICE,
+};
+
+/// How long a pod may stay unscheduled or pulling before its task fails to start.
+const START_DEADLINE: Duration = Duration::from_secs(600);
+/// How often a wait looks at the watch's cache.
+const LOOK_EVERY: Duration = Duration::from_millis(100);
+
+/// The Kubernetes runtime.
+pub struct KubernetesRuntime {
+    client: Client,
+    instance: String,
+    /// The watch's cache of this instance's pods (replaced when the watch starts again).
+    pods: RwLock<Option<Store<Pod>>>,
+}
+
+impl std::fmt::Debug for KubernetesRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubernetesRuntime")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+fn failed(what: impl std::fmt::Display, e: kube::Error) -> RuntimeError {
+    RuntimeError::Engine(format!("Kubernetes: {what}: {e}"))
+}
+
+fn is_code(e: &kube::Error, code: u16) -> bool {
+    matches!(e, kube::Error::Api(status) if status.code == code)
+}
+
+impl KubernetesRuntime {
+    /// Connects with the kubeconfig (`$KUBECONFIG`, `~/.kube/config`) or the in-cluster
+    /// service account, and checks that the API server answers.
+    pub async fn connect(instance: &str) -> Result<Self, String> {
+        // Another provider may have been installed first (then that one serves).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let unreachable = |e: &dyn std::fmt::Display| {
+            format!("no Kubernetes API server answers: {e} (set KUBECONFIG, or use --runtime docker or none)")
+        };
+        let client = Client::try_default().await.map_err(|e| unreachable(&e))?;
+        client
+            .apiserver_version()
+            .await
+            .map_err(|e| unreachable(&e))?;
+        Ok(Self::with_client(client, instance))
+    }
+
+    /// A runtime on an existing client.
+    pub fn with_client(client: Client, instance: &str) -> Self {
+        Self {
+            client,
+            instance: instance.to_string(),
+            pods: RwLock::new(None),
+        }
+    }
+
+    fn selector(&self) -> String {
+        format!("{LABEL_INSTANCE}={}", self.instance)
+    }
+
+    fn pods_in(&self, ns: &str) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), ns)
+    }
+
+    /// The pod `ns/name`, from the watch's cache when it has it, else from the API server.
+    async fn pod(&self, ns: &str, name: &str) -> Result<Option<Arc<Pod>>, RuntimeError> {
+        let cached = self
+            .pods
+            .read()
+            .ok()
+            .and_then(|s| s.as_ref().map(|s| s.get(&ObjectRef::new(name).within(ns))));
+        match cached {
+            Some(Some(pod)) => Ok(Some(pod)),
+            _ => self
+                .pods_in(ns)
+                .get_opt(name)
+                .await
+                .map(|p| p.map(Arc::new))
+                .map_err(|e| failed(format_args!("reading pod {ns}/{name}"), e)),
+        }
+    }
+
+    async fn ensure_namespace(&self, cluster_arn: &str) -> Result<String, RuntimeError> {
+        let name = namespace(cluster_arn);
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        if api
+            .get_opt(&name)
+            .await
+            .map_err(|e| failed(format_args!("reading namespace {name}"), e))?
+            .is_some()
+        {
+            return Ok(name);
+        }
+        let cluster = cluster_arn.rsplit('/').next().unwrap_or_default();
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                labels: Some(BTreeMap::from([(
+                    LABEL_CLUSTER.to_string(),
+                    dns_label(cluster, 63),
+                )])),
+                annotations: Some(BTreeMap::from([(
+                    ANNOTATION_CLUSTER_ARN.to_string(),
+                    cluster_arn.to_string(),
+                )])),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        match api.create(&PostParams::default(), &ns).await {
+            Ok(_) => Ok(name),
+            Err(e) if is_code(&e, 409) => Ok(name),
+            Err(e) => Err(failed(format_args!("creating namespace {name}"), e)),
+        }
+    }
+
+    /// The Kubernetes Service of an ECS service whose tasks have port mappings.
+    async fn ensure_service(
+        &self,
+        ns: &str,
+        service: &str,
+        td: &TaskDefinition,
+    ) -> Result<(), RuntimeError> {
+        let mut ports: Vec<ServicePort> = vec![];
+        for p in td
+            .container_definitions
+            .iter()
+            .flatten()
+            .flat_map(|d| d.port_mappings.iter().flatten())
+        {
+            let Some(port) = p.container_port else {
+                continue;
+            };
+            let protocol = match p.protocol {
+                Some(TransportProtocol::Udp) => "UDP",
+                _ => "TCP",
+            };
+            if ports
+                .iter()
+                .any(|s| s.port == port && s.protocol.as_deref() == Some(protocol))
+            {
+                continue;
+            }
+            ports.push(ServicePort {
+                name: Some(format!("{}-{port}", protocol.to_lowercase())),
+                port,
+                target_port: Some(IntOrString::Int(port)),
+                protocol: Some(protocol.into()),
+                ..ServicePort::default()
+            });
+        }
+        if ports.is_empty() {
+            return Ok(());
+        }
+        let name = dns_label(service, 63);
+        let selector = BTreeMap::from([
+            (LABEL_INSTANCE.to_string(), self.instance.clone()),
+            (LABEL_SERVICE.to_string(), name.clone()),
+        ]);
+        let object = Service {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                labels: Some(BTreeMap::from([(
+                    LABEL_INSTANCE.to_string(),
+                    self.instance.clone(),
+                )])),
+                ..ObjectMeta::default()
+            },
+            spec: Some(ServiceSpec {
+                selector: Some(selector),
+                ports: Some(ports),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        };
+        let api: Api<Service> = Api::namespaced(self.client.clone(), ns);
+        match api.create(&PostParams::default(), &object).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, 409) => Ok(()),
+            Err(e) => Err(failed(format_args!("creating service {ns}/{name}"), e)),
+        }
+    }
+
+    /// Waits until `check` says something of the pod `ns/name` (re-read from the watch's
+    /// cache every [`LOOK_EVERY`]), or `deadline` passes.
+    async fn wait_for<T>(
+        &self,
+        ns: &str,
+        name: &str,
+        deadline: Duration,
+        mut check: impl FnMut(Option<&Pod>) -> Option<T>,
+    ) -> Result<Option<T>, RuntimeError> {
+        let started = Instant::now();
+        loop {
+            let pod = self.pod(ns, name).await?;
+            if let Some(answer) = check(pod.as_deref()) {
+                return Ok(Some(answer));
+            }
+            if started.elapsed() > deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(LOOK_EVERY).await;
+        }
+    }
+}
+
+/// The runtime ID's parts, or an error naming it.
+fn parts(id: &str) -> Result<(&str, &str, &str), RuntimeError> {
+    parse_runtime_id(id).ok_or_else(|| RuntimeError::Engine(format!("not a pod container: {id}")))
+}
+
+#[async_trait::async_trait]
+impl ContainerRuntime for KubernetesRuntime {
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn check_available(&self) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+
+    fn events(&self) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>> {
+        let (store, writer) = reflector::store();
+        if let Ok(mut pods) = self.pods.write() {
+            *pods = Some(store);
+        }
+        let api: Api<Pod> = Api::all(self.client.clone());
+        let config = watcher::Config::default().labels(&self.selector());
+        let mut tracker = observe::Tracker::default();
+        let stream = reflector::reflector(writer, watcher(api, config).default_backoff())
+            .map(move |event| match event {
+                Ok(watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) => {
+                    Ok(tracker.applied(&pod))
+                }
+                Ok(watcher::Event::Delete(pod)) => Ok(tracker.deleted(&pod)),
+                Ok(watcher::Event::Init | watcher::Event::InitDone) => Ok(vec![]),
+                Err(e) => Err(RuntimeError::Engine(format!(
+                    "Kubernetes: watching pods: {e}"
+                ))),
+            })
+            .flat_map(|events| {
+                futures::stream::iter(match events {
+                    Ok(events) => events.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Err(e) => vec![Err(e)],
+                })
+            });
+        Box::pin(stream)
+    }
+
+    async fn prepare_task(&self, task: &Task, td: &TaskDefinition) -> Result<(), RuntimeError> {
+        let ns = self
+            .ensure_namespace(task.cluster_arn.as_deref().unwrap_or_default())
+            .await?;
+        if let Some(service) = pod::service_name(task) {
+            self.ensure_service(&ns, service, td).await?;
+        }
+        Ok(())
+    }
+
+    async fn create_container(
+        &self,
+        task: &Task,
+        td: &TaskDefinition,
+        name: &str,
+        created: &[StartedContainer],
+    ) -> Result<StartedContainer, RuntimeError> {
+        let task_arn = task.task_arn.as_deref().unwrap_or_default();
+        let ns = namespace(task.cluster_arn.as_deref().unwrap_or_default());
+        let pod_name = pod_name(task_arn);
+        let defs: Vec<&str> = td
+            .container_definitions
+            .iter()
+            .flatten()
+            .filter_map(|d| d.name.as_deref())
+            .collect();
+        let k8s_name = container_names(defs.iter().copied())
+            .into_iter()
+            .find(|(_, ecs)| ecs == name)
+            .map(|(k8s, _)| k8s)
+            .ok_or_else(|| {
+                RuntimeError::Engine(format!("no container {name} in the task definition"))
+            })?;
+        // The pod holds all of a task's containers: it is created with the last one.
+        if created.len() + 1 == defs.len() {
+            let spec = pod::pod(&pod::PodInput {
+                task,
+                td,
+                instance: &self.instance,
+            });
+            self.pods_in(&ns)
+                .create(&PostParams::default(), &spec)
+                .await
+                .map_err(|e| {
+                    failed(
+                        format_args!("CannotCreateContainerError: creating pod {ns}/{pod_name}"),
+                        e,
+                    )
+                })?;
+        }
+        Ok(StartedContainer {
+            name: name.to_string(),
+            runtime_id: Some(runtime_id(&ns, &pod_name, &k8s_name)),
+            ..StartedContainer::default()
+        })
+    }
+
+    /// Kubernetes starts the pod's containers itself: this waits until the container runs (or
+    /// already ended), and fails when it never will (image pull, configuration, pod gone).
+    async fn start_container(
+        &self,
+        _task: &Task,
+        container: &StartedContainer,
+    ) -> Result<StartedContainer, RuntimeError> {
+        let id = container.runtime_id.clone().unwrap_or_default();
+        let (ns, pod_name, name) = parts(&id)?;
+        let outcome = self
+            .wait_for(ns, pod_name, START_DEADLINE, |pod| {
+                let Some(pod) = pod else {
+                    return Some(Err(format!("pod {ns}/{pod_name} is gone")));
+                };
+                let status = observe::status_of(pod, name)?;
+                let image = status.image.clone();
+                if let Some(reason) = observe::start_failure(status, &image) {
+                    return Some(Err(reason));
+                }
+                match observe::state_of(status, false).status {
+                    ContainerStatus::Running | ContainerStatus::Exited(_) => {
+                        Some(Ok(pod.status.as_ref().and_then(|s| s.pod_ip.clone())))
+                    }
+                    _ => None,
+                }
+            })
+            .await?;
+        match outcome {
+            Some(Ok(ip)) => Ok(StartedContainer {
+                private_ipv4: ip,
+                ..container.clone()
+            }),
+            Some(Err(reason)) => Err(RuntimeError::Engine(reason)),
+            None => Err(RuntimeError::Engine(format!(
+                "ResourceInitializationError: pod {ns}/{pod_name} did not start container {name} within {} s",
+                START_DEADLINE.as_secs()
+            ))),
+        }
+    }
+
+    async fn container_state(&self, runtime_id: &str) -> Result<ContainerState, RuntimeError> {
+        let (ns, pod_name, name) = parts(runtime_id)?;
+        Ok(match self.pod(ns, pod_name).await? {
+            Some(pod) => observe::container_state(&pod, name),
+            None => ContainerState {
+                status: ContainerStatus::Missing,
+                health: None,
+            },
+        })
+    }
+
+    /// Sets the pod's active deadline: the kubelet stops its containers (grace period first)
+    /// and keeps the pod, with their exit codes. Waits until they have stopped.
+    async fn stop_task(&self, task: &Task) -> Result<(), RuntimeError> {
+        let ns = namespace(task.cluster_arn.as_deref().unwrap_or_default());
+        let pod_name = pod_name(task.task_arn.as_deref().unwrap_or_default());
+        let patch = serde_json::json!({"spec": {"activeDeadlineSeconds": 1}});
+        match self
+            .pods_in(&ns)
+            .patch(&pod_name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_code(&e, 404) => return Ok(()),
+            Err(e) => return Err(failed(format_args!("stopping pod {ns}/{pod_name}"), e)),
+        }
+        let grace = self
+            .pod(&ns, &pod_name)
+            .await?
+            .and_then(|p| p.spec.as_ref()?.termination_grace_period_seconds)
+            .unwrap_or(30);
+        let deadline = Duration::from_secs(u64::try_from(grace).unwrap_or(30) + 30);
+        self.wait_for(&ns, &pod_name, deadline, |pod| {
+            let Some(pod) = pod else {
+                return Some(());
+            };
+            let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+            let ended = matches!(phase, Some("Succeeded" | "Failed"))
+                || observe::statuses(pod).all(|s| {
+                    s.state
+                        .as_ref()
+                        .is_some_and(|s| s.terminated.is_some() || s.running.is_none())
+                });
+            ended.then_some(())
+        })
+        .await?
+        .ok_or_else(|| {
+            RuntimeError::Engine(format!(
+                "Kubernetes: pod {ns}/{pod_name} did not stop within {} s",
+                deadline.as_secs()
+            ))
+        })
+    }
+
+    async fn remove_task(&self, task_arn: &str) -> Result<(), RuntimeError> {
+        let selector = format!(
+            "{},{}={}",
+            self.selector(),
+            names::LABEL_TASK_ID,
+            pod_name(task_arn)
+        );
+        let api: Api<Pod> = Api::all(self.client.clone());
+        let found = api
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| failed("listing pods", e))?;
+        let now = DeleteParams {
+            grace_period_seconds: Some(0),
+            ..DeleteParams::default()
+        };
+        for pod in found.items {
+            let (Some(ns), Some(name)) = (pod.metadata.namespace, pod.metadata.name) else {
+                continue;
+            };
+            match self.pods_in(&ns).delete(&name, &now).await {
+                Ok(_) => {}
+                Err(e) if is_code(&e, 404) => {}
+                Err(e) => return Err(failed(format_args!("deleting pod {ns}/{name}"), e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn logs(
+        &self,
+        task: &Task,
+        container: &str,
+        tail: usize,
+    ) -> Result<Vec<String>, RuntimeError> {
+        let Some(id) = task
+            .containers
+            .iter()
+            .flatten()
+            .find(|c| c.name.as_deref() == Some(container))
+            .and_then(|c| c.runtime_id.clone())
+        else {
+            return Ok(vec![]);
+        };
+        let (ns, pod_name, name) = parts(&id)?;
+        let params = LogParams {
+            container: Some(name.to_string()),
+            tail_lines: Some(i64::try_from(tail).unwrap_or(i64::MAX)),
+            ..LogParams::default()
+        };
+        match self.pods_in(ns).logs(pod_name, &params).await {
+            Ok(text) => Ok(text.lines().map(str::to_string).collect()),
+            Err(e) if is_code(&e, 404) || is_code(&e, 400) => Ok(vec![]),
+            Err(e) => Err(failed(format_args!("reading logs of {id}"), e)),
+        }
+    }
+
+    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
+        let api: Api<Pod> = Api::all(self.client.clone());
+        let pods = api
+            .list(&ListParams::default().labels(&self.selector()))
+            .await
+            .map_err(|e| failed("listing pods", e))?;
+        Ok(pods.items.iter().flat_map(observe::observed).collect())
+    }
+
+    async fn remove_cluster(&self, cluster_arn: &str) -> Result<(), RuntimeError> {
+        let name = namespace(cluster_arn);
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        match api.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, 404) => Ok(()),
+            Err(e) => Err(failed(format_args!("deleting namespace {name}"), e)),
+        }
+    }
+
+    async fn pause(&self, d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+}
