@@ -263,23 +263,37 @@ def fake_kube_bin():
     return os.path.join(os.path.dirname(kecs_bin()), "kecs-fake-kube")
 
 
+class FakeKube:
+    """The fake Kubernetes API server (crates/kecs-fake-kube) as a process, whose registry holds
+    the test image; `kubeconfig` points at it, `url` is its address."""
+
+    def __init__(self, directory):
+        self.kubeconfig = str(directory / "kubeconfig")
+        self.proc = subprocess.Popen(
+            [fake_kube_bin(), "--listen", "127.0.0.1:0", "--kubeconfig", self.kubeconfig,
+             "--images", "kecs-test/busybox:latest"],
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("listening on "), line
+        self.url = "http://" + line.split()[-1]
+
+    def kecs(self, data_dir):
+        return KecsServer(data_dir, runtime="kubernetes", env={"KUBECONFIG": self.kubeconfig})
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def kube_server(kecs_binary, tmp_path_factory):
-    """A KECS on the kubernetes runtime, against the fake API server (crates/kecs-fake-kube),
-    whose registry holds the test image."""
+    """A KECS on the kubernetes runtime, against the fake API server."""
     d = tmp_path_factory.mktemp("kecs-kube")
-    kubeconfig = d / "kubeconfig"
-    fake = subprocess.Popen(
-        [fake_kube_bin(), "--listen", "127.0.0.1:0", "--kubeconfig", str(kubeconfig),
-         "--images", "kecs-test/busybox:latest"],
-        stdout=subprocess.PIPE, text=True)
-    line = fake.stdout.readline()
-    assert line.startswith("listening on "), line
-    s = KecsServer(d / "data", runtime="kubernetes", env={"KUBECONFIG": str(kubeconfig)}).start()
+    fake = FakeKube(d)
+    s = fake.kecs(d / "data").start()
     yield s
     s.stop()
-    fake.terminate()
-    fake.wait(timeout=10)
+    fake.stop()
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,12 @@ engine, and Kubernetes through the fake API server): run a task, `aws ecs wait t
 `tasks-stopped`, exit codes and stop reasons as ECS reports them, logs, and a service scaled and
 rolled to a new revision."""
 import json
+import time
 
 import pytest
 
 from conftest import make_client
+
 
 def register(aws, image, family, script, **extra):
     container = {"name": "app", "image": image, "memory": 32, "stopTimeout": 1,
@@ -17,7 +19,8 @@ def register(aws, image, family, script, **extra):
 
 def test_cli_waiters_follow_a_task_from_start_to_exit(aws_tasks, task_server):
     aws_tasks("create-cluster", "--cluster-name", "cli-docker")
-    register(aws_tasks, task_server.image, "cli-sleep", "sleep 3; exit 7")
+    # Long enough for the CLI waiter, which looks again only every 6 s, to see it RUNNING.
+    register(aws_tasks, task_server.image, "cli-sleep", "sleep 10; exit 7")
     run = aws_tasks("run-task", "--cluster", "cli-docker", "--task-definition", "cli-sleep")
     task = run["tasks"][0]
     assert task["lastStatus"] == "PROVISIONING"
@@ -85,7 +88,6 @@ def test_admin_logs_endpoint_returns_the_last_lines(task_server, tail):
                                          WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     task_id = arn.rsplit("/", 1)[1]
     url = f"{task_server.admin_url}/_kecs/tasks/{task_id}/containers/app/logs?tail={tail}"
-    import time
     lines = []
     for _ in range(50):
         status, _, body = http("GET", url)
@@ -131,3 +133,55 @@ def test_service_scales_up_and_rolls_to_a_new_revision(task_server):
     assert all(t["lastStatus"] == "RUNNING" for t in tasks)
     ecs.update_service(cluster="svc", service="web", desiredCount=0)
     ecs.delete_service(cluster="svc", service="web")
+
+
+def test_depends_on_success_runs_the_dependency_first(task_server):
+    ecs = make_client(task_server.api_url)
+    ecs.create_cluster(clusterName="deps")
+    ecs.register_task_definition(family="deps", containerDefinitions=[
+        {"name": "app", "image": task_server.image, "memory": 32, "stopTimeout": 1,
+         "command": ["sleep", "300"],
+         "dependsOn": [{"containerName": "init", "condition": "SUCCESS"}]},
+        {"name": "init", "image": task_server.image, "memory": 32, "essential": False,
+         "command": ["sh", "-c", "sleep 1; exit 0"]},
+    ])
+    arn = ecs.run_task(cluster="deps", taskDefinition="deps")["tasks"][0]["taskArn"]
+    ecs.get_waiter("tasks_running").wait(cluster="deps", tasks=[arn],
+                                         WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    for _ in range(50):
+        containers = {c["name"]: c for c in
+                      ecs.describe_tasks(cluster="deps", tasks=[arn])["tasks"][0]["containers"]}
+        if containers["init"]["lastStatus"] == "STOPPED":
+            break
+        time.sleep(0.2)
+    assert containers["init"]["lastStatus"] == "STOPPED"
+    assert containers["init"]["exitCode"] == 0
+    assert containers["app"]["lastStatus"] == "RUNNING"
+    ecs.stop_task(cluster="deps", task=arn)
+
+
+def test_health_checks_report_healthy_and_unhealthy(task_server):
+    ecs = make_client(task_server.api_url)
+    ecs.create_cluster(clusterName="health")
+    for family, check in (("healthy", "true"), ("sick", "exit 1")):
+        ecs.register_task_definition(family=family, containerDefinitions=[{
+            "name": "app", "image": task_server.image, "memory": 32, "stopTimeout": 1,
+            "command": ["sleep", "300"],
+            "healthCheck": {"command": ["CMD-SHELL", check], "interval": 5, "timeout": 2,
+                            "retries": 1, "startPeriod": 0}}])
+    arns = {f: ecs.run_task(cluster="health", taskDefinition=f)["tasks"][0]["taskArn"]
+            for f in ("healthy", "sick")}
+    want = {"healthy": "HEALTHY", "sick": "UNHEALTHY"}
+    deadline = time.monotonic() + 60
+    while True:
+        tasks = ecs.describe_tasks(cluster="health", tasks=list(arns.values()))["tasks"]
+        got = {f: next(t for t in tasks if t["taskArn"] == a).get("healthStatus")
+               for f, a in arns.items()}
+        if got == want or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert got == want
+    sick = next(t for t in tasks if t["taskArn"] == arns["sick"])
+    assert sick["lastStatus"] == "RUNNING", "standalone tasks keep running"
+    for a in arns.values():
+        ecs.stop_task(cluster="health", task=a)

@@ -16,11 +16,8 @@ async fn fake() -> (FakeKube, KubernetesRuntime) {
         .await
         .unwrap();
     let config = kube::Config::new(format!("http://{}", fake.addr).parse().unwrap());
-    let client = kube::Client::try_from(config).unwrap();
-    (
-        fake,
-        KubernetesRuntime::with_client(client, "test-instance"),
-    )
+    let runtime = KubernetesRuntime::from_config(config, "test-instance").unwrap();
+    (fake, runtime)
 }
 
 fn task(id: &str, group: Option<&str>) -> Task {

@@ -59,6 +59,13 @@ impl std::fmt::Debug for KubernetesRuntime {
     }
 }
 
+/// kube's TLS is rustls: when the build enables more than one of its crypto providers (other
+/// crates here enable aws-lc-rs), rustls cannot choose and a client would panic; ring is
+/// installed first. Another provider installed before stays.
+fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn failed(what: impl std::fmt::Display, e: kube::Error) -> RuntimeError {
     RuntimeError::Engine(format!("Kubernetes: {what}: {e}"))
 }
@@ -71,8 +78,7 @@ impl KubernetesRuntime {
     /// Connects with the kubeconfig (`$KUBECONFIG`, `~/.kube/config`) or the in-cluster
     /// service account, and checks that the API server answers.
     pub async fn connect(instance: &str) -> Result<Self, String> {
-        // Another provider may have been installed first (then that one serves).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto();
         let unreachable = |e: &dyn std::fmt::Display| {
             format!("no Kubernetes API server answers: {e} (set KUBECONFIG, or use --runtime docker or none)")
         };
@@ -81,6 +87,13 @@ impl KubernetesRuntime {
             .apiserver_version()
             .await
             .map_err(|e| unreachable(&e))?;
+        Ok(Self::with_client(client, instance))
+    }
+
+    /// A runtime on the API server `config` describes (no check that it answers).
+    pub fn from_config(config: kube::Config, instance: &str) -> Result<Self, String> {
+        install_crypto();
+        let client = Client::try_from(config).map_err(|e| e.to_string())?;
         Ok(Self::with_client(client, instance))
     }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use k8s_openapi::api::core::v1::{ContainerStatus as K8sStatus, Pod};
+use k8s_openapi::api::core::v1::{ContainerStatus as K8sStatus, Pod, Probe};
 use kecs_domain::model::HealthStatus;
 use kecs_domain::runtime::{
     ContainerExit, ContainerState, ContainerStatus, ObservedContainer, RuntimeEvent,
@@ -67,14 +67,43 @@ pub fn status_of<'p>(pod: &'p Pod, name: &str) -> Option<&'p K8sStatus> {
     statuses(pod).find(|s| s.name == name)
 }
 
-/// Whether the container `name` has a readiness probe (its health check).
+/// The readiness probe (its health check) of the container `name`.
+fn probe_of<'p>(pod: &'p Pod, name: &str) -> Option<&'p Probe> {
+    let spec = pod.spec.as_ref()?;
+    spec.containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .find(|c| c.name == name)?
+        .readiness_probe
+        .as_ref()
+}
+
 fn has_probe(pod: &Pod, name: &str) -> bool {
-    pod.spec.as_ref().is_some_and(|s| {
-        s.containers
-            .iter()
-            .chain(s.init_containers.iter().flatten())
-            .any(|c| c.name == name && c.readiness_probe.is_some())
-    })
+    probe_of(pod, name).is_some()
+}
+
+/// Seconds since the epoch.
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A running container that has never been ready although its probe had all its chances
+/// (initial delay, then `failureThreshold` periods) is UNHEALTHY, as ECS says after `retries`.
+fn never_ready(status: &K8sStatus, probe: &Probe, now: i64) -> bool {
+    let Some(started) = status
+        .state
+        .as_ref()
+        .and_then(|s| s.running.as_ref())
+        .and_then(|r| r.started_at.as_ref())
+    else {
+        return false;
+    };
+    let chances = i64::from(probe.initial_delay_seconds.unwrap_or(0))
+        + i64::from(probe.period_seconds.unwrap_or(10))
+            * i64::from(probe.failure_threshold.unwrap_or(3));
+    !status.ready && now - started.0.as_second() > chances
 }
 
 /// The ECS reason for a terminated container, when there is one to give.
@@ -103,8 +132,8 @@ pub fn start_failure(status: &K8sStatus, image: &str) -> Option<String> {
 }
 
 /// A container status as the domain's container state. Health: HEALTHY once ready; before,
-/// UNKNOWN (readiness alone cannot tell "not yet" from "failing"; the watch can, see
-/// [`Tracker`]).
+/// UNKNOWN (readiness alone cannot tell "not yet" from "failing": the watch tells readiness
+/// lost, see [`Tracker`], and [`container_state`] a probe that never passed).
 pub fn state_of(status: &K8sStatus, probed: bool) -> ContainerState {
     let state = status.state.as_ref();
     let kind = if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
@@ -127,10 +156,14 @@ pub fn state_of(status: &K8sStatus, probed: bool) -> ContainerState {
 
 /// The state of the container `name` of `pod`: created until the kubelet reports it.
 pub fn container_state(pod: &Pod, name: &str) -> ContainerState {
-    match status_of(pod, name) {
-        Some(s) => state_of(s, has_probe(pod, name)),
-        None => ContainerState::default(),
+    let Some(status) = status_of(pod, name) else {
+        return ContainerState::default();
+    };
+    let mut state = state_of(status, has_probe(pod, name));
+    if probe_of(pod, name).is_some_and(|p| never_ready(status, p, now_secs())) {
+        state.health = Some(HealthStatus::Unhealthy);
     }
+    state
 }
 
 /// A pod's containers as observations (start-up recovery and resync).

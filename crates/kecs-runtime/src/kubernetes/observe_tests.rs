@@ -199,3 +199,36 @@ fn readiness_is_health_and_losing_it_is_unhealthy() {
         vec![health("web", HealthStatus::Healthy)]
     );
 }
+
+#[test]
+fn a_probe_that_never_passed_is_unhealthy_once_its_chances_are_spent() {
+    let started = |ago: i64| K8sState {
+        running: Some(ContainerStateRunning {
+            started_at: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::from_second(now_secs() - ago).unwrap(),
+            )),
+        }),
+        ..K8sState::default()
+    };
+    // The default probe: 10 s period, 3 failures.
+    let young = pod(vec![status("web", started(5), false)]);
+    assert_eq!(
+        container_state(&young, "web").health,
+        Some(HealthStatus::Unknown)
+    );
+    let old = pod(vec![status("web", started(60), false)]);
+    assert_eq!(
+        container_state(&old, "web").health,
+        Some(HealthStatus::Unhealthy)
+    );
+    let fine = pod(vec![status("web", started(60), true)]);
+    assert_eq!(
+        container_state(&fine, "web").health,
+        Some(HealthStatus::Healthy)
+    );
+    assert_eq!(
+        container_state(&old, "app").health,
+        None,
+        "no probe, no health"
+    );
+}
