@@ -129,7 +129,9 @@ async fn a_task_runs_exits_and_reports_its_exit_through_the_watch() {
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].container, "app");
     assert_eq!(seen[0].state.status, ContainerStatus::Exited(Some(7)));
+    // The resync reads the watch's cache, not the API server.
     fake.stop().await;
+    assert_eq!(rt.inventory().await.unwrap(), seen);
 }
 
 #[tokio::test]

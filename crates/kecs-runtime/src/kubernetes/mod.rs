@@ -19,7 +19,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::stream::BoxStream;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -507,7 +507,18 @@ impl ContainerRuntime for KubernetesRuntime {
         }
     }
 
+    /// From the watch's cache once it holds the whole list (the resync then costs the API
+    /// server nothing); from the API server before (start-up recovery) or while the watch
+    /// starts again.
     async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
+        let cached = self.pods.read().ok().and_then(|s| {
+            let store = s.as_ref()?;
+            store.wait_until_ready().now_or_never()?.ok()?;
+            Some(store.state())
+        });
+        if let Some(pods) = cached {
+            return Ok(pods.iter().flat_map(|p| observe::observed(p)).collect());
+        }
         let api: Api<Pod> = Api::all(self.client.clone());
         let pods = api
             .list(&ListParams::default().labels(&self.selector()))
