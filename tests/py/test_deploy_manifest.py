@@ -19,7 +19,7 @@ def test_rbac_is_what_the_runtime_calls():
         "namespaces": {"get", "create", "delete"},
         "pods": {"get", "list", "watch", "create", "patch", "delete"},
         "pods/log": {"get"},
-        "services": {"create"},
+        "services": {"create", "delete"},
     }
     binding = o[("ClusterRoleBinding", "kecs")]
     assert binding["roleRef"]["name"] == "kecs"

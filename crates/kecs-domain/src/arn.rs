@@ -65,6 +65,15 @@ pub fn in_cluster(cluster_arn: &str, kind: &str, name: &str) -> String {
     format!("{base}:{kind}/{}/{name}", cluster_name(cluster_arn))
 }
 
+/// The cluster ARN and the name of a resource ARN in the long format (`...:<kind>/<cluster>/
+/// <name>`), e.g. a service's.
+pub fn split_in_cluster(arn: &str) -> Option<(String, &str)> {
+    let parsed = parse(arn)?;
+    let (cluster, name) = parsed.id.split_once('/')?;
+    let base = arn.strip_suffix(&format!(":{}/{}", parsed.kind, parsed.id))?;
+    Some((format!("{base}:cluster/{cluster}"), name))
+}
+
 /// True when `s` looks like any ARN (`arn:` prefix).
 pub fn is_arn(s: &str) -> bool {
     s.starts_with("arn:")
@@ -73,6 +82,19 @@ pub fn is_arn(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splits_a_long_format_arn_into_its_cluster_and_name() {
+        let service = in_cluster("arn:aws:ecs:eu-west-1:123:cluster/prod", "service", "web");
+        assert_eq!(
+            split_in_cluster(&service),
+            Some(("arn:aws:ecs:eu-west-1:123:cluster/prod".to_string(), "web"))
+        );
+        assert_eq!(
+            split_in_cluster("arn:aws:ecs:eu-west-1:123:cluster/prod"),
+            None
+        );
+    }
 
     #[test]
     fn builds_and_parses_cluster_arn() {

@@ -173,6 +173,13 @@ pub trait ContainerRuntime: Send + Sync {
         Ok(())
     }
 
+    /// Removes what the runtime keeps for a service that is gone (INACTIVE): the Kubernetes
+    /// Service of its tasks. Nothing by default.
+    async fn remove_service(&self, service_arn: &str) -> Result<(), RuntimeError> {
+        let _ = service_arn;
+        Ok(())
+    }
+
     /// Waits `d` before KECS looks again at containers it waits for (dependsOn conditions).
     async fn pause(&self, d: std::time::Duration);
 }

@@ -227,5 +227,12 @@ async fn a_service_with_ports_gets_a_kubernetes_service() {
         pod.metadata.labels.unwrap()[names::LABEL_SERVICE],
         names::dns_label("Web_Front", 63)
     );
+    rt.remove_service("arn:aws:ecs:us-east-1:000000000000:service/fake/Web_Front")
+        .await
+        .unwrap();
+    assert!(fake
+        .world
+        .service(&ns, &names::dns_label("Web_Front", 63))
+        .is_err());
     fake.stop().await;
 }

@@ -116,6 +116,11 @@ impl ContainerRuntime for CountedRuntime {
         self.counted(self.inner.remove_cluster(cluster_arn).await)
     }
 
+    async fn remove_service(&self, service_arn: &str) -> Result<(), RuntimeError> {
+        let result = self.inner.remove_service(service_arn).await;
+        self.counted(result)
+    }
+
     async fn pause(&self, d: Duration) {
         self.inner.pause(d).await
     }

@@ -92,6 +92,17 @@ impl Kecs {
             })
             .await?;
         let Some(plan) = plan else { return Ok(()) };
+        let retired = self.read(|s| {
+            s.services
+                .get(service_arn)
+                .is_none_or(|s| s.service.status.as_deref() == Some(INACTIVE))
+        });
+        if retired && !emulated {
+            // This pass made it INACTIVE: what the runtime keeps for it goes too.
+            if let Err(e) = self.runtime.remove_service(service_arn).await {
+                tracing::warn!(service = service_arn, error = %e, "removing the runtime's objects of a deleted service failed");
+            }
+        }
         if !emulated {
             for arn in &plan.stopped {
                 self.enqueue(TaskWork::Stop(arn.clone()));

@@ -537,6 +537,19 @@ impl ContainerRuntime for KubernetesRuntime {
         }
     }
 
+    async fn remove_service(&self, service_arn: &str) -> Result<(), RuntimeError> {
+        let Some((cluster_arn, name)) = kecs_domain::arn::split_in_cluster(service_arn) else {
+            return Ok(());
+        };
+        let (ns, name) = (namespace(&cluster_arn), dns_label(name, 63));
+        let api: Api<Service> = Api::namespaced(self.client.clone(), &ns);
+        match api.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, 404) => Ok(()),
+            Err(e) => Err(failed(format_args!("deleting service {ns}/{name}"), e)),
+        }
+    }
+
     async fn pause(&self, d: Duration) {
         tokio::time::sleep(d).await;
     }

@@ -1,6 +1,7 @@
-"""KECS on the kubernetes runtime, restarted after kill -9 (against the fake API server): it
-adopts the pods of its tasks, records exits that happened while it was down, and deletes pods
-labelled as its own that belong to no task it knows."""
+"""What only the kubernetes runtime does, against the fake API server: a KECS restarted after
+kill -9 adopts the pods of its tasks, records exits that happened while it was down, and deletes
+pods labelled as its own that belong to no task it knows; an ECS service with port mappings has
+a Kubernetes Service while it lives."""
 import json
 import signal
 import time
@@ -68,6 +69,41 @@ def test_a_restarted_kecs_adopts_its_pods_and_deletes_orphans(kecs_binary, tmp_p
         ecs.stop_task(cluster="recover", task=steady)
         stopped = wait_status(ecs, "recover", steady, "STOPPED")
         assert stopped["containers"][0]["exitCode"] == 137
+    finally:
+        kecs.stop(signal.SIGKILL)
+        fake.stop()
+
+
+def test_a_service_with_ports_has_a_kubernetes_service_while_it_lives(kecs_binary, tmp_path):
+    fake = FakeKube(tmp_path)
+    kecs = fake.kecs(tmp_path / "data").start()
+    try:
+        ecs = make_client(kecs.api_url)
+        ecs.create_cluster(clusterName="named")
+        ecs.register_task_definition(family="api", containerDefinitions=[{
+            "name": "api", "image": kecs.image, "memory": 32, "stopTimeout": 1,
+            "command": ["sleep", "300"], "portMappings": [{"containerPort": 9000}]}])
+        ecs.create_service(cluster="named", serviceName="api", taskDefinition="api",
+                           desiredCount=1)
+        waiter = {"Delay": 1, "MaxAttempts": 60}
+        ecs.get_waiter("services_stable").wait(cluster="named", services=["api"],
+                                               WaiterConfig=waiter)
+        [arn] = ecs.list_tasks(cluster="named", serviceName="api")["taskArns"]
+        task = ecs.describe_tasks(cluster="named", tasks=[arn])["tasks"][0]
+        namespace = task["containers"][0]["runtimeId"].split("/")[0]
+        url = f"{fake.url}/api/v1/namespaces/{namespace}/services/api"
+        status, _, body = http("GET", url)
+        assert status == 200, body
+        service = json.loads(body)
+        assert service["spec"]["ports"][0]["port"] == 9000
+        assert service["spec"]["selector"]["kecs.io/service"] == "api"
+        ecs.delete_service(cluster="named", service="api", force=True)
+        ecs.get_waiter("services_inactive").wait(cluster="named", services=["api"],
+                                                 WaiterConfig=waiter)
+        deadline = time.monotonic() + 10
+        while http("GET", url)[0] != 404 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert http("GET", url)[0] == 404, "the Kubernetes Service goes with the ECS service"
     finally:
         kecs.stop(signal.SIGKILL)
         fake.stop()
