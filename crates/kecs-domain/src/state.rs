@@ -139,6 +139,8 @@ pub enum Mutation {
     DeleteServiceDeployment(String),
     /// Remove a service revision.
     DeleteServiceRevision(String),
+    /// Forget a task (a stopped one past its retention).
+    DeleteTask(String),
     /// Wipe everything.
     Reset,
 }
@@ -307,6 +309,13 @@ impl State {
                         .insert(key.clone());
                 }
                 put(&mut self.tasks, Kind::Task, key, t, index)
+            }
+            Mutation::DeleteTask(arn) => {
+                let service = self.tasks.get(&arn).and_then(|t| service_of(&t.task));
+                if let Some(tasks) = service.and_then(|s| self.service_tasks.get_mut(&s)) {
+                    tasks.remove(&arn);
+                }
+                Ok(delete(&mut self.tasks, Kind::Task, arn))
             }
             Mutation::PutService(svc) => {
                 let key = svc.service.service_arn.clone().unwrap_or_default();

@@ -115,6 +115,24 @@ async fn resync_services(kecs: Arc<Kecs>) {
     }
 }
 
+/// Forgets stopped tasks older than `retention` (and removes their containers), looking every
+/// half retention, at least every minute.
+async fn forget_stopped_tasks(kecs: Arc<Kecs>, retention: std::time::Duration) {
+    let every = (retention / 2).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(60),
+    );
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        match kecs.forget_stopped_tasks(retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tasks = n, "forgot stopped tasks past their retention"),
+            Err(e) => tracing::warn!(error = %e, "forgetting stopped tasks failed"),
+        }
+    }
+}
+
 /// Adopts what the runtime runs for this instance after a restart (also after kill -9):
 /// running tasks are kept, interrupted launches start again, orphans are removed.
 async fn recover(runtime: &dyn ContainerRuntime, kecs: &Kecs) -> Result<(), String> {
@@ -141,6 +159,8 @@ pub struct Wiring {
     pub account_id: String,
     /// Whether `POST /_kecs/reset` is enabled.
     pub allow_reset: bool,
+    /// How long a stopped task is kept.
+    pub stopped_task_retention: std::time::Duration,
     /// Where responses are recorded for the conformance tests.
     pub conformance: Option<ConformanceLog>,
 }
@@ -156,6 +176,7 @@ impl Wiring {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             allow_reset: true,
+            stopped_task_retention: std::time::Duration::from_secs(3600),
             conformance: None,
         })
     }
@@ -221,6 +242,10 @@ pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<S
         controllers.push(tokio::spawn(watch_runtime(runtime, state.kecs.clone())));
     }
     controllers.push(tokio::spawn(resync_services(state.kecs.clone())));
+    controllers.push(tokio::spawn(forget_stopped_tasks(
+        state.kecs.clone(),
+        wiring.stopped_task_retention,
+    )));
     let data = web::Data::new(state);
 
     let api_data = data.clone();
@@ -276,6 +301,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         region: settings.region.clone(),
         account_id: settings.account_id.clone(),
         allow_reset: settings.allow_reset,
+        stopped_task_retention: std::time::Duration::from_secs(settings.stopped_task_retention),
         conformance,
     };
     let mut started = start(wiring, &settings.api_addr, &settings.admin_addr)

@@ -36,6 +36,10 @@ pub struct ServerArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "KECS_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Seconds a stopped task stays visible before it is forgotten and its containers removed,
+    /// as ECS forgets stopped tasks after about an hour [default: 3600]
+    #[arg(long, env = "KECS_STOPPED_TASK_RETENTION")]
+    pub stopped_task_retention: Option<u64>,
     /// Append every API response to this JSON-lines file (for the conformance tests).
     #[arg(long, env = "KECS_CONFORMANCE_LOG", hide = true)]
     pub conformance_log: Option<PathBuf>,
@@ -60,6 +64,8 @@ pub struct Settings {
     pub allow_reset: bool,
     /// `text` or `json`.
     pub log_format: String,
+    /// Seconds a stopped task is kept.
+    pub stopped_task_retention: u64,
     /// Where every API response is recorded (conformance tests).
     #[serde(default)]
     pub conformance_log: Option<PathBuf>,
@@ -95,6 +101,7 @@ impl Settings {
         }
         b = b
             .set_default("allow_reset", false)
+            .and_then(|b| b.set_default("stopped_task_retention", 3600))
             .map_err(|e| e.to_string())?;
         if let Some(path) = &args.config {
             b = b.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
@@ -113,6 +120,9 @@ impl Settings {
         }
         b = b
             .set_override_option("allow_reset", args.allow_reset)
+            .and_then(|b| {
+                b.set_override_option("stopped_task_retention", args.stopped_task_retention)
+            })
             .map_err(|e| e.to_string())?
             .set_override_option(
                 "conformance_log",
@@ -160,6 +170,7 @@ mod tests {
         assert_eq!(s.account_id, "000000000000");
         assert_eq!(s.region, "us-east-1");
         assert!(!s.allow_reset);
+        assert_eq!(s.stopped_task_retention, 3600);
     }
 
     #[test]
@@ -169,7 +180,7 @@ mod tests {
         let file = dir.join("kecs.toml");
         std::fs::write(
             &file,
-            "api_addr = \"127.0.0.1:9000\"\nregion = \"eu-west-1\"\nallow_reset = true\n",
+            "api_addr = \"127.0.0.1:9000\"\nregion = \"eu-west-1\"\nallow_reset = true\nstopped_task_retention = 60\n",
         )
         .unwrap();
         let args = ServerArgs {
@@ -181,6 +192,7 @@ mod tests {
         assert_eq!(s.api_addr, "127.0.0.1:9000");
         assert_eq!(s.region, "ap-south-1");
         assert!(s.allow_reset);
+        assert_eq!(s.stopped_task_retention, 60);
     }
 
     #[test]

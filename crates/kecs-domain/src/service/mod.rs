@@ -16,6 +16,7 @@ pub mod launch;
 pub mod lifecycle;
 mod logs;
 pub mod recovery;
+mod retention;
 pub mod scheduler;
 mod service_controller;
 mod service_deployments;
