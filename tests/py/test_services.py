@@ -292,6 +292,11 @@ def test_external_service_task_sets(ecs):
     sets = wait_until(settled)
     assert [(t["id"], t["runningCount"]) for t in sets] == [(blue["id"], 2), (green["id"], 1)]
     assert describe(ecs, "ext")["runningCount"] == 3
+    # Each task set's tasks are reported under its name, as ECS words it.
+    messages = [e["message"] for e in describe(ecs, "ext")["events"]]
+    for set_id in (blue["id"], green["id"]):
+        prefix = f"(service ext, taskSet {set_id}) has started "
+        assert any(m.startswith(prefix) for m in messages), messages
     tagged = ecs.describe_task_sets(cluster="c", service="ext", taskSets=[blue["taskSetArn"]],
                                     include=["TAGS"])["taskSets"]
     assert tagged[0]["tags"] == [{"key": "color", "value": "blue"}]

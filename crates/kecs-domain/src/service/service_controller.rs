@@ -112,7 +112,7 @@ impl Kecs {
             return Ok(());
         }
         let started = self.start_service_tasks(service_arn, &plan).await?;
-        if started.is_empty() {
+        if started.iter().all(|(_, arns)| arns.is_empty()) {
             return Ok(());
         }
         let now = self.now();
@@ -122,26 +122,43 @@ impl Kecs {
             };
             let mut stored = stored.clone();
             let name = stored.service.service_name.clone().unwrap_or_default();
-            add_event(
-                &mut stored.service,
-                format!(
-                    "(service {name}) has started {} tasks: {}.",
-                    started.len(),
-                    task_list(&started)
-                ),
-                now,
-            );
+            // Task sets' tasks are reported per task set, as ECS does; a deployment's all at once.
+            let groups: Vec<(Option<&str>, Vec<String>)> = if uses_task_sets(&stored.service) {
+                started
+                    .iter()
+                    .filter(|(_, arns)| !arns.is_empty())
+                    .map(|(set, arns)| (Some(set.as_str()), arns.clone()))
+                    .collect()
+            } else {
+                vec![(None, started.iter().flat_map(|(_, a)| a.clone()).collect())]
+            };
+            for (task_set, arns) in groups {
+                let whose = match task_set {
+                    Some(set) => format!("service {name}, taskSet {set}"),
+                    None => format!("service {name}"),
+                };
+                add_event(
+                    &mut stored.service,
+                    format!(
+                        "({whose}) has started {} tasks: {}.",
+                        arns.len(),
+                        task_list(&arns)
+                    ),
+                    now,
+                );
+            }
             Ok(((), vec![Mutation::PutService(stored)]))
         })
         .await
     }
 
-    /// Starts the plan's tasks (ten per RunTask, ECS's limit); returns their ARNs.
+    /// Starts the plan's tasks (ten per RunTask, ECS's limit); returns their ARNs by the
+    /// deployment or task set that started them.
     async fn start_service_tasks(
         &self,
         service_arn: &str,
         plan: &Plan,
-    ) -> Result<Vec<String>, EcsError> {
+    ) -> Result<Vec<(String, Vec<String>)>, EcsError> {
         let Some(service) = self.read(|s| s.services.get(service_arn).map(|s| s.service.clone()))
         else {
             return Ok(vec![]);
@@ -152,6 +169,7 @@ impl Kecs {
         };
         let mut started = vec![];
         for start in &plan.starts {
+            let mut arns = vec![];
             let mut left = start.count;
             while left > 0 {
                 let count = left.min(10);
@@ -179,8 +197,9 @@ impl Kecs {
                     ..RunTaskRequest::default()
                 };
                 let out = self.place_tasks(&plan.ctx, input, &[]).await?;
-                started.extend(out.tasks.into_iter().flatten().filter_map(|t| t.task_arn));
+                arns.extend(out.tasks.into_iter().flatten().filter_map(|t| t.task_arn));
             }
+            started.push((start.started_by.clone(), arns));
         }
         Ok(started)
     }
