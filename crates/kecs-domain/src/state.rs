@@ -195,6 +195,15 @@ impl State {
     /// Rebuilds the state from stored records.
     pub fn from_records(records: Vec<Record>) -> Result<Self, StoreError> {
         let mut s = State::default();
+        s.load(records)?;
+        s.index_service_tasks();
+        Ok(s)
+    }
+
+    /// Adds stored records (a batch of a load); [`index_service_tasks`](Self::index_service_tasks)
+    /// once they are all in.
+    pub fn load(&mut self, records: Vec<Record>) -> Result<(), StoreError> {
+        let s = self;
         for r in records {
             match r.kind {
                 Kind::Cluster => load_into(&mut s.clusters, r)?,
@@ -209,6 +218,12 @@ impl State {
                 Kind::ServiceRevision => load_into(&mut s.service_revisions, r)?,
             }
         }
+        Ok(())
+    }
+
+    /// Builds the derived index of each service's tasks.
+    pub fn index_service_tasks(&mut self) {
+        let s = self;
         let indexed: Vec<(String, String)> = s
             .tasks
             .iter()
@@ -217,7 +232,6 @@ impl State {
         for (service, task) in indexed {
             s.service_tasks.entry(service).or_default().insert(task);
         }
-        Ok(s)
     }
 
     /// Applies one mutation and returns the store change that records it.

@@ -134,6 +134,12 @@ pub type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + S
 pub trait Store: Send + Sync {
     /// Every stored record (read once at start-up).
     fn load(&self) -> StoreFuture<Vec<Record>>;
+    /// Every stored record, a batch at a time: a store holding many hands them over so, and
+    /// the state is built as they come instead of from all of them at once. One batch of
+    /// [`load`](Self::load) by default.
+    fn load_batches(&self) -> futures::stream::BoxStream<'static, Result<Vec<Record>, StoreError>> {
+        Box::pin(futures::stream::once(self.load()))
+    }
     /// Queues `changes` as one atomic unit, **in call order** (callers rely on this to keep the
     /// store in the same order as their in-memory state), and returns a future that resolves
     /// once they are durably committed.

@@ -11,6 +11,8 @@ pub mod journal;
 mod migrations;
 mod writer;
 
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{mpsc, Arc, Mutex};
@@ -143,7 +145,26 @@ impl DuckStore {
 
 impl Store for DuckStore {
     fn load(&self) -> StoreFuture<Vec<Record>> {
-        self.ask(Command::Load)
+        let mut batches = self.load_batches();
+        Box::pin(async move {
+            let mut all = vec![];
+            while let Some(batch) = batches.next().await {
+                all.extend(batch?);
+            }
+            Ok(all)
+        })
+    }
+
+    fn load_batches(&self) -> BoxStream<'static, Result<Vec<Record>, StoreError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        if self.commands.send(Command::Load(tx)).is_err() {
+            return Box::pin(futures::stream::once(async {
+                Err(err("the store writer has stopped"))
+            }));
+        }
+        Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|batch| (batch, rx))
+        }))
     }
 
     fn commit(&self, changes: Vec<Change>) -> CommitFuture {

@@ -14,11 +14,17 @@ use tokio::sync::oneshot;
 use crate::journal::Journal;
 
 type Ack<T> = oneshot::Sender<Result<T, StoreError>>;
+/// Where a load sends its batches.
+pub(crate) type Batches = tokio::sync::mpsc::Sender<Result<Vec<Record>, StoreError>>;
+
+/// Records per batch of a load.
+pub(crate) const LOAD_BATCH: usize = 1024;
 
 /// What the store is asked to do.
 pub(crate) enum Command {
     Commit(Vec<Change>, Ack<()>),
-    Load(Ack<Vec<Record>>),
+    /// Every record, in batches of [`LOAD_BATCH`] (the channel ends after the last).
+    Load(Batches),
     Ping(Ack<()>),
     Stop,
 }
@@ -146,13 +152,15 @@ pub(crate) fn run_duck(
                     backlog.changes.extend(changes);
                     backlog.acks.push(ack);
                 }
-                ToDuck::Command(Command::Load(ack)) => {
-                    // Apply what came before, so the load sees it.
-                    let _ = ack.send(
-                        backlog
-                            .flush(&mut conn, &applied)
-                            .and_then(|()| load(&conn)),
-                    );
+                ToDuck::Command(Command::Load(batches)) => {
+                    // Apply what came before, so the load sees it. The loader takes one batch
+                    // at a time (blocking here), so no more than two are ever held.
+                    let loaded = backlog.flush(&mut conn, &applied).and_then(|()| {
+                        load(&conn, |batch| batches.blocking_send(Ok(batch)).is_ok())
+                    });
+                    if let Err(e) = loaded {
+                        let _ = batches.blocking_send(Err(e));
+                    }
                 }
                 ToDuck::Command(Command::Ping(ack)) => {
                     let flushed = backlog.flush(&mut conn, &applied);
@@ -333,7 +341,12 @@ pub(crate) fn applied_seq(conn: &duckdb::Connection) -> Result<u64, StoreError> 
     Ok(u64::try_from(seq).unwrap_or(0))
 }
 
-pub(crate) fn load(conn: &duckdb::Connection) -> Result<Vec<Record>, StoreError> {
+/// Reads every record and hands them to `emit` in batches of [`LOAD_BATCH`]; stops early when
+/// `emit` says nobody takes them any more.
+pub(crate) fn load(
+    conn: &duckdb::Connection,
+    mut emit: impl FnMut(Vec<Record>) -> bool,
+) -> Result<(), StoreError> {
     let mut stmt = conn
         .prepare("SELECT kind, key, doc, cluster, family, revision, status, service, started_by, created_at FROM resources")
         .map_err(err)?;
@@ -358,14 +371,25 @@ pub(crate) fn load(conn: &duckdb::Connection) -> Result<Vec<Record>, StoreError>
             ))
         })
         .map_err(err)?;
-    let mut out = vec![];
+    let mut batch = Vec::with_capacity(LOAD_BATCH);
     for row in rows {
         let (kind, mut record) = row.map_err(err)?;
         record.kind =
             Kind::parse(&kind).ok_or_else(|| StoreError(format!("unknown kind {kind}")))?;
-        out.push(record);
+        batch.push(record);
+        if batch.len() == LOAD_BATCH
+            && !emit(std::mem::replace(
+                &mut batch,
+                Vec::with_capacity(LOAD_BATCH),
+            ))
+        {
+            return Ok(());
+        }
     }
-    Ok(out)
+    if !batch.is_empty() {
+        emit(batch);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -425,7 +449,15 @@ mod tests {
         });
         apply(&mut conn, second, Some(7)).unwrap();
         assert_eq!(applied_seq(&conn).unwrap(), 7);
-        let mut records = load(&conn).unwrap();
+        let (mut records, mut batches) = (vec![], vec![]);
+        load(&conn, |batch| {
+            batches.push(batch.len());
+            records.extend(batch);
+            true
+        })
+        .unwrap();
+        // 359 records: batches of LOAD_BATCH and what is left.
+        assert_eq!(batches, [359]);
         records.sort_by(|a, b| a.key.cmp(&b.key));
         assert_eq!(records.len(), 359);
         let doc = |k: &str| records.iter().find(|r| r.key == k).map(|r| r.doc.clone());
@@ -433,5 +465,32 @@ mod tests {
         assert_eq!(doc("k200").as_deref(), Some("1"));
         assert_eq!(doc("k340"), None);
         assert_eq!(doc("k359").as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn a_load_comes_in_batches_and_stops_when_nobody_takes_them() {
+        let mut conn = duckdb::Connection::open_in_memory().unwrap();
+        crate::migrations::apply(&mut conn).unwrap();
+        let n = LOAD_BATCH * 2 + 5;
+        apply(
+            &mut conn,
+            (0..n).map(|i| put(&format!("k{i:05}"), "1")).collect(),
+            None,
+        )
+        .unwrap();
+        let mut sizes = vec![];
+        load(&conn, |batch| {
+            sizes.push(batch.len());
+            true
+        })
+        .unwrap();
+        assert_eq!(sizes, [LOAD_BATCH, LOAD_BATCH, 5]);
+        let mut taken = 0;
+        load(&conn, |_| {
+            taken += 1;
+            false
+        })
+        .unwrap();
+        assert_eq!(taken, 1);
     }
 }

@@ -80,7 +80,14 @@ impl Kecs {
         clock: Arc<dyn Clock>,
         runtime: Arc<dyn ContainerRuntime>,
     ) -> Result<Self, StoreError> {
-        let state = State::from_records(store.load().await?)?;
+        // Batch by batch: each batch's documents are dropped once decoded, so a large store
+        // is never held twice in memory.
+        let mut state = State::default();
+        let mut batches = store.load_batches();
+        while let Some(batch) = futures::StreamExt::next(&mut batches).await {
+            state.load(batch?)?;
+        }
+        state.index_service_tasks();
         Ok(Self {
             state: RwLock::new(state),
             store,
