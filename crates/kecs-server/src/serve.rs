@@ -237,7 +237,7 @@ pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<S
         conformance: wiring.conformance,
     };
     let mut controllers = vec![tokio::spawn(state.kecs.clone().drive_tasks())];
-    if !runtime.is_emulated() && runtime.check_available().is_ok() {
+    if !runtime.is_emulated() {
         recover(runtime.as_ref(), &state.kecs).await?;
         controllers.push(tokio::spawn(watch_runtime(runtime, state.kecs.clone())));
     }
