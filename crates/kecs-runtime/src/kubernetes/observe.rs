@@ -267,7 +267,3 @@ impl Tracker {
         events
     }
 }
-
-#[cfg(test)]
-#[path = "observe_tests.rs"]
-mod tests;

@@ -369,7 +369,3 @@ pub fn pod(input: &PodInput) -> Pod {
         ..Pod::default()
     }
 }
-
-#[cfg(test)]
-#[path = "pod_tests.rs"]
-mod tests;

@@ -1,11 +1,25 @@
-//! Pods read as observations: states, reasons, and the tracker's one report per change.
+//! Pods read as observations (`kecs_runtime::kubernetes::observe`): states, reasons, and the
+//! tracker's one report per change.
 
-use super::*;
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::{
     Container, ContainerState as K8sState, ContainerStateRunning, ContainerStateTerminated,
-    ContainerStateWaiting, PodSpec, PodStatus, Probe,
+    ContainerStateWaiting, ContainerStatus as K8sStatus, Pod, PodSpec, PodStatus, Probe,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kecs_domain::model::HealthStatus;
+use kecs_domain::runtime::{ContainerExit, ContainerState, ContainerStatus, RuntimeEvent};
+use kecs_runtime::kubernetes::names::{ANNOTATION_CONTAINERS, ANNOTATION_TASK_ARN};
+use kecs_runtime::kubernetes::observe::{
+    container_state, observed, start_failure, Tracker, OUT_OF_MEMORY,
+};
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
 
 const TASK: &str = "arn:aws:ecs:us-east-1:000000000000:task/c/abc";
 

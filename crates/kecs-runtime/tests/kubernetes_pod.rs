@@ -1,10 +1,20 @@
-//! The converter, field by field.
+//! The task -> pod converter (`kecs_runtime::kubernetes::pod`), field by field.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kecs_domain::model::{
-    ContainerDependency, HostEntry, HostVolumeProperties, KernelCapabilities, KeyValuePair,
-    LinuxParameters, MountPoint, PortMapping, TaskOverride, Volume as EcsVolume,
+    ContainerCondition, ContainerDefinition, ContainerDependency, ContainerOverride, HealthCheck,
+    HostEntry, HostVolumeProperties, KernelCapabilities, KeyValuePair, LinuxParameters, MountPoint,
+    NetworkMode, PortMapping, Task, TaskDefinition, TaskOverride, TransportProtocol,
+    Volume as EcsVolume,
 };
+use kecs_runtime::kubernetes::names::{
+    namespace, ANNOTATION_CLUSTER_ARN, ANNOTATION_CONTAINERS, ANNOTATION_TASK_ARN, LABEL_INSTANCE,
+    LABEL_SERVICE, LABEL_TASK_ID,
+};
+use kecs_runtime::kubernetes::pod::{millicores, pod, probe, PodInput};
 
 const TASK: &str = "arn:aws:ecs:us-east-1:000000000000:task/web/0123456789abcdef0123456789abcdef";
 const CLUSTER: &str = "arn:aws:ecs:us-east-1:000000000000:cluster/web";
