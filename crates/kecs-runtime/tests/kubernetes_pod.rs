@@ -447,3 +447,24 @@ fn host_network_hosts_and_dns() {
     assert_eq!(dns.searches, Some(vec!["corp".into()]));
     assert_eq!(s.hostname.as_deref(), Some("box"));
 }
+
+#[test]
+fn containers_start_in_dependency_order_under_the_names_their_runtime_ids_use() {
+    // Defined first, started second: each keeps the Kubernetes name `container_names_of`
+    // gives it, which the runtime IDs KECS records are built from.
+    let mut first = def("App");
+    first.depends_on = Some(vec![ContainerDependency {
+        container_name: Some("app".into()),
+        condition: Some(ContainerCondition::Start),
+    }]);
+    let t = td(vec![first, def("app")]);
+    let p = pod_of(&task(), &t);
+    let names = kecs_runtime::kubernetes::pod::container_names_of(&t);
+    let started: Vec<&str> = spec(&p)
+        .containers
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(started, [names[1].0.as_str(), names[0].0.as_str()]);
+    assert_eq!((names[0].1.as_str(), names[1].1.as_str()), ("App", "app"));
+}

@@ -34,8 +34,8 @@ use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
 
 use names::{
-    container_names, dns_label, namespace, parse_runtime_id, pod_name, runtime_id,
-    ANNOTATION_CLUSTER_ARN, LABEL_CLUSTER, LABEL_INSTANCE, LABEL_SERVICE,
+    dns_label, namespace, parse_runtime_id, pod_name, runtime_id, ANNOTATION_CLUSTER_ARN,
+    LABEL_CLUSTER, LABEL_INSTANCE, LABEL_SERVICE,
 };
 
 /// How long a pod may stay unscheduled or pulling before its task fails to start.
@@ -319,13 +319,9 @@ impl ContainerRuntime for KubernetesRuntime {
         let task_arn = task.task_arn.as_deref().unwrap_or_default();
         let ns = namespace(task.cluster_arn.as_deref().unwrap_or_default());
         let pod_name = pod_name(task_arn);
-        let defs: Vec<&str> = td
-            .container_definitions
-            .iter()
-            .flatten()
-            .filter_map(|d| d.name.as_deref())
-            .collect();
-        let k8s_name = container_names(defs.iter().copied())
+        let names = pod::container_names_of(td);
+        let containers = names.len();
+        let k8s_name = names
             .into_iter()
             .find(|(_, ecs)| ecs == name)
             .map(|(k8s, _)| k8s)
@@ -333,7 +329,7 @@ impl ContainerRuntime for KubernetesRuntime {
                 RuntimeError::Engine(format!("no container {name} in the task definition"))
             })?;
         // The pod holds all of a task's containers: it is created with the last one.
-        if created.len() + 1 == defs.len() {
+        if created.len() + 1 == containers {
             let spec = pod::pod(&pod::PodInput {
                 task,
                 td,
@@ -413,19 +409,18 @@ impl ContainerRuntime for KubernetesRuntime {
         let ns = namespace(task.cluster_arn.as_deref().unwrap_or_default());
         let pod_name = pod_name(task.task_arn.as_deref().unwrap_or_default());
         let patch = serde_json::json!({"spec": {"activeDeadlineSeconds": 1}});
-        match self
+        let patched = match self
             .pods_in(&ns)
             .patch(&pod_name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
-            Ok(_) => {}
+            Ok(pod) => pod,
             Err(e) if is_code(&e, 404) => return Ok(()),
             Err(e) => return Err(failed(format_args!("stopping pod {ns}/{pod_name}"), e)),
-        }
-        let grace = self
-            .pod(&ns, &pod_name)
-            .await?
-            .and_then(|p| p.spec.as_ref()?.termination_grace_period_seconds)
+        };
+        let grace = patched
+            .spec
+            .and_then(|s| s.termination_grace_period_seconds)
             .unwrap_or(30);
         let deadline = Duration::from_secs(u64::try_from(grace).unwrap_or(30) + 30);
         self.wait_for(&ns, &pod_name, deadline, |pod| {

@@ -78,10 +78,6 @@ fn probe_of<'p>(pod: &'p Pod, name: &str) -> Option<&'p Probe> {
         .as_ref()
 }
 
-fn has_probe(pod: &Pod, name: &str) -> bool {
-    probe_of(pod, name).is_some()
-}
-
 /// Seconds since the epoch.
 fn now_secs() -> i64 {
     std::time::SystemTime::now()
@@ -159,8 +155,9 @@ pub fn container_state(pod: &Pod, name: &str) -> ContainerState {
     let Some(status) = status_of(pod, name) else {
         return ContainerState::default();
     };
-    let mut state = state_of(status, has_probe(pod, name));
-    if probe_of(pod, name).is_some_and(|p| never_ready(status, p, now_secs())) {
+    let probe = probe_of(pod, name);
+    let mut state = state_of(status, probe.is_some());
+    if probe.is_some_and(|p| never_ready(status, p, now_secs())) {
         state.health = Some(HealthStatus::Unhealthy);
     }
     state
@@ -214,7 +211,7 @@ impl Tracker {
             let key = (task_arn.to_string(), ecs.clone());
             let before = self.seen.get(&key).copied().unwrap_or_default();
             let mut now = before;
-            let state = state_of(status, has_probe(pod, &status.name));
+            let state = state_of(status, probe_of(pod, &status.name).is_some());
             if let ContainerStatus::Exited(code) = state.status {
                 if !before.exited {
                     now.exited = true;

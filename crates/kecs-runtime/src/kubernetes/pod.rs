@@ -263,6 +263,17 @@ pub struct PodInput<'a> {
     pub instance: &'a str,
 }
 
+/// The Kubernetes name of each container of `td`, with its ECS name, named in definition order
+/// so that the pod and the runtime IDs KECS records always agree.
+pub fn container_names_of(td: &TaskDefinition) -> Vec<(String, String)> {
+    container_names(
+        td.container_definitions
+            .iter()
+            .flatten()
+            .filter_map(|d| d.name.as_deref()),
+    )
+}
+
 /// The pod of a task.
 pub fn pod(input: &PodInput) -> Pod {
     let (task, td) = (input.task, input.td);
@@ -272,14 +283,17 @@ pub fn pod(input: &PodInput) -> Pod {
     let defs: Vec<&ContainerDefinition> = td.container_definitions.iter().flatten().collect();
     let order = kecs_domain::service::launch::start_order(td)
         .unwrap_or_else(|_| defs.iter().filter_map(|d| d.name.clone()).collect());
-    let names = container_names(order.iter().map(String::as_str));
+    let names = container_names_of(td);
     let overrides = task
         .overrides
         .as_ref()
         .and_then(|o| o.container_overrides.as_deref())
         .unwrap_or_default();
     let (mut init, mut regular) = (vec![], vec![]);
-    for (k8s_name, ecs_name) in &names {
+    for ecs_name in &order {
+        let Some((k8s_name, _)) = names.iter().find(|(_, e)| e == ecs_name) else {
+            continue;
+        };
         let Some(def) = defs.iter().find(|d| d.name.as_deref() == Some(ecs_name)) else {
             continue;
         };
