@@ -192,14 +192,6 @@ fn load_into<T: DeserializeOwned>(
 }
 
 impl State {
-    /// Rebuilds the state from stored records.
-    pub fn from_records(records: Vec<Record>) -> Result<Self, StoreError> {
-        let mut s = State::default();
-        s.load(records)?;
-        s.index_service_tasks();
-        Ok(s)
-    }
-
     /// Adds stored records (a batch of a load); [`index_service_tasks`](Self::index_service_tasks)
     /// once they are all in.
     pub fn load(&mut self, records: Vec<Record>) -> Result<(), StoreError> {
@@ -433,7 +425,12 @@ mod tests {
         let indexed = |s: &State| -> Vec<String> { s.service_tasks[web].iter().cloned().collect() };
         assert_eq!(indexed(&s), expected);
         assert_eq!(s.service_tasks.len(), 1);
-        let loaded = State::from_records(records).unwrap();
+        // Loaded in two batches, as a store hands them over.
+        let mut loaded = State::default();
+        let second = records.split_off(records.len() / 2);
+        loaded.load(records).unwrap();
+        loaded.load(second).unwrap();
+        loaded.index_service_tasks();
         assert_eq!(indexed(&loaded), expected);
         s.apply(Mutation::Reset).unwrap();
         assert!(s.service_tasks.is_empty());
