@@ -123,13 +123,15 @@ pub fn derive(state: &State, m: &Mutation, now: f64) -> Vec<Event> {
     match m {
         Mutation::PutTask(t) => {
             let arn = t.task.task_arn.as_deref().unwrap_or_default();
-            task_change(state.tasks.get(arn).map(|o| &o.task), &t.task, now)
+            let old = state.tasks.get(arn);
+            task_change(old.as_ref().map(|o| &o.task), &t.task, now)
                 .into_iter()
                 .collect()
         }
         Mutation::PutService(s) => {
             let arn = s.service.service_arn.as_deref().unwrap_or_default();
-            service_changes(state.services.get(arn).map(|o| &o.service), &s.service, now)
+            let old = state.services.get(arn);
+            service_changes(old.as_ref().map(|o| &o.service), &s.service, now)
         }
         Mutation::PutCluster(c) => cluster_change(
             state

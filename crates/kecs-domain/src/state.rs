@@ -1,6 +1,10 @@
 //! The in-memory state every read is answered from, and the mutations that change it. Each
 //! mutation becomes one [`Change`] for the store, so memory and store never disagree on order.
 
+mod packed;
+mod summary;
+mod table;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -11,6 +15,10 @@ use crate::model::{
 };
 use crate::store::{Change, Index, Kind, Record, StoreError};
 use crate::EcsError;
+
+pub use packed::{PackError, Packed};
+pub use summary::{token_hash, ServiceSummary, TaskSummary};
+pub use table::{Row, Table};
 
 /// A custom attribute and the cluster it was put in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,14 +91,15 @@ pub struct State {
     pub account_settings: BTreeMap<String, Setting>,
     /// Attributes by `cluster|targetType|targetId|name`.
     pub attributes: BTreeMap<String, ClusterAttribute>,
-    /// Tasks by ARN (`.../task/<cluster>/<id>`, so one cluster's tasks are one range).
-    pub tasks: BTreeMap<String, StoredTask>,
-    /// Services by ARN (`.../service/<cluster>/<name>`).
-    pub services: BTreeMap<String, StoredService>,
-    /// Service deployments by ARN (`.../service-deployment/<cluster>/<service>/<id>`).
-    pub service_deployments: BTreeMap<String, ServiceDeployment>,
-    /// Service revisions by ARN (`.../service-revision/<cluster>/<service>/<id>`).
-    pub service_revisions: BTreeMap<String, ServiceRevision>,
+    /// Tasks by ARN (`.../task/<cluster>/<id>`, so one cluster's tasks are one range), packed:
+    /// they are most of what KECS holds.
+    pub tasks: Table<StoredTask>,
+    /// Services by ARN (`.../service/<cluster>/<name>`), packed.
+    pub services: Table<StoredService>,
+    /// Service deployments by ARN (`.../service-deployment/<cluster>/<service>/<id>`), packed.
+    pub service_deployments: Table<ServiceDeployment>,
+    /// Service revisions by ARN (`.../service-revision/<cluster>/<service>/<id>`), packed.
+    pub service_revisions: Table<ServiceRevision>,
     /// Derived index (not stored): the ARNs of each service's tasks, so that a scheduler pass
     /// reads its own tasks rather than its whole cluster's.
     pub service_tasks: BTreeMap<String, BTreeSet<String>>,
@@ -181,6 +190,36 @@ fn delete<T>(table: &mut BTreeMap<String, T>, kind: Kind, key: String) -> Change
     Change::Delete { kind, key }
 }
 
+fn put_packed<T: Row>(
+    table: &mut Table<T>,
+    kind: Kind,
+    key: String,
+    value: T,
+    index: Index,
+) -> Result<Change, EcsError> {
+    let doc = to_doc(&value)?;
+    table
+        .insert(key.clone(), &value, &doc)
+        .map_err(|e| EcsError::Internal(e.to_string()))?;
+    Ok(Change::Put(Record {
+        kind,
+        key,
+        doc,
+        index,
+    }))
+}
+
+fn delete_packed<T: Row>(table: &mut Table<T>, kind: Kind, key: String) -> Change {
+    table.remove(&key);
+    Change::Delete { kind, key }
+}
+
+fn load_packed<T: Row>(table: &mut Table<T>, record: Record) -> Result<(), StoreError> {
+    table
+        .load(record.key.clone(), &record.doc)
+        .map_err(|e| StoreError(format!("{} {}: {e}", record.kind.as_str(), record.key)))
+}
+
 fn load_into<T: DeserializeOwned>(
     table: &mut BTreeMap<String, T>,
     record: Record,
@@ -204,10 +243,10 @@ impl State {
                 Kind::CapacityProvider => load_into(&mut s.capacity_providers, r)?,
                 Kind::AccountSetting => load_into(&mut s.account_settings, r)?,
                 Kind::Attribute => load_into(&mut s.attributes, r)?,
-                Kind::Task => load_into(&mut s.tasks, r)?,
-                Kind::Service => load_into(&mut s.services, r)?,
-                Kind::ServiceDeployment => load_into(&mut s.service_deployments, r)?,
-                Kind::ServiceRevision => load_into(&mut s.service_revisions, r)?,
+                Kind::Task => load_packed(&mut s.tasks, r)?,
+                Kind::Service => load_packed(&mut s.services, r)?,
+                Kind::ServiceDeployment => load_packed(&mut s.service_deployments, r)?,
+                Kind::ServiceRevision => load_packed(&mut s.service_revisions, r)?,
             }
         }
         Ok(())
@@ -218,8 +257,8 @@ impl State {
         let s = self;
         let indexed: Vec<(String, String)> = s
             .tasks
-            .iter()
-            .filter_map(|(arn, t)| Some((service_of(&t.task)?, arn.clone())))
+            .summaries()
+            .filter_map(|(arn, t)| Some((t.service_arn(arn)?, arn.clone())))
             .collect();
         for (service, task) in indexed {
             s.service_tasks.entry(service).or_default().insert(task);
@@ -314,14 +353,14 @@ impl State {
                         .or_default()
                         .insert(key.clone());
                 }
-                put(&mut self.tasks, Kind::Task, key, t, index)
+                put_packed(&mut self.tasks, Kind::Task, key, t, index)
             }
             Mutation::DeleteTask(arn) => {
-                let service = self.tasks.get(&arn).and_then(|t| service_of(&t.task));
+                let service = self.tasks.summary(&arn).and_then(|t| t.service_arn(&arn));
                 if let Some(tasks) = service.and_then(|s| self.service_tasks.get_mut(&s)) {
                     tasks.remove(&arn);
                 }
-                Ok(delete(&mut self.tasks, Kind::Task, arn))
+                Ok(delete_packed(&mut self.tasks, Kind::Task, arn))
             }
             Mutation::PutService(svc) => {
                 let key = svc.service.service_arn.clone().unwrap_or_default();
@@ -332,7 +371,7 @@ impl State {
                     created_at: svc.service.created_at,
                     ..Index::default()
                 };
-                put(&mut self.services, Kind::Service, key, svc, index)
+                put_packed(&mut self.services, Kind::Service, key, svc, index)
             }
             Mutation::PutServiceDeployment(d) => {
                 let key = d.service_deployment_arn.clone().unwrap_or_default();
@@ -342,7 +381,7 @@ impl State {
                     created_at: d.created_at,
                     ..Index::default()
                 };
-                put(
+                put_packed(
                     &mut self.service_deployments,
                     Kind::ServiceDeployment,
                     key,
@@ -357,7 +396,7 @@ impl State {
                     created_at: r.created_at,
                     ..Index::default()
                 };
-                put(
+                put_packed(
                     &mut self.service_revisions,
                     Kind::ServiceRevision,
                     key,
@@ -365,12 +404,12 @@ impl State {
                     index,
                 )
             }
-            Mutation::DeleteServiceDeployment(key) => Ok(delete(
+            Mutation::DeleteServiceDeployment(key) => Ok(delete_packed(
                 &mut self.service_deployments,
                 Kind::ServiceDeployment,
                 key,
             )),
-            Mutation::DeleteServiceRevision(key) => Ok(delete(
+            Mutation::DeleteServiceRevision(key) => Ok(delete_packed(
                 &mut self.service_revisions,
                 Kind::ServiceRevision,
                 key,

@@ -13,8 +13,11 @@ pub struct Census {
     pub tasks: BTreeMap<(String, String), usize>,
 }
 
-fn cluster_name(arn: Option<&str>) -> String {
-    crate::arn::cluster_name(arn.unwrap_or_default()).to_string()
+/// The cluster name in a task's or service's ARN (`...:<kind>/<cluster>/<name>`).
+fn cluster_name(arn: &str) -> String {
+    crate::arn::split_in_cluster(arn)
+        .map(|(cluster, _)| crate::arn::cluster_name(&cluster).to_string())
+        .unwrap_or_default()
 }
 
 impl Kecs {
@@ -22,18 +25,15 @@ impl Kecs {
     pub fn census(&self) -> Census {
         self.read(|state| {
             let mut census = Census::default();
-            for s in state.services.values() {
-                if s.service.status.as_deref() == Some("ACTIVE") {
-                    *census
-                        .active_services
-                        .entry(cluster_name(s.service.cluster_arn.as_deref()))
-                        .or_default() += 1;
+            for (arn, s) in state.services.summaries() {
+                if s.status_is("ACTIVE") {
+                    *census.active_services.entry(cluster_name(arn)).or_default() += 1;
                 }
             }
-            for t in state.tasks.values() {
+            for (arn, t) in state.tasks.summaries() {
                 let key = (
-                    cluster_name(t.task.cluster_arn.as_deref()),
-                    t.task.last_status.clone().unwrap_or_default(),
+                    cluster_name(arn),
+                    t.last_status.as_deref().unwrap_or_default().to_string(),
                 );
                 *census.tasks.entry(key).or_default() += 1;
             }

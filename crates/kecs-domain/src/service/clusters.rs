@@ -123,8 +123,8 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     let mut out = c.clone();
     out.registered_container_instances_count = Some(0);
     let (mut running, mut pending) = (0, 0);
-    for t in super::tasks::tasks_in(state, arn) {
-        match t.task.last_status.as_deref() {
+    for (_, t) in super::tasks::tasks_in(state, arn) {
+        match t.last_status.as_deref() {
             Some("RUNNING") => running += 1,
             Some("STOPPED") => {}
             _ => pending += 1,
@@ -133,7 +133,7 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     out.running_tasks_count = Some(running);
     out.pending_tasks_count = Some(pending);
     let active = super::services::services_in(state, arn)
-        .filter(|s| s.service.status.as_deref() == Some("ACTIVE"))
+        .filter(|(_, s)| s.status_is("ACTIVE"))
         .count();
     out.active_services_count = Some(i32::try_from(active).unwrap_or(i32::MAX));
     out.statistics = Some(if include.contains(&ClusterField::Statistics) {
@@ -403,8 +403,8 @@ impl Kecs {
             .write(|state| {
                 let mut cluster = active_cluster(state, ctx, input.cluster.as_deref())?.clone();
                 let arn = cluster.cluster_arn.clone().unwrap_or_default();
-                let has_tasks = super::tasks::tasks_in(state, &arn)
-                    .any(|t| t.task.last_status.as_deref() != Some("STOPPED"));
+                let has_tasks =
+                    super::tasks::tasks_in(state, &arn).any(|(_, t)| !t.last_is("STOPPED"));
                 if super::service_controller::has_services(state, &arn) {
                     return Err(EcsError::ClusterContainsServices);
                 }
@@ -431,8 +431,8 @@ impl Kecs {
         // Only what is still deleted and stopped: the cluster may have been created again.
         let (tasks, deleted): (Vec<String>, bool) = self.read(|state| {
             let tasks = super::tasks::tasks_in(state, cluster_arn)
-                .filter(|t| t.task.last_status.as_deref() == Some("STOPPED"))
-                .filter_map(|t| t.task.task_arn.clone())
+                .filter(|(_, t)| t.last_is("STOPPED"))
+                .map(|(arn, _)| arn.clone())
                 .collect();
             let deleted = state
                 .clusters

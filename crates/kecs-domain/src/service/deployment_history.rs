@@ -7,7 +7,7 @@
 use super::scheduler::failure_threshold;
 use super::services::{add_event, new_deployment, primary_of};
 use crate::model::*;
-use crate::state::{prefixed, Mutation, State, StoredService};
+use crate::state::{Mutation, State, StoredService};
 
 /// `arn:…:service/<cluster>/<name>` → `arn:…:<kind>/<cluster>/<name>/<id>`.
 pub(crate) fn history_arn(service_arn: &str, kind: &str, id: &str) -> String {
@@ -160,7 +160,7 @@ pub(crate) fn deploy(
         .and_then(|arn| state.service_deployments.get(arn))
         .filter(|d| ongoing(d.status))
     {
-        let mut current = current.clone();
+        let mut current = current;
         current.status = Some(ServiceDeploymentStatus::Stopped);
         current.status_reason = Some("Superseded by a newer service deployment.".into());
         current.stopped_at = Some(now);
@@ -201,7 +201,7 @@ fn change_current(
         .get(stored.current_deployment.as_deref()?)?;
     let mut record = old.clone();
     change(&mut record);
-    (record != *old).then(|| {
+    (record != old).then(|| {
         record.updated_at = Some(now);
         Mutation::PutServiceDeployment(record)
     })
@@ -348,15 +348,13 @@ pub(crate) fn track(state: &State, stored: &StoredService, now: f64) -> Option<M
 
 /// Forgets a deleted service's deployments and revisions, as ECS does.
 pub(crate) fn forget(state: &State, service_arn: &str) -> Vec<Mutation> {
-    let deployments = prefixed(
-        &state.service_deployments,
-        history_arn(service_arn, "service-deployment", ""),
-    )
-    .map(|(k, _)| Mutation::DeleteServiceDeployment(k.clone()));
-    let revisions = prefixed(
-        &state.service_revisions,
-        history_arn(service_arn, "service-revision", ""),
-    )
-    .map(|(k, _)| Mutation::DeleteServiceRevision(k.clone()));
+    let deployments = state
+        .service_deployments
+        .prefixed(history_arn(service_arn, "service-deployment", ""))
+        .map(|(k, _)| Mutation::DeleteServiceDeployment(k.clone()));
+    let revisions = state
+        .service_revisions
+        .prefixed(history_arn(service_arn, "service-revision", ""))
+        .map(|(k, _)| Mutation::DeleteServiceRevision(k.clone()));
     deployments.chain(revisions).collect()
 }

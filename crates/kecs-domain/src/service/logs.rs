@@ -16,12 +16,18 @@ impl Kecs {
         tail: usize,
     ) -> Result<Vec<String>, EcsError> {
         let found = self.read(|state| {
-            let mut matches = state.tasks.values().filter(|t| {
-                let arn = t.task.task_arn.as_deref().unwrap_or_default();
-                arn == task || arn.ends_with(&format!("/{task}"))
-            });
+            let suffix = format!("/{task}");
+            let mut matches = state
+                .tasks
+                .summaries()
+                .map(|(arn, _)| arn)
+                .filter(|arn| *arn == task || arn.ends_with(&suffix));
             match (matches.next(), matches.next()) {
-                (Some(t), None) => Ok(t.task.clone()),
+                (Some(arn), None) => state
+                    .tasks
+                    .get(arn)
+                    .map(|t| t.task)
+                    .ok_or_else(|| EcsError::invalid("The referenced task was not found.")),
                 (Some(_), Some(_)) => Err(EcsError::invalid(format!(
                     "Task ID {task} is ambiguous; give its ARN."
                 ))),

@@ -44,7 +44,7 @@ pub fn reconcile(state: &State, observed: &[ObservedContainer], startup: bool) -
         by_task.entry(o.task_arn.as_str()).or_default().push(o);
     }
     for (arn, containers) in &by_task {
-        let Some(stored) = state.tasks.get(*arn) else {
+        let Some(stored) = state.tasks.get(arn) else {
             repairs.push(Repair::RemoveOrphan(arn.to_string()));
             continue;
         };
@@ -82,11 +82,15 @@ pub fn reconcile(state: &State, observed: &[ObservedContainer], startup: bool) -
             }
         }
     }
-    for (arn, stored) in &state.tasks {
-        let task = &stored.task;
-        if is_stopped(task) {
+    for (arn, summary) in state.tasks.summaries() {
+        // Stopped tasks are most of them: their summary tells, without unpacking.
+        if summary.last_is(task_state::STOPPED) {
             continue;
         }
+        let Some(stored) = state.tasks.get(arn) else {
+            continue;
+        };
+        let task = &stored.task;
         if stop_requested(task) {
             repairs.push(Repair::Stop(arn.clone()));
         } else if startup && is_starting(task) {
@@ -259,7 +263,7 @@ mod tests {
     fn state(tasks: Vec<StoredTask>) -> State {
         let mut s = State::default();
         for t in tasks {
-            s.tasks.insert(t.task.task_arn.clone().unwrap(), t);
+            s.apply(Mutation::PutTask(t)).unwrap();
         }
         s
     }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::task_state::is_stopped;
+use super::task_state::STOPPED;
 use super::Kecs;
 use crate::state::{Mutation, State};
 use crate::EcsError;
@@ -16,8 +16,8 @@ const BATCH: usize = 1_000;
 pub fn expired(state: &State, cutoff: f64, limit: usize) -> Vec<String> {
     state
         .tasks
-        .iter()
-        .filter(|(_, t)| is_stopped(&t.task) && t.task.stopped_at.is_some_and(|at| at < cutoff))
+        .summaries()
+        .filter(|(_, t)| t.last_is(STOPPED) && t.stopped_at.is_some_and(|at| at < cutoff))
         .map(|(arn, _)| arn.clone())
         .take(limit)
         .collect()
@@ -89,8 +89,7 @@ mod tests {
             task("running", "RUNNING", None),
             task("older", "STOPPED", Some(50.0)),
         ] {
-            s.tasks
-                .insert(t.task.task_arn.clone().unwrap_or_default(), t);
+            s.apply(Mutation::PutTask(t)).unwrap();
         }
         assert_eq!(expired(&s, 200.0, 10), ["old", "older"]);
         assert_eq!(expired(&s, 200.0, 1), ["old"]);

@@ -67,9 +67,9 @@ impl Kecs {
         let arns: Vec<String> = self.read(|state| {
             state
                 .services
-                .values()
-                .filter(|s| s.service.status.as_deref() != Some(INACTIVE))
-                .filter_map(|s| s.service.service_arn.clone())
+                .summaries()
+                .filter(|(_, s)| !s.status_is(INACTIVE))
+                .map(|(arn, _)| arn.clone())
                 .collect()
         });
         for arn in arns {
@@ -234,15 +234,16 @@ pub(super) fn note_steady(service: &mut Service, now: f64) {
     }
 }
 
-/// A service's tasks, whatever their state.
-pub(super) fn tasks_of<'s>(state: &'s State, service_arn: &str) -> Vec<&'s Task> {
+/// A service's tasks, whatever their state (the stopped ones until retention forgets them:
+/// the circuit breaker counts them).
+pub(super) fn tasks_of(state: &State, service_arn: &str) -> Vec<Task> {
     state
         .service_tasks
         .get(service_arn)
         .into_iter()
         .flatten()
         .filter_map(|t| state.tasks.get(t))
-        .map(|t| &t.task)
+        .map(|t| t.task)
         .collect()
 }
 
@@ -362,7 +363,8 @@ fn decide_pass(
     let original = stored.clone();
     let name = stored.service.service_name.clone().unwrap_or_default();
     let arn = stored.service.service_arn.clone().unwrap_or_default();
-    let tasks = tasks_of(state, &arn);
+    let owned = tasks_of(state, &arn);
+    let tasks: Vec<&Task> = owned.iter().collect();
     let mut mutations = vec![];
 
     // The circuit breaker.
@@ -531,6 +533,5 @@ fn decide_pass(
 
 /// Whether a cluster has services that are not INACTIVE (DeleteCluster refuses then).
 pub(crate) fn has_services(state: &State, cluster_arn: &str) -> bool {
-    services_in(state, cluster_arn)
-        .any(|s| matches!(s.service.status.as_deref(), Some(ACTIVE) | Some(DRAINING)))
+    services_in(state, cluster_arn).any(|(_, s)| s.status_is(ACTIVE) || s.status_is(DRAINING))
 }

@@ -1,15 +1,13 @@
 //! ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions and
 //! StopServiceDeployment over the records deployment_history.rs keeps.
 
-use std::collections::BTreeMap;
-
 use super::clusters::active_cluster;
 use super::deployment_history::{history_arn, ongoing, roll_back};
 use super::services::{find, ACTIVE, INACTIVE};
 use super::Kecs;
 use crate::model::*;
 use crate::pagination::{paginate, Limits};
-use crate::state::{prefixed, Mutation};
+use crate::state::{Mutation, Row, Table};
 use crate::{EcsError, RequestContext};
 
 /// ListServiceDeployments pages: 20 by default, at most 100.
@@ -57,15 +55,15 @@ fn check_arns(arns: &[String], what: &str) -> Result<(), EcsError> {
 }
 
 /// The records named by `arns` in `table`, and a MISSING failure for each one not there.
-fn described<T: Clone>(
+fn described<T: Row>(
     ctx: &RequestContext,
-    table: &BTreeMap<String, T>,
+    table: &Table<T>,
     arns: &[String],
 ) -> (Vec<T>, Vec<Failure>) {
     let (mut found, mut failures) = (vec![], vec![]);
     for arn in arns {
         match table.get(arn).filter(|_| ctx.owns(arn)) {
-            Some(r) => found.push(r.clone()),
+            Some(r) => found.push(r),
             None => failures.push(super::missing(arn.clone())),
         }
     }
@@ -90,8 +88,9 @@ impl Kecs {
             let service_arn = service.service.service_arn.clone().unwrap_or_default();
             let prefix = history_arn(&service_arn, "service-deployment", "");
             Ok::<_, EcsError>(
-                prefixed(&state.service_deployments, prefix)
-                    .map(|(_, d)| d)
+                state
+                    .service_deployments
+                    .prefixed_values(prefix)
                     .filter(|d| {
                         statuses.is_empty() || d.status.is_some_and(|s| statuses.contains(&s))
                     })
@@ -100,7 +99,7 @@ impl Kecs {
                         window.after.is_none_or(|a| at >= a)
                             && window.before.is_none_or(|b| at <= b)
                     })
-                    .map(brief)
+                    .map(|d| brief(&d))
                     .collect(),
             )
         })?;

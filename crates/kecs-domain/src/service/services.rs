@@ -11,7 +11,7 @@ use super::work::TaskWork;
 use super::Kecs;
 use crate::model::*;
 use crate::pagination::paginate_sorted;
-use crate::state::{prefixed, Mutation, State, StoredService};
+use crate::state::{Mutation, ServiceSummary, State, StoredService};
 use crate::{arn, validate, EcsError, RequestContext};
 
 /// A service that runs.
@@ -88,12 +88,12 @@ pub(crate) fn primary_of(service: &Service) -> Option<&Deployment> {
 }
 
 /// The service named or ARN'd by `ident` in `cluster_arn`, whatever its status.
-pub(crate) fn find<'s>(
-    state: &'s State,
+pub(crate) fn find(
+    state: &State,
     ctx: &RequestContext,
     cluster_arn: &str,
     ident: &str,
-) -> Option<&'s StoredService> {
+) -> Option<StoredService> {
     let arn = if arn::is_arn(ident) {
         ident.to_string()
     } else {
@@ -108,12 +108,12 @@ pub(crate) fn find<'s>(
         .filter(|s| s.service.cluster_arn.as_deref() == Some(cluster_arn))
 }
 
-/// The services of a cluster.
+/// The services of a cluster: their ARNs and summaries.
 pub(crate) fn services_in<'s>(
     state: &'s State,
     cluster_arn: &str,
-) -> impl Iterator<Item = &'s StoredService> {
-    prefixed(&state.services, service_arn(cluster_arn, "")).map(|(_, s)| s)
+) -> impl Iterator<Item = (&'s String, &'s ServiceSummary)> {
+    state.services.prefixed(service_arn(cluster_arn, ""))
 }
 
 /// The service as responses show it: tags filled in when asked for.
@@ -233,7 +233,7 @@ impl Kecs {
                     if existing.client_token.is_some()
                         && existing.client_token == input.client_token
                     {
-                        return Ok((view(state, existing, true), vec![]));
+                        return Ok((view(state, &existing, true), vec![]));
                     }
                     return Err(EcsError::invalid("Creation of service was not idempotent."));
                 }
@@ -346,9 +346,8 @@ impl Kecs {
             .write(|state| {
                 let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
                 let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
-                let mut stored = find(state, ctx, &cluster_arn, &ident)
-                    .cloned()
-                    .ok_or(EcsError::ServiceNotFound)?;
+                let mut stored =
+                    find(state, ctx, &cluster_arn, &ident).ok_or(EcsError::ServiceNotFound)?;
                 if stored.service.status.as_deref() != Some(ACTIVE) {
                     return Err(EcsError::ServiceNotActive);
                 }
@@ -446,9 +445,8 @@ impl Kecs {
             .write(|state| {
                 let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
                 let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
-                let mut stored = find(state, ctx, &cluster_arn, &ident)
-                    .cloned()
-                    .ok_or(EcsError::ServiceNotFound)?;
+                let mut stored =
+                    find(state, ctx, &cluster_arn, &ident).ok_or(EcsError::ServiceNotFound)?;
                 let service = &mut stored.service;
                 if service.status.as_deref() == Some(INACTIVE) {
                     return Err(EcsError::ServiceNotFound);
@@ -497,7 +495,7 @@ impl Kecs {
             let mut failures = vec![];
             for ident in &idents {
                 match find(state, ctx, &cluster_arn, ident) {
-                    Some(s) => services.push(view(state, s, with_tags)),
+                    Some(s) => services.push(view(state, &s, with_tags)),
                     None => failures.push(super::missing(if arn::is_arn(ident) {
                         ident.clone()
                     } else {
@@ -522,14 +520,15 @@ impl Kecs {
             active_cluster(state, ctx, input.cluster.as_deref())?;
             Ok::<_, EcsError>(
                 services_in(state, &cluster_arn)
-                    .map(|s| &s.service)
-                    .filter(|s| s.status.as_deref() != Some(INACTIVE))
-                    .filter(|s| input.launch_type.is_none() || s.launch_type == input.launch_type)
-                    .filter(|s| {
+                    .filter(|(_, s)| !s.status_is(INACTIVE))
+                    .filter(|(_, s)| {
+                        input.launch_type.is_none() || s.launch_type == input.launch_type
+                    })
+                    .filter(|(_, s)| {
                         input.scheduling_strategy.is_none()
                             || s.scheduling_strategy == input.scheduling_strategy
                     })
-                    .filter_map(|s| s.service_arn.clone())
+                    .map(|(arn, _)| arn.clone())
                     .collect(),
             )
         })?;

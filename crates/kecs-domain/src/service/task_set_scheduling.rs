@@ -23,7 +23,8 @@ pub(super) fn decide(
     let original = stored.clone();
     let service = &mut stored.service;
     let arn = service.service_arn.clone().unwrap_or_default();
-    let tasks = tasks_of(state, &arn);
+    let owned = tasks_of(state, &arn);
+    let tasks: Vec<&Task> = owned.iter().collect();
     let draining = service.status.as_deref() == Some(DRAINING);
     let desired = service.desired_count.unwrap_or(0);
     let grace = f64::from(service.health_check_grace_period_seconds.unwrap_or(0));

@@ -114,7 +114,7 @@ fn service_for_task_sets(
             "Amazon ECS only supports task set management on services configured to use external deployment controllers.",
         ));
     }
-    Ok(stored.clone())
+    Ok(stored)
 }
 
 /// The index of the task set named by ID or ARN in `service`.

@@ -10,7 +10,7 @@ use super::Kecs;
 use crate::model::*;
 use crate::pagination::{paginate, Page, LIST};
 use crate::runtime::StartedContainer;
-use crate::state::{prefixed, Mutation, State, StoredTask};
+use crate::state::{token_hash, Mutation, State, StoredTask, TaskSummary};
 use crate::{arn, validate, EcsError, RequestContext};
 
 use super::task_state::{self, PROVISIONING, RUNNING};
@@ -25,13 +25,12 @@ pub(crate) fn task_prefix(cluster_arn: &str) -> String {
     arn::in_cluster(cluster_arn, "task", "")
 }
 
-/// The tasks of one cluster.
+/// The tasks of one cluster: their ARNs and summaries.
 pub(crate) fn tasks_in<'s>(
     state: &'s State,
     cluster_arn: &str,
-) -> impl Iterator<Item = &'s StoredTask> {
-    let prefix = task_prefix(cluster_arn);
-    prefixed(&state.tasks, prefix.clone()).map(|(_, t)| t)
+) -> impl Iterator<Item = (&'s String, &'s TaskSummary)> {
+    state.tasks.prefixed(task_prefix(cluster_arn))
 }
 
 /// The ARN a task identifier (ID or ARN) names in `cluster_arn`.
@@ -43,12 +42,7 @@ fn task_arn_of(cluster_arn: &str, ident: &str) -> String {
     }
 }
 
-fn find<'s>(
-    state: &'s State,
-    ctx: &RequestContext,
-    cluster_arn: &str,
-    ident: &str,
-) -> Option<&'s StoredTask> {
+fn find(state: &State, ctx: &RequestContext, cluster_arn: &str, ident: &str) -> Option<StoredTask> {
     let arn = task_arn_of(cluster_arn, ident);
     if !ctx.owns(&arn) {
         return None;
@@ -60,8 +54,8 @@ fn find<'s>(
 }
 
 /// The task as responses show it: tags filled in when asked for.
-fn view(state: &State, t: &StoredTask, with_tags: bool) -> Task {
-    let mut task = t.task.clone();
+fn view(state: &State, t: StoredTask, with_tags: bool) -> Task {
+    let mut task = t.task;
     task.tags = Some(if with_tags {
         state.tags_of(task.task_arn.as_deref().unwrap_or_default())
     } else {
@@ -483,7 +477,10 @@ impl Kecs {
                     return Err(EcsError::client("TaskDefinition is inactive."));
                 }
                 if let Some(token) = &input.client_token {
+                    let hash = token_hash(token);
                     let earlier: Vec<Task> = tasks_in(state, &cluster_arn)
+                        .filter(|(_, t)| t.client_token == Some(hash))
+                        .filter_map(|(arn, _)| state.tasks.get(arn))
                         .filter(|t| t.client_token.as_ref() == Some(token))
                         .map(|t| view(state, t, true))
                         .collect();
@@ -564,11 +561,9 @@ impl Kecs {
             .write(|state| {
                 let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
                 let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
-                let mut stored = find(state, ctx, &cluster_arn, &ident)
-                    .cloned()
-                    .ok_or_else(not_found)?;
+                let mut stored = find(state, ctx, &cluster_arn, &ident).ok_or_else(not_found)?;
                 if task_state::stop_requested(&stored.task) {
-                    return Ok(((view(state, &stored, false), false), vec![]));
+                    return Ok(((view(state, stored, false), false), vec![]));
                 }
                 task_state::request_stop(
                     &mut stored.task,
@@ -579,7 +574,7 @@ impl Kecs {
                 if emulated {
                     task_state::mark_stopped(&mut stored.task, now);
                 }
-                let shown = view(state, &stored, false);
+                let shown = view(state, stored.clone(), false);
                 Ok(((shown, !emulated), vec![Mutation::PutTask(stored)]))
             })
             .await?;
@@ -636,38 +631,38 @@ impl Kecs {
         let page = self.read(|state| {
             active_cluster(state, ctx, input.cluster.as_deref())?;
             // A service's tasks come from its index, not from a walk over the whole cluster.
-            let candidates: Box<dyn Iterator<Item = &StoredTask>> = match &input.service_name {
+            type Candidates<'s> = Box<dyn Iterator<Item = (&'s String, &'s TaskSummary)> + 's>;
+            let candidates: Candidates = match &input.service_name {
                 Some(name) => Box::new(
                     state
                         .service_tasks
                         .get(&arn::in_cluster(&cluster_arn, "service", name))
                         .into_iter()
                         .flatten()
-                        .filter_map(|t| state.tasks.get(t)),
+                        .filter_map(|arn| Some((arn, state.tasks.summary(arn)?))),
                 ),
                 None => Box::new(tasks_in(state, &cluster_arn)),
             };
+            let group = input.service_name.as_ref().map(|s| format!("service:{s}"));
             let matching = candidates
-                .map(|t| &t.task)
-                .filter(|t| t.desired_status.as_deref() == Some(want.as_str()))
-                .filter(|t| {
-                    input.family.is_none()
-                        || super::family_of(t.task_definition_arn.as_deref()) == input.family
+                .filter(|(_, t)| t.desired_status.as_deref() == Some(want.as_str()))
+                .filter(|(_, t)| {
+                    input.family.is_none() || t.family.as_deref() == input.family.as_deref()
                 })
-                .filter(|t| input.started_by.is_none() || t.started_by == input.started_by)
-                .filter(|t| input.launch_type.is_none() || t.launch_type == input.launch_type)
-                .filter(|t| match &input.service_name {
-                    None => true,
-                    Some(s) => t.group.as_deref() == Some(&format!("service:{s}")),
+                .filter(|(_, t)| {
+                    input.started_by.is_none()
+                        || t.started_by.as_deref() == input.started_by.as_deref()
                 })
-                .filter(|t| match &input.container_instance {
+                .filter(|(_, t)| input.launch_type.is_none() || t.launch_type == input.launch_type)
+                .filter(|(_, t)| group.is_none() || t.group.as_deref() == group.as_deref())
+                .filter(|(_, t)| match &input.container_instance {
                     None => true,
                     Some(ci) => t
                         .container_instance_arn
                         .as_deref()
                         .is_some_and(|arn| arn == ci || arn.ends_with(&format!("/{ci}"))),
                 })
-                .filter_map(|t| t.task_arn.as_deref());
+                .map(|(arn, _)| arn.as_str());
             let page = paginate(
                 matching,
                 |arn| arn.to_string(),

@@ -1,0 +1,145 @@
+//! What walks over many tasks or services read without unpacking them: the fields ListTasks,
+//! ListServices, the cluster counts, retention and RunTask's idempotency filter on.
+
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
+
+use super::table::Row;
+use super::{StoredService, StoredTask};
+use crate::model::{LaunchType, SchedulingStrategy, ServiceDeployment, ServiceRevision};
+
+/// The statuses tasks and services take: held as shared constants rather than one string each.
+const STATUSES: &[&str] = &[
+    "PROVISIONING",
+    "PENDING",
+    "ACTIVATING",
+    "RUNNING",
+    "DEACTIVATING",
+    "STOPPING",
+    "DEPROVISIONING",
+    "STOPPED",
+    "DELETED",
+    "ACTIVE",
+    "DRAINING",
+    "INACTIVE",
+];
+
+fn status(s: Option<&str>) -> Option<Cow<'static, str>> {
+    let s = s?;
+    Some(match STATUSES.iter().find(|known| **known == s) {
+        Some(known) => Cow::Borrowed(*known),
+        None => Cow::Owned(s.to_string()),
+    })
+}
+
+fn boxed(s: Option<&str>) -> Option<Box<str>> {
+    s.map(Box::from)
+}
+
+/// The hash a task's `clientToken` is found by (the token itself stays packed).
+pub fn token_hash(token: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    token.hash(&mut h);
+    h.finish()
+}
+
+/// A task's fields that walks filter on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSummary {
+    /// `lastStatus`.
+    pub last_status: Option<Cow<'static, str>>,
+    /// `desiredStatus`.
+    pub desired_status: Option<Cow<'static, str>>,
+    /// `stoppedAt` (epoch seconds).
+    pub stopped_at: Option<f64>,
+    /// The family of its task definition.
+    pub family: Option<Box<str>>,
+    /// `startedBy`.
+    pub started_by: Option<Box<str>>,
+    /// `group` (`service:<name>` for a service's task).
+    pub group: Option<Box<str>>,
+    /// `launchType`.
+    pub launch_type: Option<LaunchType>,
+    /// `containerInstanceArn`.
+    pub container_instance_arn: Option<Box<str>>,
+    /// The [`token_hash`] of the RunTask `clientToken` that started it.
+    pub client_token: Option<u64>,
+}
+
+impl TaskSummary {
+    /// Whether its `lastStatus` is `s`.
+    pub fn last_is(&self, s: &str) -> bool {
+        self.last_status.as_deref() == Some(s)
+    }
+
+    /// The ARN of the service that started the task `task_arn` (its group is `service:<name>`).
+    pub fn service_arn(&self, task_arn: &str) -> Option<String> {
+        let name = self.group.as_deref()?.strip_prefix("service:")?;
+        let (cluster, _) = crate::arn::split_in_cluster(task_arn)?;
+        Some(crate::arn::in_cluster(&cluster, "service", name))
+    }
+}
+
+impl Row for StoredTask {
+    type Summary = TaskSummary;
+
+    fn summarize(&self) -> TaskSummary {
+        let t = &self.task;
+        TaskSummary {
+            last_status: status(t.last_status.as_deref()),
+            desired_status: status(t.desired_status.as_deref()),
+            stopped_at: t.stopped_at,
+            family: boxed(crate::service::family_of(t.task_definition_arn.as_deref()).as_deref()),
+            started_by: boxed(t.started_by.as_deref()),
+            group: boxed(t.group.as_deref()),
+            launch_type: t.launch_type,
+            container_instance_arn: boxed(t.container_instance_arn.as_deref()),
+            client_token: self.client_token.as_deref().map(token_hash),
+        }
+    }
+}
+
+/// A service's fields that walks filter on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSummary {
+    /// `status`.
+    pub status: Option<Cow<'static, str>>,
+    /// `launchType`.
+    pub launch_type: Option<LaunchType>,
+    /// `schedulingStrategy`.
+    pub scheduling_strategy: Option<SchedulingStrategy>,
+}
+
+impl ServiceSummary {
+    /// Whether its status is `s`.
+    pub fn status_is(&self, s: &str) -> bool {
+        self.status.as_deref() == Some(s)
+    }
+}
+
+impl Row for StoredService {
+    type Summary = ServiceSummary;
+
+    fn summarize(&self) -> ServiceSummary {
+        let s = &self.service;
+        ServiceSummary {
+            status: status(s.status.as_deref()),
+            launch_type: s.launch_type,
+            scheduling_strategy: s.scheduling_strategy,
+        }
+    }
+}
+
+/// Service deployments are read one service at a time: no summary.
+impl Row for ServiceDeployment {
+    type Summary = ();
+
+    fn summarize(&self) {}
+}
+
+/// Service revisions are read by ARN: no summary.
+impl Row for ServiceRevision {
+    type Summary = ();
+
+    fn summarize(&self) {}
+}

@@ -1,0 +1,148 @@
+//! A table of values kept packed (see [`packed`](super::packed)), by key in key order, each
+//! beside a small summary of the fields that walks over many of them filter on: a walk reads
+//! summaries, and only the values it keeps are unpacked.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::packed::{fail, PackError, Packed};
+
+/// A value a [`Table`] can hold.
+pub trait Row: Serialize + DeserializeOwned {
+    /// What walks filter on without unpacking the value.
+    type Summary: Clone + std::fmt::Debug;
+    /// The summary of `self`.
+    fn summarize(&self) -> Self::Summary;
+}
+
+#[derive(Debug, Clone)]
+struct Entry<S> {
+    summary: S,
+    packed: Packed,
+}
+
+/// Packed values by key.
+pub struct Table<T: Row> {
+    entries: BTreeMap<String, Entry<T::Summary>>,
+    // fn() -> T: the table holds no T, so it is Send and Sync whatever T is.
+    kind: PhantomData<fn() -> T>,
+}
+
+impl<T: Row> Default for Table<T> {
+    fn default() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<T: Row> Clone for Table<T> {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<T: Row> std::fmt::Debug for Table<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.entries.iter()).finish()
+    }
+}
+
+fn unpacked<T: Row>(key: &str, packed: &Packed) -> Option<T> {
+    match packed.unpack() {
+        Ok(value) => Some(value),
+        Err(e) => {
+            // Only this process packs, from values that serialized: a failure here is a bug.
+            tracing::error!(key, error = %e, "a packed value does not unpack");
+            None
+        }
+    }
+}
+
+impl<T: Row> Table<T> {
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<T> {
+        self.entries.get(key).and_then(|e| unpacked(key, &e.packed))
+    }
+
+    /// The summary of the value under `key`.
+    pub fn summary(&self, key: &str) -> Option<&T::Summary> {
+        self.entries.get(key).map(|e| &e.summary)
+    }
+
+    /// Whether a value is under `key`.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    /// Puts `value` under `key`; `doc` is its JSON document (made for the store already).
+    pub fn insert(&mut self, key: String, value: &T, doc: &str) -> Result<(), PackError> {
+        let entry = Entry {
+            summary: value.summarize(),
+            packed: Packed::pack(doc)?,
+        };
+        self.entries.insert(key, entry);
+        Ok(())
+    }
+
+    /// Puts the value a stored JSON document holds under `key`.
+    pub fn load(&mut self, key: String, doc: &str) -> Result<(), PackError> {
+        let value: T = serde_json::from_str(doc).map_err(fail)?;
+        self.insert(key, &value, doc)
+    }
+
+    /// Removes the value under `key`; whether there was one.
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.entries.remove(key).is_some()
+    }
+
+    /// How many values it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every key and summary, in key order.
+    pub fn summaries(&self) -> impl Iterator<Item = (&String, &T::Summary)> {
+        self.entries.iter().map(|(k, e)| (k, &e.summary))
+    }
+
+    /// The keys starting with `prefix` and their summaries, in key order: ARN keys put one
+    /// region's, one cluster's or one service's values in one range.
+    pub fn prefixed(&self, prefix: String) -> impl Iterator<Item = (&String, &T::Summary)> {
+        self.entries
+            .range(prefix.clone()..)
+            .take_while(move |(k, _)| k.starts_with(&prefix))
+            .map(|(k, e)| (k, &e.summary))
+    }
+
+    /// The values under keys starting with `prefix`, unpacked, in key order.
+    pub fn prefixed_values(&self, prefix: String) -> impl Iterator<Item = T> + '_ {
+        self.entries
+            .range(prefix.clone()..)
+            .take_while(move |(k, _)| k.starts_with(&prefix))
+            .filter_map(|(k, e)| unpacked(k, &e.packed))
+    }
+
+    /// Every value, unpacked, in key order (a walk over all of them: for rare work only).
+    pub fn values(&self) -> impl Iterator<Item = T> + '_ {
+        self.entries
+            .iter()
+            .filter_map(|(k, e)| unpacked(k, &e.packed))
+    }
+
+    /// The packed bytes the values take (their summaries and keys aside).
+    pub fn packed_bytes(&self) -> usize {
+        self.entries.values().map(|e| e.packed.len()).sum()
+    }
+}
