@@ -25,6 +25,12 @@ use writer::{Command, ToDuck};
 /// The file name of the database inside a data directory.
 pub const DB_FILE: &str = "kecs.duckdb";
 
+/// DuckDB's buffer pool keeps every block it has read (the start-up load reads them all) up to
+/// 80 % of the machine's memory by default. KECS answers reads from its own state and the
+/// blocks of a database file can always be read again, so a file-backed DuckDB gets little. (An
+/// in-memory one keeps its whole database in that pool: it gets no limit.)
+const FILE_MEMORY_LIMIT: &str = "SET memory_limit = '64MB'";
+
 /// The DuckDB-backed store.
 pub struct DuckStore {
     commands: Commands,
@@ -79,12 +85,10 @@ impl DuckStore {
         let mut conn = duckdb::Connection::open(&path)
             .map_err(|e| err(format!("cannot open {}: {e}", path.display())))?;
         migrations::apply(&mut conn)?;
+        conn.execute_batch(FILE_MEMORY_LIMIT).map_err(err)?;
         // Groups acknowledged but not yet in DuckDB when KECS last stopped go in first.
         let applied = writer::applied_seq(&conn)?;
-        let replay: Vec<journal::Group> = journal::read_all(data_dir)?
-            .into_iter()
-            .filter(|g| g.seq > applied)
-            .collect();
+        let replay = journal::read_after(data_dir, applied)?;
         let last = replay.last().map_or(applied, |g| g.seq);
         if !replay.is_empty() {
             let groups = replay.len();

@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use duckdb::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use duckdb::arrow::compute::cast;
+use duckdb::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use kecs_domain::store::{Change, Index, Kind, Record, StoreError};
 use tokio::sync::oneshot;
 
@@ -342,7 +345,9 @@ pub(crate) fn applied_seq(conn: &duckdb::Connection) -> Result<u64, StoreError> 
 }
 
 /// Reads every record and hands them to `emit` in batches of [`LOAD_BATCH`]; stops early when
-/// `emit` says nobody takes them any more.
+/// `emit` says nobody takes them any more. The query streams (Arrow batches of DuckDB's vector
+/// size): a materialized result would hold every document at once, ~130 MB at 100k tasks, and
+/// leave that much behind in the allocator.
 pub(crate) fn load(
     conn: &duckdb::Connection,
     mut emit: impl FnMut(Vec<Record>) -> bool,
@@ -350,46 +355,68 @@ pub(crate) fn load(
     let mut stmt = conn
         .prepare("SELECT kind, key, doc, cluster, family, revision, status, service, started_by, created_at FROM resources")
         .map_err(err)?;
-    let rows = stmt
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                Record {
-                    kind: Kind::Cluster,
-                    key: row.get(1)?,
-                    doc: row.get(2)?,
-                    index: Index {
-                        cluster: row.get(3)?,
-                        family: row.get(4)?,
-                        revision: row.get(5)?,
-                        status: row.get(6)?,
-                        service: row.get(7)?,
-                        started_by: row.get(8)?,
-                        created_at: row.get(9)?,
-                    },
-                },
-            ))
-        })
-        .map_err(err)?;
     let mut batch = Vec::with_capacity(LOAD_BATCH);
-    for row in rows {
-        let (kind, mut record) = row.map_err(err)?;
-        record.kind =
-            Kind::parse(&kind).ok_or_else(|| StoreError(format!("unknown kind {kind}")))?;
-        batch.push(record);
-        if batch.len() == LOAD_BATCH
-            && !emit(std::mem::replace(
-                &mut batch,
-                Vec::with_capacity(LOAD_BATCH),
-            ))
-        {
-            return Ok(());
+    for chunk in stmt.stream_arrow([]).map_err(err)? {
+        for record in records(&chunk.map_err(err)?)? {
+            batch.push(record);
+            if batch.len() == LOAD_BATCH
+                && !emit(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(LOAD_BATCH),
+                ))
+            {
+                return Ok(());
+            }
         }
     }
     if !batch.is_empty() {
         emit(batch);
     }
     Ok(())
+}
+
+/// The records of one Arrow batch of the load query.
+fn records(chunk: &RecordBatch) -> Result<Vec<Record>, StoreError> {
+    // Cast to one type per column, whichever string or number layout DuckDB hands over.
+    let column = |i: usize, to: &DataType| {
+        cast(chunk.column(i), to).map_err(|e| StoreError(format!("load: column {i}: {e}")))
+    };
+    let strings: Vec<ArrayRef> = [0, 1, 2, 3, 4, 6, 7, 8]
+        .into_iter()
+        .map(|i| column(i, &DataType::Utf8))
+        .collect::<Result<_, _>>()?;
+    let [kind, key, doc, cluster, family, status, service, started_by] =
+        <[ArrayRef; 8]>::try_from(strings).map_err(|_| StoreError("load: column count".into()))?;
+    let revision = column(5, &DataType::Int64)?;
+    let created_at = column(9, &DataType::Float64)?;
+    let (revision, created_at) = (
+        revision.as_primitive::<Int64Type>(),
+        created_at.as_primitive::<Float64Type>(),
+    );
+    let text = |a: &ArrayRef, row: usize| {
+        let a = a.as_string::<i32>();
+        (!a.is_null(row)).then(|| a.value(row).to_string())
+    };
+    let mut out = Vec::with_capacity(chunk.num_rows());
+    for row in 0..chunk.num_rows() {
+        let kind_name = text(&kind, row).unwrap_or_default();
+        out.push(Record {
+            kind: Kind::parse(&kind_name)
+                .ok_or_else(|| StoreError(format!("unknown kind {kind_name}")))?,
+            key: text(&key, row).unwrap_or_default(),
+            doc: text(&doc, row).unwrap_or_default(),
+            index: Index {
+                cluster: text(&cluster, row),
+                family: text(&family, row),
+                revision: (!revision.is_null(row)).then(|| revision.value(row)),
+                status: text(&status, row),
+                service: text(&service, row),
+                started_by: text(&started_by, row),
+                created_at: (!created_at.is_null(row)).then(|| created_at.value(row)),
+            },
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
