@@ -168,15 +168,54 @@ fn to_doc<T: Serialize>(value: &T) -> Result<String, EcsError> {
     serde_json::to_string(value).map_err(|e| EcsError::Internal(format!("encode: {e}")))
 }
 
+/// A table of the state: typed values by key, or a packed [`Table`].
+trait Holds<T> {
+    /// Puts `value` under `key`; `doc` is its JSON document.
+    fn hold(&mut self, key: String, value: T, doc: &str) -> Result<(), String>;
+    /// Puts the value a stored JSON document holds under `key`.
+    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), String>;
+    /// Removes the value under `key`.
+    fn release(&mut self, key: &str);
+}
+
+impl<T: DeserializeOwned> Holds<T> for BTreeMap<String, T> {
+    fn hold(&mut self, key: String, value: T, _doc: &str) -> Result<(), String> {
+        self.insert(key, value);
+        Ok(())
+    }
+    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), String> {
+        let value = serde_json::from_str(doc).map_err(|e| e.to_string())?;
+        self.insert(key, value);
+        Ok(())
+    }
+    fn release(&mut self, key: &str) {
+        self.remove(key);
+    }
+}
+
+impl<T: Row> Holds<T> for Table<T> {
+    fn hold(&mut self, key: String, value: T, doc: &str) -> Result<(), String> {
+        self.insert(key, &value, doc).map_err(|e| e.to_string())
+    }
+    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), String> {
+        self.load(key, doc).map_err(|e| e.to_string())
+    }
+    fn release(&mut self, key: &str) {
+        self.remove(key);
+    }
+}
+
 fn put<T: Serialize>(
-    table: &mut BTreeMap<String, T>,
+    table: &mut impl Holds<T>,
     kind: Kind,
     key: String,
     value: T,
     index: Index,
 ) -> Result<Change, EcsError> {
     let doc = to_doc(&value)?;
-    table.insert(key.clone(), value);
+    table
+        .hold(key.clone(), value, &doc)
+        .map_err(EcsError::Internal)?;
     Ok(Change::Put(Record {
         kind,
         key,
@@ -185,49 +224,15 @@ fn put<T: Serialize>(
     }))
 }
 
-fn delete<T>(table: &mut BTreeMap<String, T>, kind: Kind, key: String) -> Change {
-    table.remove(&key);
+fn delete<T>(table: &mut impl Holds<T>, kind: Kind, key: String) -> Change {
+    table.release(&key);
     Change::Delete { kind, key }
 }
 
-fn put_packed<T: Row>(
-    table: &mut Table<T>,
-    kind: Kind,
-    key: String,
-    value: T,
-    index: Index,
-) -> Result<Change, EcsError> {
-    let doc = to_doc(&value)?;
+fn load_into<T>(table: &mut impl Holds<T>, record: Record) -> Result<(), StoreError> {
     table
-        .insert(key.clone(), &value, &doc)
-        .map_err(|e| EcsError::Internal(e.to_string()))?;
-    Ok(Change::Put(Record {
-        kind,
-        key,
-        doc,
-        index,
-    }))
-}
-
-fn delete_packed<T: Row>(table: &mut Table<T>, kind: Kind, key: String) -> Change {
-    table.remove(&key);
-    Change::Delete { kind, key }
-}
-
-fn load_packed<T: Row>(table: &mut Table<T>, record: Record) -> Result<(), StoreError> {
-    table
-        .load(record.key.clone(), &record.doc)
+        .hold_doc(record.key.clone(), &record.doc)
         .map_err(|e| StoreError(format!("{} {}: {e}", record.kind.as_str(), record.key)))
-}
-
-fn load_into<T: DeserializeOwned>(
-    table: &mut BTreeMap<String, T>,
-    record: Record,
-) -> Result<(), StoreError> {
-    let value = serde_json::from_str(&record.doc)
-        .map_err(|e| StoreError(format!("{} {}: {e}", record.kind.as_str(), record.key)))?;
-    table.insert(record.key, value);
-    Ok(())
 }
 
 impl State {
@@ -243,10 +248,10 @@ impl State {
                 Kind::CapacityProvider => load_into(&mut s.capacity_providers, r)?,
                 Kind::AccountSetting => load_into(&mut s.account_settings, r)?,
                 Kind::Attribute => load_into(&mut s.attributes, r)?,
-                Kind::Task => load_packed(&mut s.tasks, r)?,
-                Kind::Service => load_packed(&mut s.services, r)?,
-                Kind::ServiceDeployment => load_packed(&mut s.service_deployments, r)?,
-                Kind::ServiceRevision => load_packed(&mut s.service_revisions, r)?,
+                Kind::Task => load_into(&mut s.tasks, r)?,
+                Kind::Service => load_into(&mut s.services, r)?,
+                Kind::ServiceDeployment => load_into(&mut s.service_deployments, r)?,
+                Kind::ServiceRevision => load_into(&mut s.service_revisions, r)?,
             }
         }
         Ok(())
@@ -353,14 +358,14 @@ impl State {
                         .or_default()
                         .insert(key.clone());
                 }
-                put_packed(&mut self.tasks, Kind::Task, key, t, index)
+                put(&mut self.tasks, Kind::Task, key, t, index)
             }
             Mutation::DeleteTask(arn) => {
                 let service = self.tasks.summary(&arn).and_then(|t| t.service_arn(&arn));
                 if let Some(tasks) = service.and_then(|s| self.service_tasks.get_mut(&s)) {
                     tasks.remove(&arn);
                 }
-                Ok(delete_packed(&mut self.tasks, Kind::Task, arn))
+                Ok(delete(&mut self.tasks, Kind::Task, arn))
             }
             Mutation::PutService(svc) => {
                 let key = svc.service.service_arn.clone().unwrap_or_default();
@@ -371,7 +376,7 @@ impl State {
                     created_at: svc.service.created_at,
                     ..Index::default()
                 };
-                put_packed(&mut self.services, Kind::Service, key, svc, index)
+                put(&mut self.services, Kind::Service, key, svc, index)
             }
             Mutation::PutServiceDeployment(d) => {
                 let key = d.service_deployment_arn.clone().unwrap_or_default();
@@ -381,7 +386,7 @@ impl State {
                     created_at: d.created_at,
                     ..Index::default()
                 };
-                put_packed(
+                put(
                     &mut self.service_deployments,
                     Kind::ServiceDeployment,
                     key,
@@ -396,7 +401,7 @@ impl State {
                     created_at: r.created_at,
                     ..Index::default()
                 };
-                put_packed(
+                put(
                     &mut self.service_revisions,
                     Kind::ServiceRevision,
                     key,
@@ -404,12 +409,12 @@ impl State {
                     index,
                 )
             }
-            Mutation::DeleteServiceDeployment(key) => Ok(delete_packed(
+            Mutation::DeleteServiceDeployment(key) => Ok(delete(
                 &mut self.service_deployments,
                 Kind::ServiceDeployment,
                 key,
             )),
-            Mutation::DeleteServiceRevision(key) => Ok(delete_packed(
+            Mutation::DeleteServiceRevision(key) => Ok(delete(
                 &mut self.service_revisions,
                 Kind::ServiceRevision,
                 key,
