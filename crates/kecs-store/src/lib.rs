@@ -25,12 +25,6 @@ use writer::{Command, ToDuck};
 /// The file name of the database inside a data directory.
 pub const DB_FILE: &str = "kecs.duckdb";
 
-/// DuckDB's buffer pool keeps every block it has read (the start-up load reads them all) up to
-/// 80 % of the machine's memory by default. KECS answers reads from its own state and the
-/// blocks of a database file can always be read again, so a file-backed DuckDB gets little. (An
-/// in-memory one keeps its whole database in that pool: it gets no limit.)
-const FILE_MEMORY_LIMIT: &str = "SET memory_limit = '64MB'";
-
 /// The DuckDB-backed store.
 pub struct DuckStore {
     commands: Commands,
@@ -85,7 +79,6 @@ impl DuckStore {
         let mut conn = duckdb::Connection::open(&path)
             .map_err(|e| err(format!("cannot open {}: {e}", path.display())))?;
         migrations::apply(&mut conn)?;
-        conn.execute_batch(FILE_MEMORY_LIMIT).map_err(err)?;
         // Groups acknowledged but not yet in DuckDB when KECS last stopped go in first.
         let applied = writer::applied_seq(&conn)?;
         let replay = journal::read_after(data_dir, applied)?;
@@ -106,7 +99,7 @@ impl DuckStore {
         let seen = applied.clone();
         let threads = vec![
             spawn("kecs-store-duckdb", move || {
-                writer::run_duck(conn, duck_rx, seen)
+                writer::run_duck(conn, duck_rx, seen, writer::Cache::Evict)
             })?,
             spawn("kecs-store-journal", move || {
                 writer::run_front(journal, front_rx, duck_tx, applied)
@@ -126,7 +119,7 @@ impl DuckStore {
         let (tx, rx) = mpsc::sync_channel(writer::MAX_LAG_GROUPS);
         let applied = Arc::new(AtomicU64::new(0));
         let duck = spawn("kecs-store-duckdb", move || {
-            writer::run_duck(conn, rx, applied)
+            writer::run_duck(conn, rx, applied, writer::Cache::Keep)
         })?;
         Ok(Self {
             commands: Commands::Direct(tx),
