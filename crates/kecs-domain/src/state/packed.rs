@@ -1,7 +1,7 @@
 //! Values kept in memory as their JSON document compressed with zstd, against a dictionary of
 //! typical documents (a task's or a service's JSON is mostly field names and ARNs it shares with
-//! every other one, so the dictionary takes most of it). A packed task is about a tenth of the
-//! typed struct; unpacking one costs a few microseconds.
+//! every other one, so the dictionary takes most of it). A task of ~1.1 KB of JSON packs to ~100
+//! bytes, where its typed struct took ~2 KB; unpacking one costs ~5 µs (release build).
 //!
 //! The packed form lives in memory only (the store keeps the plain JSON), so the dictionary may
 //! change from one version to the next.
@@ -16,8 +16,8 @@ use zstd::dict::{DecoderDictionary, EncoderDictionary};
 /// Typical documents: what the dictionary is made of.
 const DICTIONARY: &str = include_str!("packed_dictionary.json");
 
-/// zstd's level: 3 (its default) packs a task in ~15 µs, and higher levels gain little on
-/// documents this small.
+/// zstd's level: its default. With the dictionary doing most of the work, higher levels have
+/// little left to gain on documents this small.
 const LEVEL: i32 = 3;
 
 /// A JSON document, compressed.
@@ -59,36 +59,35 @@ thread_local! {
     static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
+/// Runs `f` with this thread's zstd context in `cell`, made by `make` on first use.
+fn with_context<C, R>(
+    cell: &RefCell<Option<C>>,
+    make: impl FnOnce() -> Result<C, PackError>,
+    f: impl FnOnce(&mut C) -> std::io::Result<R>,
+) -> Result<R, PackError> {
+    let mut slot = cell.borrow_mut();
+    let context = match slot.as_mut() {
+        Some(c) => c,
+        None => slot.insert(make()?),
+    };
+    f(context).map_err(fail)
+}
+
 impl Packed {
     /// Compresses a JSON document.
     pub fn pack(doc: &str) -> Result<Self, PackError> {
-        COMPRESSOR.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            let compressor = match slot.as_mut() {
-                Some(c) => c,
-                None => slot.insert(
-                    Compressor::with_prepared_dictionary(encoder_dictionary()?).map_err(fail)?,
-                ),
-            };
-            let bytes = compressor.compress(doc.as_bytes()).map_err(fail)?;
-            Ok(Packed(bytes.into_boxed_slice()))
-        })
+        let make = || Compressor::with_prepared_dictionary(encoder_dictionary()?).map_err(fail);
+        let bytes =
+            COMPRESSOR.with(|cell| with_context(cell, make, |c| c.compress(doc.as_bytes())))?;
+        Ok(Packed(bytes.into_boxed_slice()))
     }
 
     /// The JSON document, decompressed.
     pub fn document(&self) -> Result<Vec<u8>, PackError> {
         let size = Decompressor::upper_bound(&self.0)
             .ok_or_else(|| fail("the frame does not record its size"))?;
-        DECOMPRESSOR.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            let decompressor = match slot.as_mut() {
-                Some(d) => d,
-                None => slot.insert(
-                    Decompressor::with_prepared_dictionary(decoder_dictionary()?).map_err(fail)?,
-                ),
-            };
-            decompressor.decompress(&self.0, size).map_err(fail)
-        })
+        let make = || Decompressor::with_prepared_dictionary(decoder_dictionary()?).map_err(fail);
+        DECOMPRESSOR.with(|cell| with_context(cell, make, |d| d.decompress(&self.0, size)))
     }
 
     /// The value the document holds.
