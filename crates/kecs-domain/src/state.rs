@@ -107,12 +107,13 @@ pub struct State {
 
 /// The ARN of the service that started `task` (its group is `service:<name>`), if any.
 pub fn service_of(task: &Task) -> Option<String> {
-    let name = task.group.as_deref()?.strip_prefix("service:")?;
-    Some(crate::arn::in_cluster(
-        task.cluster_arn.as_deref()?,
-        "service",
-        name,
-    ))
+    service_in(task.cluster_arn.as_deref()?, task.group.as_deref()?)
+}
+
+/// The ARN of the service of `cluster_arn` a task's `group` names (`service:<name>`), if any.
+pub(crate) fn service_in(cluster_arn: &str, group: &str) -> Option<String> {
+    let name = group.strip_prefix("service:")?;
+    Some(crate::arn::in_cluster(cluster_arn, "service", name))
 }
 
 /// One change to the state. Short-lived (built and applied within one write), so the size

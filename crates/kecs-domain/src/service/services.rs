@@ -546,18 +546,14 @@ impl Kecs {
     ) -> Result<ListServicesByNamespaceResponse, EcsError> {
         let namespace = input.namespace.clone().unwrap_or_default();
         let arns: Vec<String> = self.read(|state| {
+            // Summaries pick the ACTIVE services the caller owns; only those are unpacked.
             state
                 .services
-                .values()
-                .filter(|s| s.service.status.as_deref() == Some(ACTIVE))
-                .filter(|s| {
-                    s.service
-                        .service_arn
-                        .as_deref()
-                        .is_some_and(|a| ctx.owns(a))
-                })
+                .summaries()
+                .filter(|(arn, s)| s.status_is(ACTIVE) && ctx.owns(arn))
+                .filter_map(|(arn, _)| state.services.get(arn))
                 .filter(|s| namespace_of(state, s).as_deref() == Some(namespace.as_str()))
-                .filter_map(|s| s.service.service_arn.clone())
+                .filter_map(|s| s.service.service_arn)
                 .collect()
         });
         let page = paginate_sorted(arns, input.max_results, input.next_token.as_deref())?;

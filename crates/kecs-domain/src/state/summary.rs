@@ -74,9 +74,8 @@ impl TaskSummary {
 
     /// The ARN of the service that started the task `task_arn` (its group is `service:<name>`).
     pub fn service_arn(&self, task_arn: &str) -> Option<String> {
-        let name = self.group.as_deref()?.strip_prefix("service:")?;
         let (cluster, _) = crate::arn::split_in_cluster(task_arn)?;
-        Some(crate::arn::in_cluster(&cluster, "service", name))
+        super::service_in(&cluster, self.group.as_deref()?)
     }
 }
 

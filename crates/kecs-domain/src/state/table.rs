@@ -133,16 +133,4 @@ impl<T: Row> Table<T> {
             .take_while(move |(k, _)| k.starts_with(&prefix))
             .filter_map(|(k, e)| unpacked(k, &e.packed))
     }
-
-    /// Every value, unpacked, in key order (a walk over all of them: for rare work only).
-    pub fn values(&self) -> impl Iterator<Item = T> + '_ {
-        self.entries
-            .iter()
-            .filter_map(|(k, e)| unpacked(k, &e.packed))
-    }
-
-    /// The packed bytes the values take (their summaries and keys aside).
-    pub fn packed_bytes(&self) -> usize {
-        self.entries.values().map(|e| e.packed.len()).sum()
-    }
 }
