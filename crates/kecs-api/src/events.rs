@@ -14,7 +14,7 @@ use std::time::Duration;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::Message;
 use futures::StreamExt;
-use kecs_domain::events::{Event, EventBus};
+use kecs_domain::ports::events::{Event, EventBus};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast;

@@ -3,7 +3,7 @@
 //! the gauges of services and tasks read from the state at each scrape (always exact, also
 //! after a restart).
 
-use kecs_domain::service::Census;
+use kecs_domain::Census;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,

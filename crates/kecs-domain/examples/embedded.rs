@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kecs_domain::api::EcsApi;
-use kecs_domain::clock::SystemClock;
 use kecs_domain::model::*;
-use kecs_domain::runtime::NoneRuntime;
-use kecs_domain::store::MemoryStore;
+use kecs_domain::ports::clock::SystemClock;
+use kecs_domain::ports::runtime::NoneRuntime;
+use kecs_domain::ports::store::MemoryStore;
 use kecs_domain::{EcsError, Kecs, RequestContext};
 
 #[tokio::main]

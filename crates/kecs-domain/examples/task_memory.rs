@@ -11,10 +11,12 @@ use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use kecs_domain::api::EcsApi;
-use kecs_domain::clock::SystemClock;
 use kecs_domain::model::*;
-use kecs_domain::runtime::NoneRuntime;
-use kecs_domain::store::{Change, CommitFuture, Kind, Record, Store, StoreError, StoreFuture};
+use kecs_domain::ports::clock::SystemClock;
+use kecs_domain::ports::runtime::NoneRuntime;
+use kecs_domain::ports::store::{
+    Change, CommitFuture, Kind, Record, Store, StoreError, StoreFuture,
+};
 use kecs_domain::{EcsError, Kecs, RequestContext};
 
 struct Counting;

@@ -74,6 +74,12 @@ pub fn split_in_cluster(arn: &str) -> Option<(String, &str)> {
     Some((format!("{base}:cluster/{cluster}"), name))
 }
 
+/// The family of a task definition ARN (`.../task-definition/<family>:<revision>`).
+pub fn family_of(task_definition_arn: Option<&str>) -> Option<String> {
+    let rest = task_definition_arn?.split(":task-definition/").nth(1)?;
+    rest.split(':').next().map(str::to_string)
+}
+
 /// True when `s` looks like any ARN (`arn:` prefix).
 pub fn is_arn(s: &str) -> bool {
     s.starts_with("arn:")

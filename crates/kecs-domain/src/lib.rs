@@ -1,22 +1,33 @@
 //! The pure core of KECS: the Amazon ECS model, ARNs, validation and decisions, and the ports
-//! (storage, clock) through which adapters do the I/O. Nothing here touches a network, a disk or
-//! an async runtime, so other Rust tools can embed it (see [`store::MemoryStore`]).
+//! (storage, runtime, clock, events) through which adapters do the I/O. Nothing here touches a
+//! network, a disk or an async runtime, so other Rust tools can embed it (see
+//! [`ports::store::MemoryStore`]).
+//!
+//! Layers, each importing only those before it (ARCHITECTURE.md; checked by
+//! `tests/e2e/tests/architecture.rs`): the generated `model` and `api`, `arn`, errors and the
+//! request context; [`ports`]; [`rules`] (pure decisions); [`state`] (the in-memory tables);
+//! `core` (the write path); `ops` (the ECS operations) and `control` (background controllers);
+//! [`Kecs`], the facade that ties them together.
 #![warn(missing_docs)]
 
 pub mod api;
 pub mod arn;
-pub mod clock;
 mod context;
 mod error;
-pub mod events;
 pub mod model;
-pub mod pagination;
-pub mod runtime;
-pub mod service;
-pub mod state;
-pub mod store;
-pub mod validate;
 
+pub mod ports;
+pub mod rules;
+pub mod state;
+
+mod core;
+mod ops;
+
+mod control;
+
+mod app;
+
+pub use app::Kecs;
 pub use context::RequestContext;
 pub use error::EcsError;
-pub use service::Kecs;
+pub use ops::census::Census;

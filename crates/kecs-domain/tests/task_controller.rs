@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use kecs_domain::api::EcsApi;
 use kecs_domain::model::*;
-use kecs_domain::runtime::{
+use kecs_domain::ports::runtime::{
     ContainerExit, ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer,
     RuntimeError, RuntimeEvent, StartedContainer,
 };

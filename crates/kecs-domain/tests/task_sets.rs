@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use kecs_domain::api::EcsApi;
 use kecs_domain::model::*;
-use kecs_domain::runtime::NoneRuntime;
+use kecs_domain::ports::runtime::NoneRuntime;
 use kecs_domain::{EcsError, Kecs};
 use support::{ctx, kecs_with, td};
 

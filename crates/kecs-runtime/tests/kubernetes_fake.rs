@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kecs_domain::model::{ContainerDefinition, HealthCheck, PortMapping, Task, TaskDefinition};
-use kecs_domain::runtime::{ContainerRuntime, ContainerStatus, RuntimeEvent, StartedContainer};
+use kecs_domain::ports::runtime::{
+    ContainerRuntime, ContainerStatus, RuntimeEvent, StartedContainer,
+};
 use kecs_fake_kube::FakeKube;
 use kecs_runtime::kubernetes::{names, KubernetesRuntime};
 

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kecs_domain::model::HealthStatus;
-use kecs_domain::runtime::{ContainerExit, ContainerState, ContainerStatus, RuntimeEvent};
+use kecs_domain::ports::runtime::{ContainerExit, ContainerState, ContainerStatus, RuntimeEvent};
 use kecs_runtime::kubernetes::names::{ANNOTATION_CONTAINERS, ANNOTATION_TASK_ARN};
 use kecs_runtime::kubernetes::observe::{
     container_state, observed, start_failure, Tracker, OUT_OF_MEMORY,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use kecs_domain::model::{Task, TaskDefinition};
-use kecs_domain::runtime::{
+use kecs_domain::ports::runtime::{
     ContainerRuntime, ContainerState, ObservedContainer, RuntimeError, RuntimeEvent,
     StartedContainer,
 };
@@ -129,7 +129,7 @@ impl ContainerRuntime for CountedRuntime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kecs_domain::runtime::{NoneRuntime, UnavailableRuntime};
+    use kecs_domain::ports::runtime::{NoneRuntime, UnavailableRuntime};
 
     #[tokio::test]
     async fn failures_are_counted_and_successes_are_not() {

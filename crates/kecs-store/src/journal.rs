@@ -15,7 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use kecs_domain::store::{Change, StoreError};
+use kecs_domain::ports::store::{Change, StoreError};
 
 /// A segment is closed (and a new one started) past this size.
 pub const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
@@ -211,7 +211,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kecs_domain::store::{Index, Kind, Record};
+    use kecs_domain::ports::store::{Index, Kind, Record};
 
     fn put(key: &str, doc: &str) -> Change {
         Change::Put(Record {

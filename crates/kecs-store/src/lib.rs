@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{mpsc, Arc, Mutex};
 
-use kecs_domain::store::{Change, CommitFuture, Record, Store, StoreError, StoreFuture};
+use kecs_domain::ports::store::{Change, CommitFuture, Record, Store, StoreError, StoreFuture};
 use tokio::sync::oneshot;
 
 use writer::{Command, ToDuck};
@@ -191,7 +191,7 @@ impl Drop for DuckStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kecs_domain::store::{Index, Kind};
+    use kecs_domain::ports::store::{Index, Kind};
 
     fn put(key: &str) -> Change {
         Change::Put(Record {

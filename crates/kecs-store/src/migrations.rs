@@ -1,6 +1,6 @@
 //! Numbered schema migrations, compiled into the binary and applied at open.
 
-use kecs_domain::store::StoreError;
+use kecs_domain::ports::store::StoreError;
 
 /// `(version, sql)`, in order. Append only: never edit a migration that has shipped.
 const MIGRATIONS: &[(i64, &str)] = &[

@@ -11,7 +11,7 @@ use std::time::Duration;
 use duckdb::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use duckdb::arrow::compute::cast;
 use duckdb::arrow::datatypes::{DataType, Float64Type, Int64Type};
-use kecs_domain::store::{Change, Index, Kind, Record, StoreError};
+use kecs_domain::ports::store::{Change, Index, Kind, Record, StoreError};
 use tokio::sync::oneshot;
 
 use crate::journal::Journal;

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use kecs_domain::api::EcsApi;
-use kecs_domain::clock::SystemClock;
 use kecs_domain::model::CreateClusterRequest;
-use kecs_domain::runtime::NoneRuntime;
-use kecs_domain::store::{Change, Index, Kind, MemoryStore, Record, Store};
+use kecs_domain::ports::clock::SystemClock;
+use kecs_domain::ports::runtime::NoneRuntime;
+use kecs_domain::ports::store::{Change, Index, Kind, MemoryStore, Record, Store};
 use kecs_domain::{Kecs, RequestContext};
 use kecs_store::DuckStore;
 

@@ -3,13 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::task_state::{self, is_starting, is_stopped, stop_requested, PROVISIONING};
-use super::work::TaskWork;
-use super::Kecs;
+use super::lifecycle::on_runtime_event;
+use crate::core::work::TaskWork;
+use crate::core::Core;
 use crate::model::{HealthStatus, Task};
-use crate::runtime::{
+use crate::ports::runtime::{
     ContainerExit, ContainerState, ContainerStatus, ObservedContainer, RuntimeEvent,
 };
+use crate::rules::task_state::{self, is_starting, is_stopped, stop_requested, PROVISIONING};
 use crate::state::{Mutation, State};
 use crate::EcsError;
 
@@ -155,72 +156,70 @@ fn reprovisioned(task: &Task) -> Task {
     t
 }
 
-impl Kecs {
-    /// Reconciles with the runtime's `observed` containers and applies the repairs (see
-    /// [`reconcile`]). Emulated runtimes run nothing, so there is nothing to reconcile.
-    pub async fn reconcile_with(
-        &self,
-        observed: &[ObservedContainer],
-        startup: bool,
-    ) -> Result<(), EcsError> {
-        if self.runtime.is_emulated() {
-            return Ok(());
-        }
-        let repairs = self.read(|state| reconcile(state, observed, startup));
-        for repair in repairs {
-            match repair {
-                Repair::Observe(event) => self.on_runtime_event(event).await?,
-                Repair::RemoveOrphan(arn) => {
-                    tracing::info!(task = %arn, "removing containers of a task KECS does not know");
-                    if let Err(e) = self.runtime.remove_task(&arn).await {
-                        tracing::warn!(task = %arn, error = %e, "removing orphaned containers failed");
-                    }
+/// Reconciles with the runtime's `observed` containers and applies the repairs (see
+/// [`reconcile`]). Emulated runtimes run nothing, so there is nothing to reconcile.
+pub(crate) async fn reconcile_with(
+    core: &Core,
+    observed: &[ObservedContainer],
+    startup: bool,
+) -> Result<(), EcsError> {
+    if core.runtime.is_emulated() {
+        return Ok(());
+    }
+    let repairs = core.read(|state| reconcile(state, observed, startup));
+    for repair in repairs {
+        match repair {
+            Repair::Observe(event) => on_runtime_event(core, event).await?,
+            Repair::RemoveOrphan(arn) => {
+                tracing::info!(task = %arn, "removing containers of a task KECS does not know");
+                if let Err(e) = core.runtime.remove_task(&arn).await {
+                    tracing::warn!(task = %arn, error = %e, "removing orphaned containers failed");
                 }
-                Repair::Stop(arn) => self.enqueue(TaskWork::Stop(arn)),
-                Repair::ConfirmGone { runtime_id, exit } => {
-                    let gone = matches!(
-                        self.runtime.container_state(&runtime_id).await,
-                        Ok(ContainerState {
-                            status: ContainerStatus::Missing,
-                            ..
-                        })
-                    );
-                    if gone {
-                        tracing::warn!(task = %exit.task_arn, container = %exit.container, "a running container is gone from the runtime");
-                        self.on_runtime_event(RuntimeEvent::Exited(exit)).await?;
-                    }
+            }
+            Repair::Stop(arn) => core.enqueue(TaskWork::Stop(arn)),
+            Repair::ConfirmGone { runtime_id, exit } => {
+                let gone = matches!(
+                    core.runtime.container_state(&runtime_id).await,
+                    Ok(ContainerState {
+                        status: ContainerStatus::Missing,
+                        ..
+                    })
+                );
+                if gone {
+                    tracing::warn!(task = %exit.task_arn, container = %exit.container, "a running container is gone from the runtime");
+                    on_runtime_event(core, RuntimeEvent::Exited(exit)).await?;
                 }
-                Repair::Relaunch(arn) => {
-                    tracing::info!(task = %arn, "starting again a task interrupted while starting");
-                    if let Err(e) = self.runtime.remove_task(&arn).await {
-                        tracing::warn!(task = %arn, error = %e, "removing a half-started task failed");
-                        continue;
-                    }
-                    let relaunch = self
-                        .write(|state| {
-                            let Some(stored) = state.tasks.get(&arn) else {
-                                return Ok((false, vec![]));
-                            };
-                            let mut stored = stored.clone();
-                            stored.task = reprovisioned(&stored.task);
-                            Ok((true, vec![Mutation::PutTask(stored)]))
-                        })
-                        .await?;
-                    if relaunch {
-                        self.enqueue(TaskWork::Launch(arn));
-                    }
+            }
+            Repair::Relaunch(arn) => {
+                tracing::info!(task = %arn, "starting again a task interrupted while starting");
+                if let Err(e) = core.runtime.remove_task(&arn).await {
+                    tracing::warn!(task = %arn, error = %e, "removing a half-started task failed");
+                    continue;
+                }
+                let relaunch = core
+                    .write(|state| {
+                        let Some(stored) = state.tasks.get(&arn) else {
+                            return Ok((false, vec![]));
+                        };
+                        let mut stored = stored.clone();
+                        stored.task = reprovisioned(&stored.task);
+                        Ok((true, vec![Mutation::PutTask(stored)]))
+                    })
+                    .await?;
+                if relaunch {
+                    core.enqueue(TaskWork::Launch(arn));
                 }
             }
         }
-        Ok(())
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Container;
-    use crate::runtime::ContainerState;
+    use crate::ports::runtime::ContainerState;
     use crate::state::StoredTask;
 
     fn task(arn: &str, last: &str, desired: &str) -> StoredTask {

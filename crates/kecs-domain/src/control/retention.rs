@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use super::task_state::STOPPED;
-use super::Kecs;
+use crate::core::Core;
+use crate::rules::task_state::STOPPED;
 use crate::state::{Mutation, State};
 use crate::EcsError;
 
@@ -23,40 +23,41 @@ pub fn expired(state: &State, cutoff: f64, limit: usize) -> Vec<String> {
         .collect()
 }
 
-impl Kecs {
-    /// Forgets the tasks stopped more than `retention` ago, and has the runtime remove their
-    /// containers; returns how many went.
-    pub async fn forget_stopped_tasks(&self, retention: Duration) -> Result<usize, EcsError> {
-        let cutoff = self.now() - retention.as_secs_f64();
-        let mut forgotten = 0;
-        loop {
-            if self.read(|state| expired(state, cutoff, 1).is_empty()) {
-                return Ok(forgotten);
-            }
-            let arns = self
-                .write(|state| {
-                    let arns = expired(state, cutoff, BATCH);
-                    let mut mutations = vec![];
-                    for arn in &arns {
-                        if state.tags.contains_key(arn) {
-                            mutations.push(Mutation::PutTags(arn.clone(), vec![]));
-                        }
-                        mutations.push(Mutation::DeleteTask(arn.clone()));
-                    }
-                    Ok((arns, mutations))
-                })
-                .await?;
-            if !self.runtime.is_emulated() {
+/// Forgets the tasks stopped more than `retention` ago, and has the runtime remove their
+/// containers; returns how many went.
+pub(crate) async fn forget_stopped_tasks(
+    core: &Core,
+    retention: Duration,
+) -> Result<usize, EcsError> {
+    let cutoff = core.now() - retention.as_secs_f64();
+    let mut forgotten = 0;
+    loop {
+        if core.read(|state| expired(state, cutoff, 1).is_empty()) {
+            return Ok(forgotten);
+        }
+        let arns = core
+            .write(|state| {
+                let arns = expired(state, cutoff, BATCH);
+                let mut mutations = vec![];
                 for arn in &arns {
-                    if let Err(e) = self.runtime.remove_task(arn).await {
-                        tracing::warn!(task = %arn, error = %e, "removing a forgotten task's containers failed");
+                    if state.tags.contains_key(arn) {
+                        mutations.push(Mutation::PutTags(arn.clone(), vec![]));
                     }
+                    mutations.push(Mutation::DeleteTask(arn.clone()));
+                }
+                Ok((arns, mutations))
+            })
+            .await?;
+        if !core.runtime.is_emulated() {
+            for arn in &arns {
+                if let Err(e) = core.runtime.remove_task(arn).await {
+                    tracing::warn!(task = %arn, error = %e, "removing a forgotten task's containers failed");
                 }
             }
-            forgotten += arns.len();
-            if arns.len() < BATCH {
-                return Ok(forgotten);
-            }
+        }
+        forgotten += arns.len();
+        if arns.len() < BATCH {
+            return Ok(forgotten);
         }
     }
 }

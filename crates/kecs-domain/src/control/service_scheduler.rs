@@ -3,351 +3,171 @@
 //! counts and deployment states truthful, trips the circuit breaker, and writes the service's
 //! events as ECS words them.
 
-use super::deployment_history::{forget, roll_back, track, tripped_without_rollback};
-use super::scheduler::{self, SeenState, SeenTask, Targets};
-use super::services::{add_event, primary_of, services_in, ACTIVE, DRAINING, INACTIVE};
+use super::service_pass::{
+    context_of, count_tasks, failed, note_steady, note_stopped, seen_task, still_counted,
+    stop_tasks, task_list, tasks_of, Plan, Start,
+};
 use super::task_set_scheduling;
-use super::task_sets::uses_task_sets;
-use super::task_state::{self, is_starting, is_stopped, stop_requested};
-use super::work::TaskWork;
-use super::Kecs;
+use crate::core::work::TaskWork;
+use crate::core::Core;
 use crate::model::*;
+use crate::ops::deployment_history::{forget, roll_back, track, tripped_without_rollback};
+use crate::ops::service_model::{add_event, primary_of, uses_task_sets, DRAINING, INACTIVE};
+
+use crate::ops::task_placement::place_tasks;
+use crate::rules::scheduler::{self, SeenTask, Targets};
+use crate::rules::task_state::{is_stopped, stop_requested};
 use crate::state::{Mutation, State, StoredService};
-use crate::{EcsError, RequestContext};
+use crate::EcsError;
 
-fn short_id(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or_default()
-}
-
-fn task_list(arns: &[String]) -> String {
-    arns.iter()
-        .map(|a| format!("(task {})", short_id(a)))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Whether a stopped task counts against its deployment's circuit breaker.
-fn failed(task: &Task) -> bool {
-    matches!(
-        task.stop_code,
-        Some(TaskStopCode::TaskFailedToStart | TaskStopCode::EssentialContainerExited)
-    )
-}
-
-/// Tasks one pass starts for one deployment or task set.
-pub(super) struct Start {
-    /// The deployment or task set ID, the tasks' `startedBy`.
-    pub started_by: String,
-    pub task_definition: String,
-    pub count: u32,
-    pub launch_type: Option<LaunchType>,
-    pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
-    pub platform_version: Option<String>,
-    pub network_configuration: Option<NetworkConfiguration>,
-}
-
-/// What one pass decided to do outside its write.
-pub(super) struct Plan {
-    pub ctx: RequestContext,
-    pub starts: Vec<Start>,
-    pub stopped: Vec<String>,
-}
-
-impl Kecs {
-    /// One scheduler pass for `service_arn` (logged, never failing the controller).
-    pub(super) async fn schedule(&self, service_arn: &str) {
-        if let Err(e) = self.schedule_pass(service_arn).await {
-            tracing::warn!(service = service_arn, error = %e, "scheduler pass failed");
-        }
+/// One scheduler pass for `service_arn` (logged, never failing the controller).
+pub(crate) async fn schedule(core: &Core, service_arn: &str) {
+    if let Err(e) = schedule_pass(core, service_arn).await {
+        tracing::warn!(service = service_arn, error = %e, "scheduler pass failed");
     }
+}
 
-    /// Queues a scheduler pass for every service that is not INACTIVE: the safety net under
-    /// the change-driven passes.
-    pub fn resync_services(&self) {
-        let arns: Vec<String> = self.read(|state| {
-            state
-                .services
-                .summaries()
-                .filter(|(_, s)| !s.status_is(INACTIVE))
-                .map(|(arn, _)| arn.clone())
-                .collect()
-        });
-        for arn in arns {
-            self.enqueue(TaskWork::Schedule(arn));
-        }
+/// Queues a scheduler pass for every service that is not INACTIVE: the safety net under
+/// the change-driven passes.
+pub(crate) fn resync_services(core: &Core) {
+    let arns: Vec<String> = core.read(|state| {
+        state
+            .services
+            .summaries()
+            .filter(|(_, s)| !s.status_is(INACTIVE))
+            .map(|(arn, _)| arn.clone())
+            .collect()
+    });
+    for arn in arns {
+        core.enqueue(TaskWork::Schedule(arn));
     }
+}
 
-    async fn schedule_pass(&self, service_arn: &str) -> Result<(), EcsError> {
-        let now = self.now();
-        let emulated = self.runtime.is_emulated();
-        let plan = self
-            .write(|state| {
-                let Some(stored) = state.services.get(service_arn) else {
-                    return Ok((None, vec![]));
-                };
-                if stored.service.status.as_deref() == Some(INACTIVE) {
-                    return Ok((None, vec![]));
-                }
-                Ok(decide_pass(state, stored.clone(), now, emulated))
-            })
-            .await?;
-        let Some(plan) = plan else { return Ok(()) };
-        let retired = self.read(|s| {
-            s.services
-                .get(service_arn)
-                .is_none_or(|s| s.service.status.as_deref() == Some(INACTIVE))
-        });
-        if retired && !emulated {
-            // This pass made it INACTIVE: what the runtime keeps for it goes too.
-            if let Err(e) = self.runtime.remove_service(service_arn).await {
-                tracing::warn!(service = service_arn, error = %e, "removing the runtime's objects of a deleted service failed");
-            }
-        }
-        if !emulated {
-            for arn in &plan.stopped {
-                self.enqueue(TaskWork::Stop(arn.clone()));
-            }
-        }
-        if plan.starts.iter().all(|s| s.count == 0) {
-            return Ok(());
-        }
-        let started = self.start_service_tasks(service_arn, &plan).await?;
-        if started.iter().all(|(_, arns)| arns.is_empty()) {
-            return Ok(());
-        }
-        let now = self.now();
-        self.write(|state| {
+async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
+    let now = core.now();
+    let emulated = core.runtime.is_emulated();
+    let plan = core
+        .write(|state| {
             let Some(stored) = state.services.get(service_arn) else {
-                return Ok(((), vec![]));
+                return Ok((None, vec![]));
             };
-            let mut stored = stored.clone();
-            let name = stored.service.service_name.clone().unwrap_or_default();
-            // Task sets' tasks are reported per task set, as ECS does; a deployment's all at once.
-            let groups: Vec<(Option<&str>, Vec<String>)> = if uses_task_sets(&stored.service) {
-                started
-                    .iter()
-                    .filter(|(_, arns)| !arns.is_empty())
-                    .map(|(set, arns)| (Some(set.as_str()), arns.clone()))
-                    .collect()
-            } else {
-                vec![(None, started.iter().flat_map(|(_, a)| a.clone()).collect())]
-            };
-            for (task_set, arns) in groups {
-                let whose = match task_set {
-                    Some(set) => format!("service {name}, taskSet {set}"),
-                    None => format!("service {name}"),
-                };
-                add_event(
-                    &mut stored.service,
-                    format!(
-                        "({whose}) has started {} tasks: {}.",
-                        arns.len(),
-                        task_list(&arns)
-                    ),
-                    now,
-                );
+            if stored.service.status.as_deref() == Some(INACTIVE) {
+                return Ok((None, vec![]));
             }
-            Ok(((), vec![Mutation::PutService(stored)]))
+            Ok(decide_pass(state, stored.clone(), now, emulated))
         })
-        .await
-    }
-
-    /// Starts the plan's tasks (ten per RunTask, ECS's limit); returns their ARNs by the
-    /// deployment or task set that started them.
-    async fn start_service_tasks(
-        &self,
-        service_arn: &str,
-        plan: &Plan,
-    ) -> Result<Vec<(String, Vec<String>)>, EcsError> {
-        let Some(service) = self.read(|s| s.services.get(service_arn).map(|s| s.service.clone()))
-        else {
-            return Ok(vec![]);
-        };
-        let tags = match service.propagate_tags {
-            Some(PropagateTags::Service) => self.read(|s| s.tags_of(service_arn)),
-            _ => vec![],
-        };
-        let mut started = vec![];
-        for start in &plan.starts {
-            let mut arns = vec![];
-            let mut left = start.count;
-            while left > 0 {
-                let count = left.min(10);
-                left -= count;
-                let input = RunTaskRequest {
-                    cluster: service.cluster_arn.clone(),
-                    task_definition: Some(start.task_definition.clone()),
-                    count: Some(count as i32),
-                    started_by: Some(start.started_by.clone()),
-                    group: Some(format!(
-                        "service:{}",
-                        service.service_name.clone().unwrap_or_default()
-                    )),
-                    launch_type: start.launch_type,
-                    capacity_provider_strategy: start.capacity_provider_strategy.clone(),
-                    platform_version: start.platform_version.clone(),
-                    network_configuration: start.network_configuration.clone(),
-                    propagate_tags: match service.propagate_tags {
-                        Some(PropagateTags::TaskDefinition) => Some(PropagateTags::TaskDefinition),
-                        _ => None,
-                    },
-                    tags: (!tags.is_empty()).then(|| tags.clone()),
-                    enable_ecs_managed_tags: service.enable_ecs_managed_tags,
-                    enable_execute_command: service.enable_execute_command,
-                    ..RunTaskRequest::default()
-                };
-                let out = self.place_tasks(&plan.ctx, input, &[]).await?;
-                arns.extend(out.tasks.into_iter().flatten().filter_map(|t| t.task_arn));
-            }
-            started.push((start.started_by.clone(), arns));
+        .await?;
+    let Some(plan) = plan else { return Ok(()) };
+    let retired = core.read(|s| {
+        s.services
+            .get(service_arn)
+            .is_none_or(|s| s.service.status.as_deref() == Some(INACTIVE))
+    });
+    if retired && !emulated {
+        // This pass made it INACTIVE: what the runtime keeps for it goes too.
+        if let Err(e) = core.runtime.remove_service(service_arn).await {
+            tracing::warn!(service = service_arn, error = %e, "removing the runtime's objects of a deleted service failed");
         }
-        Ok(started)
     }
-}
-
-/// The service's event for tasks its scheduler stopped.
-pub(super) fn note_stopped(service: &mut Service, stopped: &[String], now: f64) {
-    if stopped.is_empty() {
-        return;
-    }
-    let name = service.service_name.clone().unwrap_or_default();
-    let message = format!(
-        "(service {name}) has stopped {} running tasks: {}.",
-        stopped.len(),
-        task_list(stopped)
-    );
-    add_event(service, message, now);
-}
-
-/// The service's steady-state event, unless it is the newest event already.
-pub(super) fn note_steady(service: &mut Service, now: f64) {
-    let name = service.service_name.clone().unwrap_or_default();
-    let message = format!("(service {name}) has reached a steady state.");
-    let newest = service
-        .events
-        .iter()
-        .flatten()
-        .next()
-        .and_then(|e| e.message.clone());
-    if newest.as_deref() != Some(message.as_str()) {
-        add_event(service, message, now);
-    }
-}
-
-/// A service's tasks, whatever their state (the stopped ones until retention forgets them:
-/// the circuit breaker counts them).
-pub(super) fn tasks_of(state: &State, service_arn: &str) -> Vec<Task> {
-    state
-        .service_tasks
-        .get(service_arn)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| state.tasks.get(t))
-        .map(|t| t.task)
-        .collect()
-}
-
-/// The tasks a pass still counts: every one not STOPPED (on the emulated runtime, those the pass
-/// itself stopped are STOPPED already).
-pub(super) fn still_counted<'s>(
-    tasks: &[&'s Task],
-    stopped: &[String],
-    emulated: bool,
-) -> Vec<&'s Task> {
-    tasks
-        .iter()
-        .copied()
-        .filter(|t| !is_stopped(t))
-        .filter(|t| !(emulated && stopped.iter().any(|s| Some(s) == t.task_arn.as_ref())))
-        .collect()
-}
-
-/// How many of `tasks` started by `started_by` (by anyone when `None`) run, or else start.
-pub(super) fn count_tasks(tasks: &[&Task], started_by: Option<&str>, running: bool) -> i32 {
-    tasks
-        .iter()
-        .filter(|t| started_by.is_none() || t.started_by.as_deref() == started_by)
-        .filter(|t| is_starting(t) != running)
-        .count() as i32
-}
-
-/// A live task as the scheduler sees it: starting, healthy (no essential health check, or
-/// within the grace period) or as its health check says.
-pub(super) fn seen_task(state: &State, t: &Task, now: f64, grace: f64) -> SeenTask {
-    let td = t
-        .task_definition_arn
-        .as_ref()
-        .and_then(|a| state.task_definitions.get(a));
-    let checked = td
-        .and_then(|td| td.container_definitions.as_ref())
-        .is_some_and(|defs| {
-            defs.iter()
-                .any(|d| d.essential != Some(false) && d.health_check.is_some())
-        });
-    let in_grace = t.started_at.is_some_and(|s| now - s < grace);
-    let state = if is_starting(t) {
-        SeenState::Pending
-    } else if !checked || in_grace {
-        SeenState::Healthy
-    } else {
-        match t.health_status {
-            Some(HealthStatus::Healthy) => SeenState::Healthy,
-            Some(HealthStatus::Unhealthy) => SeenState::Unhealthy,
-            _ => SeenState::Pending,
+    if !emulated {
+        for arn in &plan.stopped {
+            core.enqueue(TaskWork::Stop(arn.clone()));
         }
-    };
-    SeenTask {
-        arn: t.task_arn.clone().unwrap_or_default(),
-        deployment: t.started_by.clone().unwrap_or_default(),
-        state,
     }
-}
-
-/// The scheduler's stop requests for `stop` (on the emulated runtime, the tasks stop at once).
-pub(super) fn stop_tasks(
-    state: &State,
-    stop: &[String],
-    seen: &[SeenTask],
-    now: f64,
-    emulated: bool,
-) -> Vec<Mutation> {
-    let mut mutations = vec![];
-    for arn in stop {
-        let Some(stored_task) = state.tasks.get(arn) else {
-            continue;
+    if plan.starts.iter().all(|s| s.count == 0) {
+        return Ok(());
+    }
+    let started = start_service_tasks(core, service_arn, &plan).await?;
+    if started.iter().all(|(_, arns)| arns.is_empty()) {
+        return Ok(());
+    }
+    let now = core.now();
+    core.write(|state| {
+        let Some(stored) = state.services.get(service_arn) else {
+            return Ok(((), vec![]));
         };
-        let mut t = stored_task.clone();
-        let unhealthy = seen
-            .iter()
-            .any(|x| &x.arn == arn && x.state == SeenState::Unhealthy);
-        let reason = if unhealthy {
-            "Task failed container health checks".to_string()
+        let mut stored = stored.clone();
+        let name = stored.service.service_name.clone().unwrap_or_default();
+        // Task sets' tasks are reported per task set, as ECS does; a deployment's all at once.
+        let groups: Vec<(Option<&str>, Vec<String>)> = if uses_task_sets(&stored.service) {
+            started
+                .iter()
+                .filter(|(_, arns)| !arns.is_empty())
+                .map(|(set, arns)| (Some(set.as_str()), arns.clone()))
+                .collect()
         } else {
-            format!(
-                "Scaling activity initiated by (deployment {})",
-                t.task.started_by.clone().unwrap_or_default()
-            )
+            vec![(None, started.iter().flat_map(|(_, a)| a.clone()).collect())]
         };
-        task_state::request_stop(
-            &mut t.task,
-            TaskStopCode::ServiceSchedulerInitiated,
-            &reason,
-            now,
-        );
-        if emulated {
-            task_state::mark_stopped(&mut t.task, now);
+        for (task_set, arns) in groups {
+            let whose = match task_set {
+                Some(set) => format!("service {name}, taskSet {set}"),
+                None => format!("service {name}"),
+            };
+            add_event(
+                &mut stored.service,
+                format!(
+                    "({whose}) has started {} tasks: {}.",
+                    arns.len(),
+                    task_list(&arns)
+                ),
+                now,
+            );
         }
-        mutations.push(Mutation::PutTask(t));
-    }
-    mutations
+        Ok(((), vec![Mutation::PutService(stored)]))
+    })
+    .await
 }
 
-/// The context a service's own requests run in: its ARN's region and account.
-pub(super) fn context_of(service_arn: &str) -> RequestContext {
-    let mut parts = service_arn.split(':');
-    let region = parts.nth(3).unwrap_or_default();
-    let account = parts.next().unwrap_or_default();
-    RequestContext::new(region, account)
+/// Starts the plan's tasks (ten per RunTask, ECS's limit); returns their ARNs by the
+/// deployment or task set that started them.
+async fn start_service_tasks(
+    core: &Core,
+    service_arn: &str,
+    plan: &Plan,
+) -> Result<Vec<(String, Vec<String>)>, EcsError> {
+    let Some(service) = core.read(|s| s.services.get(service_arn).map(|s| s.service.clone()))
+    else {
+        return Ok(vec![]);
+    };
+    let tags = match service.propagate_tags {
+        Some(PropagateTags::Service) => core.read(|s| s.tags_of(service_arn)),
+        _ => vec![],
+    };
+    let mut started = vec![];
+    for start in &plan.starts {
+        let mut arns = vec![];
+        let mut left = start.count;
+        while left > 0 {
+            let count = left.min(10);
+            left -= count;
+            let input = RunTaskRequest {
+                cluster: service.cluster_arn.clone(),
+                task_definition: Some(start.task_definition.clone()),
+                count: Some(count as i32),
+                started_by: Some(start.started_by.clone()),
+                group: Some(format!(
+                    "service:{}",
+                    service.service_name.clone().unwrap_or_default()
+                )),
+                launch_type: start.launch_type,
+                capacity_provider_strategy: start.capacity_provider_strategy.clone(),
+                platform_version: start.platform_version.clone(),
+                network_configuration: start.network_configuration.clone(),
+                propagate_tags: match service.propagate_tags {
+                    Some(PropagateTags::TaskDefinition) => Some(PropagateTags::TaskDefinition),
+                    _ => None,
+                },
+                tags: (!tags.is_empty()).then(|| tags.clone()),
+                enable_ecs_managed_tags: service.enable_ecs_managed_tags,
+                enable_execute_command: service.enable_execute_command,
+                ..RunTaskRequest::default()
+            };
+            let out = place_tasks(core, &plan.ctx, input, &[]).await?;
+            arns.extend(out.tasks.into_iter().flatten().filter_map(|t| t.task_arn));
+        }
+        started.push((start.started_by.clone(), arns));
+    }
+    Ok(started)
 }
 
 /// The scheduler's decision for one service, as mutations and the work left to do.
@@ -529,9 +349,4 @@ fn decide_pass(
         mutations.push(Mutation::PutService(stored));
     }
     (Some(plan), mutations)
-}
-
-/// Whether a cluster has services that are not INACTIVE (DeleteCluster refuses then).
-pub(crate) fn has_services(state: &State, cluster_arn: &str) -> bool {
-    services_in(state, cluster_arn).any(|(_, s)| s.status_is(ACTIVE) || s.status_is(DRAINING))
 }

@@ -2,15 +2,15 @@
 //! controller): each task set keeps its computed desired count of tasks, no rolling rules
 //! between them (the external controller shifts scale), and tasks of no task set stop.
 
-use super::scheduler::{self, SeenTask, Targets};
-use super::service_controller::{
+use super::service_pass::{
     context_of, count_tasks, note_steady, note_stopped, seen_task, still_counted, stop_tasks,
     tasks_of, Plan, Start,
 };
-use super::services::{DRAINING, INACTIVE};
-use super::task_sets::{computed_desired_count, TASK_SET_DRAINING};
-use super::task_state::{is_stopped, stop_requested};
 use crate::model::*;
+use crate::ops::service_model::{computed_desired_count, DRAINING, INACTIVE, TASK_SET_DRAINING};
+
+use crate::rules::scheduler::{self, SeenTask, Targets};
+use crate::rules::task_state::{is_stopped, stop_requested};
 use crate::state::{Mutation, State, StoredService};
 
 /// One pass for a task-set service, as mutations and the work left to do.

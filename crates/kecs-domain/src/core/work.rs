@@ -1,19 +1,14 @@
 //! The task controller's work queue: requests decide and commit, the controller does the slow
 //! engine work (starting containers in dependency order, stopping them) outside any request.
 //!
-//! The queue is a plain channel, so the domain needs no async runtime: whoever embeds [`Kecs`]
-//! with a real container runtime runs [`Kecs::drive_tasks`] on theirs (kecs-server spawns it).
+//! The queue is a plain channel, so the domain needs no async runtime: whoever embeds
+//! [`crate::Kecs`] with a real container runtime runs [`crate::Kecs::drive_tasks`] on theirs
+//! (kecs-server spawns it); `control::drive` does the work.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
-use futures::StreamExt;
-
-use super::Kecs;
-
-/// How many tasks may be starting or stopping at once.
-const CONCURRENT_WORK: usize = 64;
 
 /// Engine work for one task.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -31,7 +26,7 @@ pub enum TaskWork {
 /// Both ends of the queue; the receiving end is taken once by the controller. Work queued or
 /// running is remembered, so the same work is not queued twice; a scheduler pass asked for
 /// while one is queued or running runs once more after it (it may have missed the change).
-pub(super) struct WorkQueue {
+pub(crate) struct WorkQueue {
     sender: UnboundedSender<TaskWork>,
     receiver: Mutex<Option<UnboundedReceiver<TaskWork>>>,
     /// Queued or running work, and whether it must run again when done.
@@ -39,7 +34,7 @@ pub(super) struct WorkQueue {
 }
 
 impl WorkQueue {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let (sender, receiver) = unbounded();
         Self {
             sender,
@@ -52,7 +47,7 @@ impl WorkQueue {
         self.busy.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(super) fn push(&self, work: TaskWork) {
+    pub(crate) fn push(&self, work: TaskWork) {
         {
             let mut busy = self.busy();
             if let Some(again) = busy.get_mut(&work) {
@@ -65,7 +60,7 @@ impl WorkQueue {
         let _ = self.sender.unbounded_send(work);
     }
 
-    fn done(&self, work: &TaskWork) {
+    pub(crate) fn done(&self, work: &TaskWork) {
         let again = self.busy().remove(work).unwrap_or(false);
         if again {
             self.push(work.clone());
@@ -73,42 +68,15 @@ impl WorkQueue {
     }
 
     /// Whether `work` is queued or running.
-    pub(super) fn is_busy(&self, work: &TaskWork) -> bool {
+    pub(crate) fn is_busy(&self, work: &TaskWork) -> bool {
         self.busy().contains_key(work)
     }
-}
 
-impl Kecs {
-    pub(super) fn enqueue(&self, work: TaskWork) {
-        self.work.push(work);
-    }
-
-    /// Runs the task controller's queued work until the queue closes: launches and stops, up to
-    /// 64 tasks at once. Call it once (a second call returns at once), on the embedding application's async runtime.
-    pub async fn drive_tasks(self: Arc<Self>) {
-        let Some(receiver) = self
-            .work
-            .receiver
+    /// The receiving end, for the one loop that does the work (`None` once taken).
+    pub(crate) fn take_receiver(&self) -> Option<UnboundedReceiver<TaskWork>> {
+        self.receiver
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
-        else {
-            // Already driven by an earlier call.
-            return;
-        };
-        receiver
-            .for_each_concurrent(CONCURRENT_WORK, |work| {
-                let kecs = self.clone();
-                async move {
-                    match &work {
-                        TaskWork::Launch(arn) => kecs.launch(arn).await,
-                        TaskWork::Stop(arn) => kecs.finish_stop(arn).await,
-                        TaskWork::Schedule(arn) => kecs.schedule(arn).await,
-                        TaskWork::ForgetCluster(arn) => kecs.forget_cluster(arn).await,
-                    }
-                    kecs.work.done(&work);
-                }
-            })
-            .await;
     }
 }

@@ -4,9 +4,9 @@
 //! ECS, where setting the root user's value sets the default); a principal without its own
 //! setting gets the default, and without that, the value AWS ships.
 
-use super::Kecs;
+use crate::core::Core;
 use crate::model::*;
-use crate::pagination::{paginate, Limits};
+use crate::ops::pagination::{paginate, Limits};
 use crate::state::{Mutation, State};
 use crate::{EcsError, RequestContext};
 
@@ -114,133 +114,136 @@ pub(crate) fn effective(
         .unwrap_or_default()
 }
 
-impl Kecs {
-    async fn put_setting(
-        &self,
-        ctx: &RequestContext,
-        name: Option<SettingName>,
-        value: Option<String>,
-        principal_arn: Option<&str>,
-    ) -> Result<Setting, EcsError> {
-        let name = name.ok_or_else(|| EcsError::invalid("name is required."))?;
-        let value = value.unwrap_or_default();
-        check_value(name, &value)?;
-        let principal = principal(ctx, principal_arn)?;
-        let setting = Setting {
-            name: Some(name),
-            value: Some(value),
-            principal_arn: Some(principal.clone()),
-            r#type: Some(SettingType::User),
-        };
-        let k = key(ctx, &principal, name);
-        self.write(|_| {
-            Ok((
-                setting.clone(),
-                vec![Mutation::PutSetting(k, setting.clone())],
-            ))
-        })
-        .await
-    }
+async fn put_setting(
+    core: &Core,
+    ctx: &RequestContext,
+    name: Option<SettingName>,
+    value: Option<String>,
+    principal_arn: Option<&str>,
+) -> Result<Setting, EcsError> {
+    let name = name.ok_or_else(|| EcsError::invalid("name is required."))?;
+    let value = value.unwrap_or_default();
+    check_value(name, &value)?;
+    let principal = principal(ctx, principal_arn)?;
+    let setting = Setting {
+        name: Some(name),
+        value: Some(value),
+        principal_arn: Some(principal.clone()),
+        r#type: Some(SettingType::User),
+    };
+    let k = key(ctx, &principal, name);
+    core.write(|_| {
+        Ok((
+            setting.clone(),
+            vec![Mutation::PutSetting(k, setting.clone())],
+        ))
+    })
+    .await
+}
 
-    pub(super) async fn put_account_setting_op(
-        &self,
-        ctx: &RequestContext,
-        input: PutAccountSettingRequest,
-    ) -> Result<PutAccountSettingResponse, EcsError> {
-        let setting = self
-            .put_setting(ctx, input.name, input.value, input.principal_arn.as_deref())
-            .await?;
-        Ok(PutAccountSettingResponse {
-            setting: Some(setting),
-        })
-    }
+pub(crate) async fn put_account_setting(
+    core: &Core,
+    ctx: &RequestContext,
+    input: PutAccountSettingRequest,
+) -> Result<PutAccountSettingResponse, EcsError> {
+    let setting = put_setting(
+        core,
+        ctx,
+        input.name,
+        input.value,
+        input.principal_arn.as_deref(),
+    )
+    .await?;
+    Ok(PutAccountSettingResponse {
+        setting: Some(setting),
+    })
+}
 
-    pub(super) async fn put_account_setting_default_op(
-        &self,
-        ctx: &RequestContext,
-        input: PutAccountSettingDefaultRequest,
-    ) -> Result<PutAccountSettingDefaultResponse, EcsError> {
-        let setting = self.put_setting(ctx, input.name, input.value, None).await?;
-        Ok(PutAccountSettingDefaultResponse {
-            setting: Some(setting),
-        })
-    }
+pub(crate) async fn put_account_setting_default(
+    core: &Core,
+    ctx: &RequestContext,
+    input: PutAccountSettingDefaultRequest,
+) -> Result<PutAccountSettingDefaultResponse, EcsError> {
+    let setting = put_setting(core, ctx, input.name, input.value, None).await?;
+    Ok(PutAccountSettingDefaultResponse {
+        setting: Some(setting),
+    })
+}
 
-    pub(super) async fn delete_account_setting_op(
-        &self,
-        ctx: &RequestContext,
-        input: DeleteAccountSettingRequest,
-    ) -> Result<DeleteAccountSettingResponse, EcsError> {
-        let name = input
-            .name
-            .ok_or_else(|| EcsError::invalid("name is required."))?;
-        let principal = principal(ctx, input.principal_arn.as_deref())?;
-        let k = key(ctx, &principal, name);
-        let setting = self
-            .write(|state| {
-                let deleted = state
-                    .account_settings
-                    .get(&k)
-                    .cloned()
-                    .unwrap_or_else(|| Setting {
-                        name: Some(name),
-                        value: Some(effective(state, ctx, &principal, name)),
-                        principal_arn: Some(principal.clone()),
-                        r#type: Some(SettingType::User),
-                    });
-                let mutations = if state.account_settings.contains_key(&k) {
-                    vec![Mutation::DeleteSetting(k.clone())]
+pub(crate) async fn delete_account_setting(
+    core: &Core,
+    ctx: &RequestContext,
+    input: DeleteAccountSettingRequest,
+) -> Result<DeleteAccountSettingResponse, EcsError> {
+    let name = input
+        .name
+        .ok_or_else(|| EcsError::invalid("name is required."))?;
+    let principal = principal(ctx, input.principal_arn.as_deref())?;
+    let k = key(ctx, &principal, name);
+    let setting = core
+        .write(|state| {
+            let deleted = state
+                .account_settings
+                .get(&k)
+                .cloned()
+                .unwrap_or_else(|| Setting {
+                    name: Some(name),
+                    value: Some(effective(state, ctx, &principal, name)),
+                    principal_arn: Some(principal.clone()),
+                    r#type: Some(SettingType::User),
+                });
+            let mutations = if state.account_settings.contains_key(&k) {
+                vec![Mutation::DeleteSetting(k.clone())]
+            } else {
+                vec![]
+            };
+            Ok((deleted, mutations))
+        })
+        .await?;
+    Ok(DeleteAccountSettingResponse {
+        setting: Some(setting),
+    })
+}
+
+pub(crate) async fn list_account_settings(
+    core: &Core,
+    ctx: &RequestContext,
+    input: ListAccountSettingsRequest,
+) -> Result<ListAccountSettingsResponse, EcsError> {
+    let principal = principal(ctx, input.principal_arn.as_deref())?;
+    let mut settings: Vec<Setting> = core.read(|state| {
+        SettingName::ALL
+            .iter()
+            .filter(|n| input.name.is_none_or(|want| want == **n))
+            .filter_map(|&n| {
+                if input.effective_settings == Some(true) {
+                    Some(effective_setting(state, ctx, &principal, n))
                 } else {
-                    vec![]
-                };
-                Ok((deleted, mutations))
+                    state
+                        .account_settings
+                        .get(&key(ctx, &principal, n))
+                        .cloned()
+                }
             })
-            .await?;
-        Ok(DeleteAccountSettingResponse {
-            setting: Some(setting),
-        })
-    }
-
-    pub(super) fn list_account_settings_op(
-        &self,
-        ctx: &RequestContext,
-        input: ListAccountSettingsRequest,
-    ) -> Result<ListAccountSettingsResponse, EcsError> {
-        let principal = principal(ctx, input.principal_arn.as_deref())?;
-        let mut settings: Vec<Setting> = self.read(|state| {
-            SettingName::ALL
-                .iter()
-                .filter(|n| input.name.is_none_or(|want| want == **n))
-                .filter_map(|&n| {
-                    if input.effective_settings == Some(true) {
-                        Some(effective_setting(state, ctx, &principal, n))
-                    } else {
-                        state
-                            .account_settings
-                            .get(&key(ctx, &principal, n))
-                            .cloned()
-                    }
-                })
-                .filter(|s| {
-                    input
-                        .value
-                        .as_ref()
-                        .is_none_or(|v| s.value.as_ref() == Some(v))
-                })
-                .collect()
-        });
-        settings.sort_by_key(|s| s.name.map(|n| n.as_str()));
-        let page = paginate(
-            settings,
-            |s| s.name.map(|n| n.as_str().to_string()).unwrap_or_default(),
-            false,
-            input.max_results,
-            input.next_token.as_deref(),
-            SETTINGS_PAGE,
-        )?;
-        Ok(ListAccountSettingsResponse {
-            settings: Some(page.items),
-            next_token: page.next_token,
-        })
-    }
+            .filter(|s| {
+                input
+                    .value
+                    .as_ref()
+                    .is_none_or(|v| s.value.as_ref() == Some(v))
+            })
+            .collect()
+    });
+    settings.sort_by_key(|s| s.name.map(|n| n.as_str()));
+    let page = paginate(
+        settings,
+        |s| s.name.map(|n| n.as_str().to_string()).unwrap_or_default(),
+        false,
+        input.max_results,
+        input.next_token.as_deref(),
+        SETTINGS_PAGE,
+    )?;
+    Ok(ListAccountSettingsResponse {
+        settings: Some(page.items),
+        next_token: page.next_token,
+    })
 }

@@ -1,11 +1,12 @@
 //! CreateCapacityProvider, DescribeCapacityProviders, UpdateCapacityProvider and
 //! DeleteCapacityProvider. FARGATE and FARGATE_SPOT exist in every region, as in ECS.
 
-use super::Kecs;
+use crate::core::Core;
 use crate::model::*;
-use crate::pagination::{paginate, Limits};
+use crate::ops::pagination::{paginate, Limits};
+use crate::rules::validate;
 use crate::state::{prefixed, Mutation, State};
-use crate::{arn, validate, EcsError, RequestContext};
+use crate::{arn, EcsError, RequestContext};
 
 const DESCRIBE_PAGE: Limits = Limits {
     default: 10,
@@ -103,236 +104,234 @@ fn view(state: &State, p: &CapacityProvider, with_tags: bool) -> CapacityProvide
     out
 }
 
-impl Kecs {
-    pub(super) async fn create_capacity_provider_op(
-        &self,
-        ctx: &RequestContext,
-        input: CreateCapacityProviderRequest,
-    ) -> Result<CreateCapacityProviderResponse, EcsError> {
-        let name = input.name.clone().unwrap_or_default();
-        if !validate::is_name(&name, 255) {
-            return Err(EcsError::invalid(
-                "The capacity provider name must be 1-255 characters long and contain only letters, numbers, underscores and hyphens.",
-            ));
-        }
-        let lower = name.to_ascii_lowercase();
-        if ["aws", "ecs", "fargate"]
-            .iter()
-            .any(|p| lower.starts_with(p))
-        {
-            return Err(EcsError::invalid(
-                "The specified capacity provider name is invalid. Capacity provider names can't start with 'aws', 'ecs', or 'fargate'.",
-            ));
-        }
-        let asg = input
-            .auto_scaling_group_provider
-            .clone()
-            .ok_or_else(|| EcsError::invalid("autoScalingGroupProvider is required."))?;
-        let asg_arn = asg.auto_scaling_group_arn.clone().unwrap_or_default();
-        if !asg_arn.starts_with("arn:") || !asg_arn.contains(":autoscaling:") {
-            return Err(EcsError::invalid(format!(
-                "The specified Auto Scaling group ARN '{asg_arn}' is not valid."
-            )));
-        }
-        if let Some(ms) = &asg.managed_scaling {
-            check_scaling(ms)?;
-        }
-        let tags = validate::dedupe_tags(input.tags.as_deref().unwrap_or_default());
-        validate::tags(&tags)?;
-        let arn = provider_arn(ctx, &name);
-        let provider = self
-            .write(|state| {
-                if state.capacity_providers.get(&arn).is_some_and(|p| p.status == Some(CapacityProviderStatus::Active)) {
-                    return Err(EcsError::client(
-                        "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.",
-                    ));
-                }
-                let asg_taken = state.capacity_providers.values().any(|p| {
-                    p.status == Some(CapacityProviderStatus::Active)
-                        && p.auto_scaling_group_provider.as_ref().and_then(|a| a.auto_scaling_group_arn.as_deref())
-                            == Some(asg_arn.as_str())
-                });
-                if asg_taken {
-                    return Err(EcsError::client(
-                        "The specified Auto Scaling group is already in use by another capacity provider.",
-                    ));
-                }
-                let provider = CapacityProvider {
-                    capacity_provider_arn: Some(arn.clone()),
-                    name: Some(name.clone()),
-                    status: Some(CapacityProviderStatus::Active),
-                    auto_scaling_group_provider: Some(with_defaults(&asg)),
-                    r#type: Some(CapacityProviderType::Ec2Autoscaling),
-                    ..CapacityProvider::default()
-                };
-                let mut shown = provider.clone();
-                shown.tags = Some(tags.clone());
-                Ok((shown, vec![Mutation::PutCapacityProvider(provider), Mutation::PutTags(arn.clone(), tags.clone())]))
-            })
-            .await?;
-        Ok(CreateCapacityProviderResponse {
-            capacity_provider: Some(provider),
-        })
+pub(crate) async fn create_capacity_provider(
+    core: &Core,
+    ctx: &RequestContext,
+    input: CreateCapacityProviderRequest,
+) -> Result<CreateCapacityProviderResponse, EcsError> {
+    let name = input.name.clone().unwrap_or_default();
+    if !validate::is_name(&name, 255) {
+        return Err(EcsError::invalid(
+            "The capacity provider name must be 1-255 characters long and contain only letters, numbers, underscores and hyphens.",
+        ));
     }
-
-    pub(super) fn describe_capacity_providers_op(
-        &self,
-        ctx: &RequestContext,
-        input: DescribeCapacityProvidersRequest,
-    ) -> Result<DescribeCapacityProvidersResponse, EcsError> {
-        let with_tags = input
-            .include
-            .as_deref()
-            .unwrap_or_default()
-            .contains(&CapacityProviderField::Tags);
-        let (found, failures) = self.read(|state| {
-            let lookup = |name: &str| -> Option<CapacityProvider> {
-                if BUILT_IN.contains(&name) {
-                    Some(built_in(ctx, name))
-                } else {
-                    state
-                        .capacity_providers
-                        .get(&provider_arn(ctx, name))
-                        .map(|p| view(state, p, with_tags))
-                }
-            };
-            match &input.capacity_providers {
-                Some(names) => {
-                    let mut found = vec![];
-                    let mut failures = vec![];
-                    for ident in names {
-                        match lookup(provider_name(ctx, ident)) {
-                            Some(p) => found.push(p),
-                            None => failures.push(super::missing(if arn::is_arn(ident) {
-                                ident.clone()
-                            } else {
-                                provider_arn(ctx, ident)
-                            })),
-                        }
-                    }
-                    (found, failures)
-                }
-                None => {
-                    let prefix = provider_arn(ctx, "");
-                    let mut all: Vec<CapacityProvider> =
-                        BUILT_IN.iter().map(|n| built_in(ctx, n)).collect();
-                    all.extend(
-                        prefixed(&state.capacity_providers, prefix.clone())
-                            .map(|(_, p)| view(state, p, with_tags)),
-                    );
-                    all.sort_by(|a, b| a.name.cmp(&b.name));
-                    (all, vec![])
-                }
+    let lower = name.to_ascii_lowercase();
+    if ["aws", "ecs", "fargate"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        return Err(EcsError::invalid(
+            "The specified capacity provider name is invalid. Capacity provider names can't start with 'aws', 'ecs', or 'fargate'.",
+        ));
+    }
+    let asg = input
+        .auto_scaling_group_provider
+        .clone()
+        .ok_or_else(|| EcsError::invalid("autoScalingGroupProvider is required."))?;
+    let asg_arn = asg.auto_scaling_group_arn.clone().unwrap_or_default();
+    if !asg_arn.starts_with("arn:") || !asg_arn.contains(":autoscaling:") {
+        return Err(EcsError::invalid(format!(
+            "The specified Auto Scaling group ARN '{asg_arn}' is not valid."
+        )));
+    }
+    if let Some(ms) = &asg.managed_scaling {
+        check_scaling(ms)?;
+    }
+    let tags = validate::dedupe_tags(input.tags.as_deref().unwrap_or_default());
+    validate::tags(&tags)?;
+    let arn = provider_arn(ctx, &name);
+    let provider = core
+        .write(|state| {
+            if state.capacity_providers.get(&arn).is_some_and(|p| p.status == Some(CapacityProviderStatus::Active)) {
+                return Err(EcsError::client(
+                    "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.",
+                ));
             }
-        });
-        let page = paginate(
-            found,
-            |p| p.name.clone().unwrap_or_default(),
-            false,
-            input.max_results,
-            input.next_token.as_deref(),
-            if input.capacity_providers.is_some() {
-                Limits {
-                    default: 100,
-                    max: 100,
-                }
+            let asg_taken = state.capacity_providers.values().any(|p| {
+                p.status == Some(CapacityProviderStatus::Active)
+                    && p.auto_scaling_group_provider.as_ref().and_then(|a| a.auto_scaling_group_arn.as_deref())
+                        == Some(asg_arn.as_str())
+            });
+            if asg_taken {
+                return Err(EcsError::client(
+                    "The specified Auto Scaling group is already in use by another capacity provider.",
+                ));
+            }
+            let provider = CapacityProvider {
+                capacity_provider_arn: Some(arn.clone()),
+                name: Some(name.clone()),
+                status: Some(CapacityProviderStatus::Active),
+                auto_scaling_group_provider: Some(with_defaults(&asg)),
+                r#type: Some(CapacityProviderType::Ec2Autoscaling),
+                ..CapacityProvider::default()
+            };
+            let mut shown = provider.clone();
+            shown.tags = Some(tags.clone());
+            Ok((shown, vec![Mutation::PutCapacityProvider(provider), Mutation::PutTags(arn.clone(), tags.clone())]))
+        })
+        .await?;
+    Ok(CreateCapacityProviderResponse {
+        capacity_provider: Some(provider),
+    })
+}
+
+pub(crate) async fn describe_capacity_providers(
+    core: &Core,
+    ctx: &RequestContext,
+    input: DescribeCapacityProvidersRequest,
+) -> Result<DescribeCapacityProvidersResponse, EcsError> {
+    let with_tags = input
+        .include
+        .as_deref()
+        .unwrap_or_default()
+        .contains(&CapacityProviderField::Tags);
+    let (found, failures) = core.read(|state| {
+        let lookup = |name: &str| -> Option<CapacityProvider> {
+            if BUILT_IN.contains(&name) {
+                Some(built_in(ctx, name))
             } else {
-                DESCRIBE_PAGE
-            },
-        )?;
-        Ok(DescribeCapacityProvidersResponse {
-            capacity_providers: Some(page.items),
-            failures: Some(failures),
-            next_token: page.next_token,
-        })
-    }
-
-    /// The user-created ACTIVE provider named by `ident`, for an update or delete.
-    fn editable_provider(
-        state: &State,
-        ctx: &RequestContext,
-        ident: &str,
-    ) -> Result<CapacityProvider, EcsError> {
-        let name = provider_name(ctx, ident);
-        if BUILT_IN.contains(&name) {
-            return Err(EcsError::client(format!(
-                "The {name} capacity provider is managed by Amazon ECS and cannot be changed or deleted."
-            )));
+                state
+                    .capacity_providers
+                    .get(&provider_arn(ctx, name))
+                    .map(|p| view(state, p, with_tags))
+            }
+        };
+        match &input.capacity_providers {
+            Some(names) => {
+                let mut found = vec![];
+                let mut failures = vec![];
+                for ident in names {
+                    match lookup(provider_name(ctx, ident)) {
+                        Some(p) => found.push(p),
+                        None => failures.push(super::missing(if arn::is_arn(ident) {
+                            ident.clone()
+                        } else {
+                            provider_arn(ctx, ident)
+                        })),
+                    }
+                }
+                (found, failures)
+            }
+            None => {
+                let prefix = provider_arn(ctx, "");
+                let mut all: Vec<CapacityProvider> =
+                    BUILT_IN.iter().map(|n| built_in(ctx, n)).collect();
+                all.extend(
+                    prefixed(&state.capacity_providers, prefix.clone())
+                        .map(|(_, p)| view(state, p, with_tags)),
+                );
+                all.sort_by(|a, b| a.name.cmp(&b.name));
+                (all, vec![])
+            }
         }
-        state
-            .capacity_providers
-            .get(&provider_arn(ctx, name))
-            .filter(|p| p.status == Some(CapacityProviderStatus::Active))
-            .cloned()
-            .ok_or_else(|| EcsError::client("The specified capacity provider does not exist. Specify a valid name or ARN and try again."))
-    }
+    });
+    let page = paginate(
+        found,
+        |p| p.name.clone().unwrap_or_default(),
+        false,
+        input.max_results,
+        input.next_token.as_deref(),
+        if input.capacity_providers.is_some() {
+            Limits {
+                default: 100,
+                max: 100,
+            }
+        } else {
+            DESCRIBE_PAGE
+        },
+    )?;
+    Ok(DescribeCapacityProvidersResponse {
+        capacity_providers: Some(page.items),
+        failures: Some(failures),
+        next_token: page.next_token,
+    })
+}
 
-    pub(super) async fn update_capacity_provider_op(
-        &self,
-        ctx: &RequestContext,
-        input: UpdateCapacityProviderRequest,
-    ) -> Result<UpdateCapacityProviderResponse, EcsError> {
-        let ident = input.name.clone().unwrap_or_default();
-        let update = input
-            .auto_scaling_group_provider
-            .clone()
-            .unwrap_or_default();
-        if let Some(ms) = &update.managed_scaling {
-            check_scaling(ms)?;
-        }
-        let provider = self
-            .write(|state| {
-                let mut p = Self::editable_provider(state, ctx, &ident)?;
-                let mut asg = p.auto_scaling_group_provider.clone().unwrap_or_default();
-                if let Some(ms) = &update.managed_scaling {
-                    asg.managed_scaling = Some(ms.clone());
-                }
-                if update.managed_termination_protection.is_some() {
-                    asg.managed_termination_protection = update.managed_termination_protection;
-                }
-                if update.managed_draining.is_some() {
-                    asg.managed_draining = update.managed_draining;
-                }
-                p.auto_scaling_group_provider = Some(with_defaults(&asg));
-                p.update_status = Some(CapacityProviderUpdateStatus::UpdateComplete);
-                Ok((
-                    view(state, &p, true),
-                    vec![Mutation::PutCapacityProvider(p)],
-                ))
-            })
-            .await?;
-        Ok(UpdateCapacityProviderResponse {
-            capacity_provider: Some(provider),
-        })
+/// The user-created ACTIVE provider named by `ident`, for an update or delete.
+fn editable_provider(
+    state: &State,
+    ctx: &RequestContext,
+    ident: &str,
+) -> Result<CapacityProvider, EcsError> {
+    let name = provider_name(ctx, ident);
+    if BUILT_IN.contains(&name) {
+        return Err(EcsError::client(format!(
+            "The {name} capacity provider is managed by Amazon ECS and cannot be changed or deleted."
+        )));
     }
+    state
+        .capacity_providers
+        .get(&provider_arn(ctx, name))
+        .filter(|p| p.status == Some(CapacityProviderStatus::Active))
+        .cloned()
+        .ok_or_else(|| EcsError::client("The specified capacity provider does not exist. Specify a valid name or ARN and try again."))
+}
 
-    pub(super) async fn delete_capacity_provider_op(
-        &self,
-        ctx: &RequestContext,
-        input: DeleteCapacityProviderRequest,
-    ) -> Result<DeleteCapacityProviderResponse, EcsError> {
-        let ident = input.capacity_provider.clone().unwrap_or_default();
-        let provider = self
-            .write(|state| {
-                let mut p = Self::editable_provider(state, ctx, &ident)?;
-                let name = p.name.clone().unwrap_or_default();
-                let arn = p.capacity_provider_arn.clone().unwrap_or_default();
-                let in_use = state.clusters.values().any(|c| {
-                    c.status.as_deref() == Some("ACTIVE")
-                        && c.capacity_providers.as_deref().unwrap_or_default().iter().any(|n| provider_name(ctx, n) == name || *n == arn)
-                });
-                if in_use {
-                    return Err(EcsError::client(
-                        "The specified capacity provider is in use and cannot be removed. Disassociate it from all clusters first.",
-                    ));
-                }
-                p.status = Some(CapacityProviderStatus::Inactive);
-                p.update_status = Some(CapacityProviderUpdateStatus::DeleteComplete);
-                Ok((view(state, &p, true), vec![Mutation::PutCapacityProvider(p)]))
-            })
-            .await?;
-        Ok(DeleteCapacityProviderResponse {
-            capacity_provider: Some(provider),
-        })
+pub(crate) async fn update_capacity_provider(
+    core: &Core,
+    ctx: &RequestContext,
+    input: UpdateCapacityProviderRequest,
+) -> Result<UpdateCapacityProviderResponse, EcsError> {
+    let ident = input.name.clone().unwrap_or_default();
+    let update = input
+        .auto_scaling_group_provider
+        .clone()
+        .unwrap_or_default();
+    if let Some(ms) = &update.managed_scaling {
+        check_scaling(ms)?;
     }
+    let provider = core
+        .write(|state| {
+            let mut p = editable_provider(state, ctx, &ident)?;
+            let mut asg = p.auto_scaling_group_provider.clone().unwrap_or_default();
+            if let Some(ms) = &update.managed_scaling {
+                asg.managed_scaling = Some(ms.clone());
+            }
+            if update.managed_termination_protection.is_some() {
+                asg.managed_termination_protection = update.managed_termination_protection;
+            }
+            if update.managed_draining.is_some() {
+                asg.managed_draining = update.managed_draining;
+            }
+            p.auto_scaling_group_provider = Some(with_defaults(&asg));
+            p.update_status = Some(CapacityProviderUpdateStatus::UpdateComplete);
+            Ok((
+                view(state, &p, true),
+                vec![Mutation::PutCapacityProvider(p)],
+            ))
+        })
+        .await?;
+    Ok(UpdateCapacityProviderResponse {
+        capacity_provider: Some(provider),
+    })
+}
+
+pub(crate) async fn delete_capacity_provider(
+    core: &Core,
+    ctx: &RequestContext,
+    input: DeleteCapacityProviderRequest,
+) -> Result<DeleteCapacityProviderResponse, EcsError> {
+    let ident = input.capacity_provider.clone().unwrap_or_default();
+    let provider = core
+        .write(|state| {
+            let mut p = editable_provider(state, ctx, &ident)?;
+            let name = p.name.clone().unwrap_or_default();
+            let arn = p.capacity_provider_arn.clone().unwrap_or_default();
+            let in_use = state.clusters.values().any(|c| {
+                c.status.as_deref() == Some("ACTIVE")
+                    && c.capacity_providers.as_deref().unwrap_or_default().iter().any(|n| provider_name(ctx, n) == name || *n == arn)
+            });
+            if in_use {
+                return Err(EcsError::client(
+                    "The specified capacity provider is in use and cannot be removed. Disassociate it from all clusters first.",
+                ));
+            }
+            p.status = Some(CapacityProviderStatus::Inactive);
+            p.update_status = Some(CapacityProviderUpdateStatus::DeleteComplete);
+            Ok((view(state, &p, true), vec![Mutation::PutCapacityProvider(p)]))
+        })
+        .await?;
+    Ok(DeleteCapacityProviderResponse {
+        capacity_provider: Some(provider),
+    })
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Kecs;
+use crate::core::Core;
 
 /// Services and tasks counted by cluster name.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -20,24 +20,22 @@ fn cluster_name(arn: &str) -> String {
         .unwrap_or_default()
 }
 
-impl Kecs {
-    /// Counts the services and tasks of every region and account.
-    pub fn census(&self) -> Census {
-        self.read(|state| {
-            let mut census = Census::default();
-            for (arn, s) in state.services.summaries() {
-                if s.status_is("ACTIVE") {
-                    *census.active_services.entry(cluster_name(arn)).or_default() += 1;
-                }
+/// Counts the services and tasks of every region and account.
+pub(crate) fn census(core: &Core) -> Census {
+    core.read(|state| {
+        let mut census = Census::default();
+        for (arn, s) in state.services.summaries() {
+            if s.status_is("ACTIVE") {
+                *census.active_services.entry(cluster_name(arn)).or_default() += 1;
             }
-            for (arn, t) in state.tasks.summaries() {
-                let key = (
-                    cluster_name(arn),
-                    t.last_status.as_deref().unwrap_or_default().to_string(),
-                );
-                *census.tasks.entry(key).or_default() += 1;
-            }
-            census
-        })
-    }
+        }
+        for (arn, t) in state.tasks.summaries() {
+            let key = (
+                cluster_name(arn),
+                t.last_status.as_deref().unwrap_or_default().to_string(),
+            );
+            *census.tasks.entry(key).or_default() += 1;
+        }
+        census
+    })
 }

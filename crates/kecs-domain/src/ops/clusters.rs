@@ -1,50 +1,16 @@
 //! CreateCluster, DescribeClusters, ListClusters, UpdateCluster, UpdateClusterSettings,
 //! PutClusterCapacityProviders and DeleteCluster.
 
-use super::Kecs;
+use super::find::{active_cluster, cluster_arn, has_services, services_in, tasks_in};
+use crate::core::Core;
 use crate::model::*;
-use crate::pagination::paginate_sorted;
+use crate::ops::pagination::paginate_sorted;
+use crate::rules::validate;
 use crate::state::{prefixed, Mutation, State};
-use crate::{arn, validate, EcsError, RequestContext};
+use crate::{arn, EcsError, RequestContext};
 
 const ACTIVE: &str = "ACTIVE";
 const INACTIVE: &str = "INACTIVE";
-
-/// The ARN of a cluster given by name or ARN (`default` when absent).
-pub(crate) fn cluster_arn(ctx: &RequestContext, ident: Option<&str>) -> Result<String, EcsError> {
-    let ident = ident.filter(|s| !s.is_empty()).unwrap_or("default");
-    if arn::is_arn(ident) {
-        match arn::parse(ident) {
-            Some(a) if a.kind == "cluster" && !a.id.contains('/') && ctx.owns(ident) => {
-                Ok(ident.to_string())
-            }
-            Some(a) if a.kind == "cluster" && !a.id.contains('/') => Err(EcsError::ClusterNotFound),
-            _ => Err(EcsError::invalid(format!(
-                "Invalid cluster identifier: {ident}"
-            ))),
-        }
-    } else {
-        Ok(arn::ecs(
-            &ctx.region,
-            &ctx.account_id,
-            &format!("cluster/{ident}"),
-        ))
-    }
-}
-
-/// The ACTIVE cluster named by `ident`, or ClusterNotFoundException.
-pub(crate) fn active_cluster<'s>(
-    state: &'s State,
-    ctx: &RequestContext,
-    ident: Option<&str>,
-) -> Result<&'s Cluster, EcsError> {
-    let arn = cluster_arn(ctx, ident)?;
-    state
-        .clusters
-        .get(&arn)
-        .filter(|c| c.status.as_deref() == Some(ACTIVE))
-        .ok_or(EcsError::ClusterNotFound)
-}
 
 fn check_settings(settings: &[ClusterSetting]) -> Result<(), EcsError> {
     for s in settings {
@@ -123,7 +89,7 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     let mut out = c.clone();
     out.registered_container_instances_count = Some(0);
     let (mut running, mut pending) = (0, 0);
-    for (_, t) in super::tasks::tasks_in(state, arn) {
+    for (_, t) in tasks_in(state, arn) {
         match t.last_status.as_deref() {
             Some("RUNNING") => running += 1,
             Some("STOPPED") => {}
@@ -132,7 +98,7 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     }
     out.running_tasks_count = Some(running);
     out.pending_tasks_count = Some(pending);
-    let active = super::services::services_in(state, arn)
+    let active = services_in(state, arn)
         .filter(|(_, s)| s.status_is("ACTIVE"))
         .count();
     out.active_services_count = Some(i32::try_from(active).unwrap_or(i32::MAX));
@@ -179,277 +145,243 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     out
 }
 
-impl Kecs {
-    pub(super) async fn create_cluster_op(
-        &self,
-        ctx: &RequestContext,
-        input: CreateClusterRequest,
-    ) -> Result<CreateClusterResponse, EcsError> {
-        let name = input
-            .cluster_name
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        if !validate::is_name(&name, 255) {
-            return Err(EcsError::invalid(
-                "Cluster name must be 1-255 characters long and contain only letters (uppercase and lowercase), numbers, underscores and hyphens.",
-            ));
+pub(crate) async fn create_cluster(
+    core: &Core,
+    ctx: &RequestContext,
+    input: CreateClusterRequest,
+) -> Result<CreateClusterResponse, EcsError> {
+    let name = input
+        .cluster_name
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    if !validate::is_name(&name, 255) {
+        return Err(EcsError::invalid(
+            "Cluster name must be 1-255 characters long and contain only letters (uppercase and lowercase), numbers, underscores and hyphens.",
+        ));
+    }
+    let tags = validate::dedupe_tags(input.tags.as_deref().unwrap_or_default());
+    validate::tags(&tags)?;
+    let settings = input.settings.clone().unwrap_or_default();
+    check_settings(&settings)?;
+    core.write(|state| {
+        let arn = arn::ecs(&ctx.region, &ctx.account_id, &format!("cluster/{name}"));
+        if let Some(existing) = state
+            .clusters
+            .get(&arn)
+            .filter(|c| c.status.as_deref() == Some(ACTIVE))
+        {
+            // CreateCluster is idempotent: an ACTIVE cluster of that name is returned as it is.
+            return Ok((view(state, existing, &[], true), vec![]));
         }
-        let tags = validate::dedupe_tags(input.tags.as_deref().unwrap_or_default());
-        validate::tags(&tags)?;
-        let settings = input.settings.clone().unwrap_or_default();
-        check_settings(&settings)?;
-        self.write(|state| {
-            let arn = arn::ecs(&ctx.region, &ctx.account_id, &format!("cluster/{name}"));
-            if let Some(existing) = state
-                .clusters
-                .get(&arn)
-                .filter(|c| c.status.as_deref() == Some(ACTIVE))
-            {
-                // CreateCluster is idempotent: an ACTIVE cluster of that name is returned as it is.
-                return Ok((view(state, existing, &[], true), vec![]));
-            }
-            let providers = input.capacity_providers.clone().unwrap_or_default();
-            let strategy = input
-                .default_capacity_provider_strategy
-                .clone()
-                .unwrap_or_default();
-            check_capacity_providers(state, ctx, &providers, &strategy)?;
-            let insights = super::account_settings::effective(
-                state,
-                ctx,
-                &ctx.root_principal(),
-                SettingName::ContainerInsights,
-            );
-            let settings = merge_settings(
-                &[ClusterSetting {
-                    name: Some(ClusterSettingName::ContainerInsights),
-                    value: Some(insights),
-                }],
-                &settings,
-            );
-            let cluster = Cluster {
-                cluster_arn: Some(arn.clone()),
-                cluster_name: Some(name.clone()),
-                status: Some(ACTIVE.into()),
-                settings: Some(settings),
-                configuration: input.configuration.clone(),
-                capacity_providers: Some(providers),
-                default_capacity_provider_strategy: Some(strategy),
-                service_connect_defaults: input.service_connect_defaults.as_ref().map(|d| {
-                    ClusterServiceConnectDefaults {
-                        namespace: d.namespace.clone(),
-                    }
-                }),
-                ..Cluster::default()
-            };
-            let mut shown = view(state, &cluster, &[], true);
-            shown.tags = Some(tags.clone());
-            Ok((
-                shown,
-                vec![Mutation::PutCluster(cluster), Mutation::PutTags(arn, tags)],
-            ))
-        })
-        .await
-        .map(|cluster| CreateClusterResponse {
-            cluster: Some(cluster),
-        })
-    }
-
-    pub(super) fn describe_clusters_op(
-        &self,
-        ctx: &RequestContext,
-        input: DescribeClustersRequest,
-    ) -> Result<DescribeClustersResponse, EcsError> {
-        let names = input.clusters.unwrap_or_else(|| vec!["default".into()]);
-        if names.len() > 100 {
-            return Err(EcsError::invalid("clusters can have at most 100 items."));
-        }
-        let include = input.include.unwrap_or_default();
-        self.read(|state| {
-            let mut clusters = vec![];
-            let mut failures = vec![];
-            for name in &names {
-                let found = cluster_arn(ctx, Some(name))
-                    .ok()
-                    .and_then(|arn| state.clusters.get(&arn));
-                match found {
-                    Some(c) => clusters.push(view(state, c, &include, false)),
-                    None => failures.push(super::missing(
-                        cluster_arn(ctx, Some(name)).unwrap_or_else(|_| name.clone()),
-                    )),
-                }
-            }
-            Ok(DescribeClustersResponse {
-                clusters: Some(clusters),
-                failures: Some(failures),
-            })
-        })
-    }
-
-    pub(super) fn list_clusters_op(
-        &self,
-        ctx: &RequestContext,
-        input: ListClustersRequest,
-    ) -> Result<ListClustersResponse, EcsError> {
-        let prefix = arn::ecs(&ctx.region, &ctx.account_id, "cluster/");
-        let arns: Vec<String> = self.read(|state| {
-            prefixed(&state.clusters, prefix.clone())
-                .filter(|(_, c)| c.status.as_deref() == Some(ACTIVE))
-                .map(|(k, _)| k.clone())
-                .collect()
-        });
-        let page = paginate_sorted(arns, input.max_results, input.next_token.as_deref())?;
-        Ok(ListClustersResponse {
-            cluster_arns: Some(page.items),
-            next_token: page.next_token,
-        })
-    }
-
-    /// Applies `change` to the ACTIVE cluster named `ident` and returns it as responses show it.
-    async fn modify_cluster(
-        &self,
-        ctx: &RequestContext,
-        ident: Option<&str>,
-        change: impl FnOnce(&State, &mut Cluster) -> Result<(), EcsError>,
-    ) -> Result<Cluster, EcsError> {
-        self.write(|state| {
-            let mut cluster = active_cluster(state, ctx, ident)?.clone();
-            change(state, &mut cluster)?;
-            let shown = view(state, &cluster, &[], true);
-            Ok((shown, vec![Mutation::PutCluster(cluster)]))
-        })
-        .await
-    }
-
-    pub(super) async fn update_cluster_op(
-        &self,
-        ctx: &RequestContext,
-        input: UpdateClusterRequest,
-    ) -> Result<UpdateClusterResponse, EcsError> {
-        let settings = input.settings.clone().unwrap_or_default();
-        check_settings(&settings)?;
-        let cluster = self
-            .modify_cluster(ctx, input.cluster.as_deref(), |_, c| {
-                c.settings = Some(merge_settings(
-                    c.settings.as_deref().unwrap_or_default(),
-                    &settings,
-                ));
-                if input.configuration.is_some() {
-                    c.configuration = input.configuration.clone();
-                }
-                if let Some(d) = &input.service_connect_defaults {
-                    c.service_connect_defaults = Some(ClusterServiceConnectDefaults {
-                        namespace: d.namespace.clone(),
-                    });
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(UpdateClusterResponse {
-            cluster: Some(cluster),
-        })
-    }
-
-    pub(super) async fn update_cluster_settings_op(
-        &self,
-        ctx: &RequestContext,
-        input: UpdateClusterSettingsRequest,
-    ) -> Result<UpdateClusterSettingsResponse, EcsError> {
-        let settings = input.settings.clone().unwrap_or_default();
-        check_settings(&settings)?;
-        let cluster = self
-            .modify_cluster(ctx, input.cluster.as_deref(), |_, c| {
-                c.settings = Some(merge_settings(
-                    c.settings.as_deref().unwrap_or_default(),
-                    &settings,
-                ));
-                Ok(())
-            })
-            .await?;
-        Ok(UpdateClusterSettingsResponse {
-            cluster: Some(cluster),
-        })
-    }
-
-    pub(super) async fn put_cluster_capacity_providers_op(
-        &self,
-        ctx: &RequestContext,
-        input: PutClusterCapacityProvidersRequest,
-    ) -> Result<PutClusterCapacityProvidersResponse, EcsError> {
         let providers = input.capacity_providers.clone().unwrap_or_default();
         let strategy = input
             .default_capacity_provider_strategy
             .clone()
             .unwrap_or_default();
-        let cluster = self
-            .modify_cluster(ctx, input.cluster.as_deref(), |state, c| {
-                check_capacity_providers(state, ctx, &providers, &strategy)?;
-                c.capacity_providers = Some(providers.clone());
-                c.default_capacity_provider_strategy = Some(strategy.clone());
-                Ok(())
-            })
-            .await?;
-        Ok(PutClusterCapacityProvidersResponse {
-            cluster: Some(cluster),
-        })
-    }
-
-    pub(super) async fn delete_cluster_op(
-        &self,
-        ctx: &RequestContext,
-        input: DeleteClusterRequest,
-    ) -> Result<DeleteClusterResponse, EcsError> {
-        let cluster = self
-            .write(|state| {
-                let mut cluster = active_cluster(state, ctx, input.cluster.as_deref())?.clone();
-                let arn = cluster.cluster_arn.clone().unwrap_or_default();
-                let has_tasks =
-                    super::tasks::tasks_in(state, &arn).any(|(_, t)| !t.last_is("STOPPED"));
-                if super::service_controller::has_services(state, &arn) {
-                    return Err(EcsError::ClusterContainsServices);
+        check_capacity_providers(state, ctx, &providers, &strategy)?;
+        let insights = super::account_settings::effective(
+            state,
+            ctx,
+            &ctx.root_principal(),
+            SettingName::ContainerInsights,
+        );
+        let settings = merge_settings(
+            &[ClusterSetting {
+                name: Some(ClusterSettingName::ContainerInsights),
+                value: Some(insights),
+            }],
+            &settings,
+        );
+        let cluster = Cluster {
+            cluster_arn: Some(arn.clone()),
+            cluster_name: Some(name.clone()),
+            status: Some(ACTIVE.into()),
+            settings: Some(settings),
+            configuration: input.configuration.clone(),
+            capacity_providers: Some(providers),
+            default_capacity_provider_strategy: Some(strategy),
+            service_connect_defaults: input.service_connect_defaults.as_ref().map(|d| {
+                ClusterServiceConnectDefaults {
+                    namespace: d.namespace.clone(),
                 }
-                if has_tasks {
-                    return Err(EcsError::ClusterContainsTasks);
-                }
-                cluster.status = Some(INACTIVE.into());
-                let shown = view(state, &cluster, &[], true);
-                Ok((shown, vec![Mutation::PutCluster(cluster)]))
-            })
-            .await?;
-        // The stopped tasks' containers and the cluster's network go, outside the request.
-        self.enqueue(super::work::TaskWork::ForgetCluster(
-            cluster.cluster_arn.clone().unwrap_or_default(),
-        ));
-        Ok(DeleteClusterResponse {
-            cluster: Some(cluster),
-        })
-    }
+            }),
+            ..Cluster::default()
+        };
+        let mut shown = view(state, &cluster, &[], true);
+        shown.tags = Some(tags.clone());
+        Ok((
+            shown,
+            vec![Mutation::PutCluster(cluster), Mutation::PutTags(arn, tags)],
+        ))
+    })
+    .await
+    .map(|cluster| CreateClusterResponse {
+        cluster: Some(cluster),
+    })
+}
 
-    /// Removes the containers of a deleted cluster's tasks, then what the runtime keeps for the
-    /// cluster (logged, never failing: the cluster is deleted either way).
-    pub(super) async fn forget_cluster(&self, cluster_arn: &str) {
-        // Only what is still deleted and stopped: the cluster may have been created again.
-        let (tasks, deleted): (Vec<String>, bool) = self.read(|state| {
-            let tasks = super::tasks::tasks_in(state, cluster_arn)
-                .filter(|(_, t)| t.last_is("STOPPED"))
-                .map(|(arn, _)| arn.clone())
-                .collect();
-            let deleted = state
-                .clusters
-                .get(cluster_arn)
-                .is_some_and(|c| c.status.as_deref() == Some(INACTIVE));
-            (tasks, deleted)
-        });
-        if !deleted {
-            return;
-        }
-        for arn in &tasks {
-            if let Err(e) = self.runtime.remove_task(arn).await {
-                tracing::warn!(task = %arn, error = %e, "removing a deleted cluster's task failed");
+pub(crate) async fn describe_clusters(
+    core: &Core,
+    ctx: &RequestContext,
+    input: DescribeClustersRequest,
+) -> Result<DescribeClustersResponse, EcsError> {
+    let names = input.clusters.unwrap_or_else(|| vec!["default".into()]);
+    if names.len() > 100 {
+        return Err(EcsError::invalid("clusters can have at most 100 items."));
+    }
+    let include = input.include.unwrap_or_default();
+    core.read(|state| {
+        let mut clusters = vec![];
+        let mut failures = vec![];
+        for name in &names {
+            let found = cluster_arn(ctx, Some(name))
+                .ok()
+                .and_then(|arn| state.clusters.get(&arn));
+            match found {
+                Some(c) => clusters.push(view(state, c, &include, false)),
+                None => failures.push(super::missing(
+                    cluster_arn(ctx, Some(name)).unwrap_or_else(|_| name.clone()),
+                )),
             }
         }
-        if let Err(e) = self.runtime.remove_cluster(cluster_arn).await {
-            tracing::warn!(cluster = cluster_arn, error = %e, "removing a deleted cluster's resources failed");
+        Ok(DescribeClustersResponse {
+            clusters: Some(clusters),
+            failures: Some(failures),
+        })
+    })
+}
+
+pub(crate) async fn list_clusters(
+    core: &Core,
+    ctx: &RequestContext,
+    input: ListClustersRequest,
+) -> Result<ListClustersResponse, EcsError> {
+    let prefix = arn::ecs(&ctx.region, &ctx.account_id, "cluster/");
+    let arns: Vec<String> = core.read(|state| {
+        prefixed(&state.clusters, prefix.clone())
+            .filter(|(_, c)| c.status.as_deref() == Some(ACTIVE))
+            .map(|(k, _)| k.clone())
+            .collect()
+    });
+    let page = paginate_sorted(arns, input.max_results, input.next_token.as_deref())?;
+    Ok(ListClustersResponse {
+        cluster_arns: Some(page.items),
+        next_token: page.next_token,
+    })
+}
+
+/// Applies `change` to the ACTIVE cluster named `ident` and returns it as responses show it.
+async fn modify_cluster(
+    core: &Core,
+    ctx: &RequestContext,
+    ident: Option<&str>,
+    change: impl FnOnce(&State, &mut Cluster) -> Result<(), EcsError>,
+) -> Result<Cluster, EcsError> {
+    core.write(|state| {
+        let mut cluster = active_cluster(state, ctx, ident)?.clone();
+        change(state, &mut cluster)?;
+        let shown = view(state, &cluster, &[], true);
+        Ok((shown, vec![Mutation::PutCluster(cluster)]))
+    })
+    .await
+}
+
+pub(crate) async fn update_cluster(
+    core: &Core,
+    ctx: &RequestContext,
+    input: UpdateClusterRequest,
+) -> Result<UpdateClusterResponse, EcsError> {
+    let settings = input.settings.clone().unwrap_or_default();
+    check_settings(&settings)?;
+    let cluster = modify_cluster(core, ctx, input.cluster.as_deref(), |_, c| {
+        c.settings = Some(merge_settings(
+            c.settings.as_deref().unwrap_or_default(),
+            &settings,
+        ));
+        if input.configuration.is_some() {
+            c.configuration = input.configuration.clone();
         }
-    }
+        if let Some(d) = &input.service_connect_defaults {
+            c.service_connect_defaults = Some(ClusterServiceConnectDefaults {
+                namespace: d.namespace.clone(),
+            });
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(UpdateClusterResponse {
+        cluster: Some(cluster),
+    })
+}
+
+pub(crate) async fn update_cluster_settings(
+    core: &Core,
+    ctx: &RequestContext,
+    input: UpdateClusterSettingsRequest,
+) -> Result<UpdateClusterSettingsResponse, EcsError> {
+    let settings = input.settings.clone().unwrap_or_default();
+    check_settings(&settings)?;
+    let cluster = modify_cluster(core, ctx, input.cluster.as_deref(), |_, c| {
+        c.settings = Some(merge_settings(
+            c.settings.as_deref().unwrap_or_default(),
+            &settings,
+        ));
+        Ok(())
+    })
+    .await?;
+    Ok(UpdateClusterSettingsResponse {
+        cluster: Some(cluster),
+    })
+}
+
+pub(crate) async fn put_cluster_capacity_providers(
+    core: &Core,
+    ctx: &RequestContext,
+    input: PutClusterCapacityProvidersRequest,
+) -> Result<PutClusterCapacityProvidersResponse, EcsError> {
+    let providers = input.capacity_providers.clone().unwrap_or_default();
+    let strategy = input
+        .default_capacity_provider_strategy
+        .clone()
+        .unwrap_or_default();
+    let cluster = modify_cluster(core, ctx, input.cluster.as_deref(), |state, c| {
+        check_capacity_providers(state, ctx, &providers, &strategy)?;
+        c.capacity_providers = Some(providers.clone());
+        c.default_capacity_provider_strategy = Some(strategy.clone());
+        Ok(())
+    })
+    .await?;
+    Ok(PutClusterCapacityProvidersResponse {
+        cluster: Some(cluster),
+    })
+}
+
+pub(crate) async fn delete_cluster(
+    core: &Core,
+    ctx: &RequestContext,
+    input: DeleteClusterRequest,
+) -> Result<DeleteClusterResponse, EcsError> {
+    let cluster = core
+        .write(|state| {
+            let mut cluster = active_cluster(state, ctx, input.cluster.as_deref())?.clone();
+            let arn = cluster.cluster_arn.clone().unwrap_or_default();
+            let has_tasks = tasks_in(state, &arn).any(|(_, t)| !t.last_is("STOPPED"));
+            if has_services(state, &arn) {
+                return Err(EcsError::ClusterContainsServices);
+            }
+            if has_tasks {
+                return Err(EcsError::ClusterContainsTasks);
+            }
+            cluster.status = Some(INACTIVE.into());
+            let shown = view(state, &cluster, &[], true);
+            Ok((shown, vec![Mutation::PutCluster(cluster)]))
+        })
+        .await?;
+    // The stopped tasks' containers and the cluster's network go, outside the request.
+    core.enqueue(crate::core::work::TaskWork::ForgetCluster(
+        cluster.cluster_arn.clone().unwrap_or_default(),
+    ));
+    Ok(DeleteClusterResponse {
+        cluster: Some(cluster),
+    })
 }

@@ -4,16 +4,10 @@
 //! it deployed) stay until the service is deleted. Backs ListServiceDeployments,
 //! DescribeServiceDeployments, DescribeServiceRevisions and StopServiceDeployment.
 
-use super::scheduler::failure_threshold;
-use super::services::{add_event, new_deployment, primary_of};
+use super::service_model::{add_event, history_arn, new_deployment, primary_of};
 use crate::model::*;
+use crate::rules::scheduler::failure_threshold;
 use crate::state::{Mutation, State, StoredService};
-
-/// `arn:…:service/<cluster>/<name>` → `arn:…:<kind>/<cluster>/<name>/<id>`.
-pub(crate) fn history_arn(service_arn: &str, kind: &str, id: &str) -> String {
-    let base = service_arn.replacen(":service/", &format!(":{kind}/"), 1);
-    format!("{base}/{id}")
-}
 
 /// The digits of a deployment ID (`ecs-svc/<digits>`), which name its revision and record.
 fn number(deployment_id: &str) -> &str {

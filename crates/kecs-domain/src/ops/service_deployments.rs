@@ -1,12 +1,13 @@
 //! ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions and
 //! StopServiceDeployment over the records deployment_history.rs keeps.
 
-use super::clusters::active_cluster;
-use super::deployment_history::{history_arn, ongoing, roll_back};
-use super::services::{find, ACTIVE, INACTIVE};
-use super::Kecs;
+use super::deployment_history::{ongoing, roll_back};
+use super::find::{active_cluster, find_service};
+use super::service_model::{history_arn, schedule_service, ACTIVE, INACTIVE};
+
+use crate::core::Core;
 use crate::model::*;
-use crate::pagination::{paginate, Limits};
+use crate::ops::pagination::{paginate, Limits};
 use crate::state::{Mutation, Row, Table};
 use crate::{EcsError, RequestContext};
 
@@ -70,140 +71,133 @@ fn described<T: Row>(
     (found, failures)
 }
 
-impl Kecs {
-    pub(super) fn list_service_deployments_op(
-        &self,
-        ctx: &RequestContext,
-        input: ListServiceDeploymentsRequest,
-    ) -> Result<ListServiceDeploymentsResponse, EcsError> {
-        let ident = input.service.clone().unwrap_or_default();
-        let statuses = input.status.clone().unwrap_or_default();
-        let window = input.created_at.clone().unwrap_or_default();
-        let mut briefs: Vec<ServiceDeploymentBrief> = self.read(|state| {
-            let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
-            let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
-            let service = find(state, ctx, &cluster_arn, &ident)
-                .filter(|s| s.service.status.as_deref() != Some(INACTIVE))
-                .ok_or(EcsError::ServiceNotFound)?;
-            let service_arn = service.service.service_arn.clone().unwrap_or_default();
-            let prefix = history_arn(&service_arn, "service-deployment", "");
-            Ok::<_, EcsError>(
-                state
-                    .service_deployments
-                    .prefixed_values(prefix)
-                    .filter(|d| {
-                        statuses.is_empty() || d.status.is_some_and(|s| statuses.contains(&s))
-                    })
-                    .filter(|d| {
-                        let at = d.created_at.unwrap_or(0.0);
-                        window.after.is_none_or(|a| at >= a)
-                            && window.before.is_none_or(|b| at <= b)
-                    })
-                    .map(|d| brief(&d))
-                    .collect(),
+pub(crate) async fn list_service_deployments(
+    core: &Core,
+    ctx: &RequestContext,
+    input: ListServiceDeploymentsRequest,
+) -> Result<ListServiceDeploymentsResponse, EcsError> {
+    let ident = input.service.clone().unwrap_or_default();
+    let statuses = input.status.clone().unwrap_or_default();
+    let window = input.created_at.clone().unwrap_or_default();
+    let mut briefs: Vec<ServiceDeploymentBrief> = core.read(|state| {
+        let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+        let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+        let service = find_service(state, ctx, &cluster_arn, &ident)
+            .filter(|s| s.service.status.as_deref() != Some(INACTIVE))
+            .ok_or(EcsError::ServiceNotFound)?;
+        let service_arn = service.service.service_arn.clone().unwrap_or_default();
+        let prefix = history_arn(&service_arn, "service-deployment", "");
+        Ok::<_, EcsError>(
+            state
+                .service_deployments
+                .prefixed_values(prefix)
+                .filter(|d| statuses.is_empty() || d.status.is_some_and(|s| statuses.contains(&s)))
+                .filter(|d| {
+                    let at = d.created_at.unwrap_or(0.0);
+                    window.after.is_none_or(|a| at >= a) && window.before.is_none_or(|b| at <= b)
+                })
+                .map(|d| brief(&d))
+                .collect(),
+        )
+    })?;
+    briefs.sort_by_key(|b| std::cmp::Reverse(newest_first_key(b)));
+    let page = paginate(
+        briefs,
+        newest_first_key,
+        true,
+        input.max_results,
+        input.next_token.as_deref(),
+        LIST_DEPLOYMENTS,
+    )?;
+    Ok(ListServiceDeploymentsResponse {
+        service_deployments: Some(page.items),
+        next_token: page.next_token,
+    })
+}
+
+pub(crate) async fn describe_service_deployments(
+    core: &Core,
+    ctx: &RequestContext,
+    input: DescribeServiceDeploymentsRequest,
+) -> Result<DescribeServiceDeploymentsResponse, EcsError> {
+    let arns = input.service_deployment_arns.clone().unwrap_or_default();
+    check_arns(&arns, "serviceDeploymentArns")?;
+    let (found, failures) = core.read(|state| described(ctx, &state.service_deployments, &arns));
+    Ok(DescribeServiceDeploymentsResponse {
+        service_deployments: Some(found),
+        failures: Some(failures),
+    })
+}
+
+pub(crate) async fn describe_service_revisions(
+    core: &Core,
+    ctx: &RequestContext,
+    input: DescribeServiceRevisionsRequest,
+) -> Result<DescribeServiceRevisionsResponse, EcsError> {
+    let arns = input.service_revision_arns.clone().unwrap_or_default();
+    check_arns(&arns, "serviceRevisionArns")?;
+    let (found, failures) = core.read(|state| described(ctx, &state.service_revisions, &arns));
+    Ok(DescribeServiceRevisionsResponse {
+        service_revisions: Some(found),
+        failures: Some(failures),
+    })
+}
+
+pub(crate) async fn stop_service_deployment(
+    core: &Core,
+    ctx: &RequestContext,
+    input: StopServiceDeploymentRequest,
+) -> Result<StopServiceDeploymentResponse, EcsError> {
+    let arn = input.service_deployment_arn.clone().unwrap_or_default();
+    if input.stop_type == Some(StopServiceDeploymentStopType::Abort) {
+        return Err(EcsError::invalid(
+            "The valid values for stopType are ROLLBACK.",
+        ));
+    }
+    let now = core.now();
+    let service_arn = core
+        .write(|state| {
+            let record = state
+                .service_deployments
+                .get(&arn)
+                .filter(|_| ctx.owns(&arn))
+                .ok_or_else(|| EcsError::ServiceDeploymentNotFound(arn.clone()))?;
+            let service_arn = record.service_arn.clone().unwrap_or_default();
+            let stored = state
+                .services
+                .get(&service_arn)
+                .filter(|s| s.service.status.as_deref() == Some(ACTIVE))
+                .filter(|s| s.current_deployment.as_deref() == Some(arn.as_str()));
+            let Some(stored) = stored.filter(|_| ongoing(record.status)) else {
+                return Err(EcsError::Conflict(format!(
+                    "The service deployment {arn} is {} and cannot be stopped.",
+                    record.status.map(|s| s.as_str()).unwrap_or("finished")
+                )));
+            };
+            if record.status != Some(ServiceDeploymentStatus::InProgress)
+                && record.status != Some(ServiceDeploymentStatus::Pending)
+            {
+                // Already stopping or rolling back: it goes on.
+                return Ok((None, vec![]));
+            }
+            let mut stored = stored.clone();
+            let mut mutations = roll_back(
+                state,
+                &mut stored,
+                "Service deployment rolled back by a StopServiceDeployment request.",
+                now,
             )
-        })?;
-        briefs.sort_by_key(|b| std::cmp::Reverse(newest_first_key(b)));
-        let page = paginate(
-            briefs,
-            newest_first_key,
-            true,
-            input.max_results,
-            input.next_token.as_deref(),
-            LIST_DEPLOYMENTS,
-        )?;
-        Ok(ListServiceDeploymentsResponse {
-            service_deployments: Some(page.items),
-            next_token: page.next_token,
-        })
-    }
-
-    pub(super) fn describe_service_deployments_op(
-        &self,
-        ctx: &RequestContext,
-        input: DescribeServiceDeploymentsRequest,
-    ) -> Result<DescribeServiceDeploymentsResponse, EcsError> {
-        let arns = input.service_deployment_arns.clone().unwrap_or_default();
-        check_arns(&arns, "serviceDeploymentArns")?;
-        let (found, failures) =
-            self.read(|state| described(ctx, &state.service_deployments, &arns));
-        Ok(DescribeServiceDeploymentsResponse {
-            service_deployments: Some(found),
-            failures: Some(failures),
-        })
-    }
-
-    pub(super) fn describe_service_revisions_op(
-        &self,
-        ctx: &RequestContext,
-        input: DescribeServiceRevisionsRequest,
-    ) -> Result<DescribeServiceRevisionsResponse, EcsError> {
-        let arns = input.service_revision_arns.clone().unwrap_or_default();
-        check_arns(&arns, "serviceRevisionArns")?;
-        let (found, failures) = self.read(|state| described(ctx, &state.service_revisions, &arns));
-        Ok(DescribeServiceRevisionsResponse {
-            service_revisions: Some(found),
-            failures: Some(failures),
-        })
-    }
-
-    pub(super) async fn stop_service_deployment_op(
-        &self,
-        ctx: &RequestContext,
-        input: StopServiceDeploymentRequest,
-    ) -> Result<StopServiceDeploymentResponse, EcsError> {
-        let arn = input.service_deployment_arn.clone().unwrap_or_default();
-        if input.stop_type == Some(StopServiceDeploymentStopType::Abort) {
-            return Err(EcsError::invalid(
-                "The valid values for stopType are ROLLBACK.",
-            ));
-        }
-        let now = self.now();
-        let service_arn = self
-            .write(|state| {
-                let record = state
-                    .service_deployments
-                    .get(&arn)
-                    .filter(|_| ctx.owns(&arn))
-                    .ok_or_else(|| EcsError::ServiceDeploymentNotFound(arn.clone()))?;
-                let service_arn = record.service_arn.clone().unwrap_or_default();
-                let stored = state
-                    .services
-                    .get(&service_arn)
-                    .filter(|s| s.service.status.as_deref() == Some(ACTIVE))
-                    .filter(|s| s.current_deployment.as_deref() == Some(arn.as_str()));
-                let Some(stored) = stored.filter(|_| ongoing(record.status)) else {
-                    return Err(EcsError::Conflict(format!(
-                        "The service deployment {arn} is {} and cannot be stopped.",
-                        record.status.map(|s| s.as_str()).unwrap_or("finished")
-                    )));
-                };
-                if record.status != Some(ServiceDeploymentStatus::InProgress)
-                    && record.status != Some(ServiceDeploymentStatus::Pending)
-                {
-                    // Already stopping or rolling back: it goes on.
-                    return Ok((None, vec![]));
-                }
-                let mut stored = stored.clone();
-                let mut mutations = roll_back(
-                    state,
-                    &mut stored,
-                    "Service deployment rolled back by a StopServiceDeployment request.",
-                    now,
+            .ok_or_else(|| {
+                EcsError::Conflict(
+                    "The service has no earlier completed service revision to roll back to.".into(),
                 )
-                .ok_or_else(|| {
-                    EcsError::Conflict(
-                        "The service has no earlier completed service revision to roll back to."
-                            .into(),
-                    )
-                })?;
-                mutations.push(Mutation::PutService(stored));
-                Ok((Some(service_arn), mutations))
-            })
-            .await?;
-        self.schedule_service(service_arn);
-        Ok(StopServiceDeploymentResponse {
-            service_deployment_arn: Some(arn),
+            })?;
+            mutations.push(Mutation::PutService(stored));
+            Ok((Some(service_arn), mutations))
         })
-    }
+        .await?;
+    schedule_service(core, service_arn);
+    Ok(StopServiceDeploymentResponse {
+        service_deployment_arn: Some(arn),
+    })
 }

@@ -1,9 +1,10 @@
 //! TagResource, UntagResource and ListTagsForResource for every taggable resource KECS keeps.
 
-use super::Kecs;
+use crate::core::Core;
 use crate::model::*;
+use crate::rules::validate;
 use crate::state::{Mutation, State};
-use crate::{arn, validate, EcsError, RequestContext};
+use crate::{arn, EcsError, RequestContext};
 
 /// Checks that `resource_arn` names a taggable resource of the request's region that exists.
 fn check_resource(state: &State, ctx: &RequestContext, resource_arn: &str) -> Result<(), EcsError> {
@@ -47,57 +48,55 @@ fn check_resource(state: &State, ctx: &RequestContext, resource_arn: &str) -> Re
     }
 }
 
-impl Kecs {
-    pub(super) async fn tag_resource_op(
-        &self,
-        ctx: &RequestContext,
-        input: TagResourceRequest,
-    ) -> Result<TagResourceResponse, EcsError> {
-        let resource = input.resource_arn.unwrap_or_default();
-        let new = input.tags.unwrap_or_default();
-        validate::tags(&new)?;
-        self.write(|state| {
-            check_resource(state, ctx, &resource)?;
-            let merged = validate::merge_tags(&state.tags_of(&resource), &new);
-            validate::tags(&merged)?;
-            Ok(((), vec![Mutation::PutTags(resource.clone(), merged)]))
-        })
-        .await?;
-        Ok(TagResourceResponse {})
-    }
+pub(crate) async fn tag_resource(
+    core: &Core,
+    ctx: &RequestContext,
+    input: TagResourceRequest,
+) -> Result<TagResourceResponse, EcsError> {
+    let resource = input.resource_arn.unwrap_or_default();
+    let new = input.tags.unwrap_or_default();
+    validate::tags(&new)?;
+    core.write(|state| {
+        check_resource(state, ctx, &resource)?;
+        let merged = validate::merge_tags(&state.tags_of(&resource), &new);
+        validate::tags(&merged)?;
+        Ok(((), vec![Mutation::PutTags(resource.clone(), merged)]))
+    })
+    .await?;
+    Ok(TagResourceResponse {})
+}
 
-    pub(super) async fn untag_resource_op(
-        &self,
-        ctx: &RequestContext,
-        input: UntagResourceRequest,
-    ) -> Result<UntagResourceResponse, EcsError> {
-        let resource = input.resource_arn.unwrap_or_default();
-        let keys = input.tag_keys.unwrap_or_default();
-        self.write(|state| {
-            check_resource(state, ctx, &resource)?;
-            let mut tags = state.tags_of(&resource);
-            tags.retain(|t| !keys.iter().any(|k| Some(k) == t.key.as_ref()));
-            Ok(((), vec![Mutation::PutTags(resource.clone(), tags)]))
-        })
-        .await?;
-        Ok(UntagResourceResponse {})
-    }
+pub(crate) async fn untag_resource(
+    core: &Core,
+    ctx: &RequestContext,
+    input: UntagResourceRequest,
+) -> Result<UntagResourceResponse, EcsError> {
+    let resource = input.resource_arn.unwrap_or_default();
+    let keys = input.tag_keys.unwrap_or_default();
+    core.write(|state| {
+        check_resource(state, ctx, &resource)?;
+        let mut tags = state.tags_of(&resource);
+        tags.retain(|t| !keys.iter().any(|k| Some(k) == t.key.as_ref()));
+        Ok(((), vec![Mutation::PutTags(resource.clone(), tags)]))
+    })
+    .await?;
+    Ok(UntagResourceResponse {})
+}
 
-    pub(super) fn list_tags_for_resource_op(
-        &self,
-        ctx: &RequestContext,
-        input: ListTagsForResourceRequest,
-    ) -> Result<ListTagsForResourceResponse, EcsError> {
-        let resource = input.resource_arn.unwrap_or_default();
-        self.read(|state| {
-            // ListTagsForResource does not declare ResourceNotFoundException in the ECS model.
-            check_resource(state, ctx, &resource).map_err(|e| match e {
-                EcsError::ResourceNotFound(m) => EcsError::InvalidParameter(m),
-                other => other,
-            })?;
-            Ok(ListTagsForResourceResponse {
-                tags: Some(state.tags_of(&resource)),
-            })
+pub(crate) async fn list_tags_for_resource(
+    core: &Core,
+    ctx: &RequestContext,
+    input: ListTagsForResourceRequest,
+) -> Result<ListTagsForResourceResponse, EcsError> {
+    let resource = input.resource_arn.unwrap_or_default();
+    core.read(|state| {
+        // ListTagsForResource does not declare ResourceNotFoundException in the ECS model.
+        check_resource(state, ctx, &resource).map_err(|e| match e {
+            EcsError::ResourceNotFound(m) => EcsError::InvalidParameter(m),
+            other => other,
+        })?;
+        Ok(ListTagsForResourceResponse {
+            tags: Some(state.tags_of(&resource)),
         })
-    }
+    })
 }

@@ -3,51 +3,17 @@
 //! DescribeTaskSets and UpdateServicePrimaryTaskSet. Each task set keeps
 //! `ceil(desiredCount × scale%)` tasks running; the scheduler (task_set_scheduling.rs) makes it so.
 
-use super::clusters::active_cluster;
-use super::deployment_history::history_arn;
-use super::services::{deployment_id, find, ACTIVE};
+use super::find::{active_cluster, find_service};
+use super::service_model::{
+    computed_desired_count, controller, full_scale, history_arn, new_task_set, schedule_service,
+    ACTIVE, PRIMARY, TASK_SET_ACTIVE, TASK_SET_DRAINING,
+};
 use super::task_definitions::resolve as resolve_task_definition;
-use super::Kecs;
+use crate::core::Core;
 use crate::model::*;
+use crate::rules::validate;
 use crate::state::{Mutation, State, StoredService};
-use crate::{arn, validate, EcsError, RequestContext};
-
-/// A task set serving production traffic.
-pub const PRIMARY: &str = "PRIMARY";
-/// A task set that is not PRIMARY.
-pub const TASK_SET_ACTIVE: &str = "ACTIVE";
-/// A deleted task set whose tasks are stopping.
-pub const TASK_SET_DRAINING: &str = "DRAINING";
-
-/// A deployment controller's type (ECS when unset).
-pub(crate) fn controller_type(c: Option<&DeploymentController>) -> DeploymentControllerType {
-    c.and_then(|c| c.r#type)
-        .unwrap_or(DeploymentControllerType::Ecs)
-}
-
-/// The service's deployment controller type.
-pub(crate) fn controller(service: &Service) -> DeploymentControllerType {
-    controller_type(service.deployment_controller.as_ref())
-}
-
-/// A task set's whole share of the service: 100 percent (also the default scale).
-pub(crate) fn full_scale() -> Scale {
-    Scale {
-        value: Some(100.0),
-        unit: Some(ScaleUnit::Percent),
-    }
-}
-
-/// Whether the service runs its tasks in task sets rather than deployments.
-pub(crate) fn uses_task_sets(service: &Service) -> bool {
-    controller(service) != DeploymentControllerType::Ecs
-}
-
-/// How many tasks a task set keeps: its scale of the service's desired count, rounded up.
-pub(crate) fn computed_desired_count(desired: i32, scale: Option<&Scale>) -> i32 {
-    let percent = scale.and_then(|s| s.value).unwrap_or(100.0);
-    (f64::from(desired.max(0)) * percent / 100.0).ceil() as i32
-}
+use crate::{arn, EcsError, RequestContext};
 
 fn check_scale(scale: &Option<Scale>) -> Result<Scale, EcsError> {
     let scale = scale.clone().unwrap_or_else(full_scale);
@@ -62,40 +28,6 @@ fn check_scale(scale: &Option<Scale>) -> Result<Scale, EcsError> {
     }
 }
 
-/// A new task set of `td` in `service`.
-pub(crate) fn new_task_set(service: &Service, td: &str, scale: Scale, now: f64) -> TaskSet {
-    let id = deployment_id();
-    let service_arn = service.service_arn.clone().unwrap_or_default();
-    let fargate = service.launch_type == Some(LaunchType::Fargate);
-    TaskSet {
-        task_set_arn: Some(history_arn(&service_arn, "task-set", &id)),
-        id: Some(id),
-        service_arn: Some(service_arn),
-        cluster_arn: service.cluster_arn.clone(),
-        status: Some(TASK_SET_ACTIVE.into()),
-        task_definition: Some(td.to_string()),
-        computed_desired_count: Some(computed_desired_count(
-            service.desired_count.unwrap_or(0),
-            Some(&scale),
-        )),
-        pending_count: Some(0),
-        running_count: Some(0),
-        created_at: Some(now),
-        updated_at: Some(now),
-        launch_type: service.launch_type,
-        capacity_provider_strategy: service.capacity_provider_strategy.clone(),
-        platform_version: fargate.then(|| "LATEST".into()),
-        platform_family: fargate.then(|| "Linux".into()),
-        network_configuration: service.network_configuration.clone(),
-        load_balancers: Some(vec![]),
-        service_registries: Some(vec![]),
-        scale: Some(scale),
-        stability_status: Some(StabilityStatus::Stabilizing),
-        stability_status_at: Some(now),
-        ..TaskSet::default()
-    }
-}
-
 /// The ACTIVE task-set-managed service `ident` and its cluster, for a task set request.
 fn service_for_task_sets(
     state: &State,
@@ -105,7 +37,7 @@ fn service_for_task_sets(
 ) -> Result<StoredService, EcsError> {
     let cluster = active_cluster(state, ctx, cluster)?;
     let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
-    let stored = find(state, ctx, &cluster_arn, ident).ok_or(EcsError::ServiceNotFound)?;
+    let stored = find_service(state, ctx, &cluster_arn, ident).ok_or(EcsError::ServiceNotFound)?;
     if stored.service.status.as_deref() != Some(ACTIVE) {
         return Err(EcsError::ServiceNotActive);
     }
@@ -152,205 +84,201 @@ fn with_tags(state: &State, mut task_set: TaskSet) -> TaskSet {
     task_set
 }
 
-impl Kecs {
-    pub(super) async fn create_task_set_op(
-        &self,
-        ctx: &RequestContext,
-        input: CreateTaskSetRequest,
-    ) -> Result<CreateTaskSetResponse, EcsError> {
-        validate::tags(input.tags.as_deref().unwrap_or_default())?;
-        let scale = check_scale(&input.scale)?;
-        let now = self.now();
-        let ident = input.service.clone().unwrap_or_default();
-        let created = self
-            .write(|state| {
-                let mut stored =
-                    service_for_task_sets(state, ctx, input.cluster.as_deref(), &ident)?;
-                let td_ident = input.task_definition.as_deref().unwrap_or_default();
-                let td = resolve_task_definition(state, ctx, td_ident)?
-                    .ok_or_else(|| EcsError::invalid("TaskDefinition not found."))?;
-                if td.status != Some(TaskDefinitionStatus::Active) {
-                    return Err(EcsError::invalid("TaskDefinition is inactive."));
-                }
-                let td_arn = td.task_definition_arn.clone().unwrap_or_default();
-                let mut task_set = new_task_set(&stored.service, &td_arn, scale, now);
-                task_set.external_id = input.external_id.clone();
-                if input.launch_type.is_some() || input.capacity_provider_strategy.is_some() {
-                    task_set.launch_type = input.launch_type;
-                    task_set.capacity_provider_strategy = input.capacity_provider_strategy.clone();
-                }
-                if let Some(v) = input.platform_version.clone() {
-                    task_set.platform_version = Some(v);
-                }
-                if let Some(n) = input.network_configuration.clone() {
-                    task_set.network_configuration = Some(n);
-                }
-                task_set.load_balancers = Some(input.load_balancers.clone().unwrap_or_default());
-                task_set.service_registries =
-                    Some(input.service_registries.clone().unwrap_or_default());
-                let tags = input.tags.clone().unwrap_or_default();
-                let arn = task_set.task_set_arn.clone().unwrap_or_default();
-                stored
-                    .service
-                    .task_sets
-                    .get_or_insert_with(Vec::new)
-                    .push(task_set.clone());
-                task_set.tags = Some(tags.clone());
-                Ok((
-                    task_set,
-                    vec![Mutation::PutService(stored), Mutation::PutTags(arn, tags)],
-                ))
-            })
-            .await?;
-        self.schedule_service(created.service_arn.clone());
-        Ok(CreateTaskSetResponse {
-            task_set: Some(created),
+pub(crate) async fn create_task_set(
+    core: &Core,
+    ctx: &RequestContext,
+    input: CreateTaskSetRequest,
+) -> Result<CreateTaskSetResponse, EcsError> {
+    validate::tags(input.tags.as_deref().unwrap_or_default())?;
+    let scale = check_scale(&input.scale)?;
+    let now = core.now();
+    let ident = input.service.clone().unwrap_or_default();
+    let created = core
+        .write(|state| {
+            let mut stored = service_for_task_sets(state, ctx, input.cluster.as_deref(), &ident)?;
+            let td_ident = input.task_definition.as_deref().unwrap_or_default();
+            let td = resolve_task_definition(state, ctx, td_ident)?
+                .ok_or_else(|| EcsError::invalid("TaskDefinition not found."))?;
+            if td.status != Some(TaskDefinitionStatus::Active) {
+                return Err(EcsError::invalid("TaskDefinition is inactive."));
+            }
+            let td_arn = td.task_definition_arn.clone().unwrap_or_default();
+            let mut task_set = new_task_set(&stored.service, &td_arn, scale, now);
+            task_set.external_id = input.external_id.clone();
+            if input.launch_type.is_some() || input.capacity_provider_strategy.is_some() {
+                task_set.launch_type = input.launch_type;
+                task_set.capacity_provider_strategy = input.capacity_provider_strategy.clone();
+            }
+            if let Some(v) = input.platform_version.clone() {
+                task_set.platform_version = Some(v);
+            }
+            if let Some(n) = input.network_configuration.clone() {
+                task_set.network_configuration = Some(n);
+            }
+            task_set.load_balancers = Some(input.load_balancers.clone().unwrap_or_default());
+            task_set.service_registries =
+                Some(input.service_registries.clone().unwrap_or_default());
+            let tags = input.tags.clone().unwrap_or_default();
+            let arn = task_set.task_set_arn.clone().unwrap_or_default();
+            stored
+                .service
+                .task_sets
+                .get_or_insert_with(Vec::new)
+                .push(task_set.clone());
+            task_set.tags = Some(tags.clone());
+            Ok((
+                task_set,
+                vec![Mutation::PutService(stored), Mutation::PutTags(arn, tags)],
+            ))
         })
-    }
+        .await?;
+    schedule_service(core, created.service_arn.clone());
+    Ok(CreateTaskSetResponse {
+        task_set: Some(created),
+    })
+}
 
-    pub(super) async fn update_task_set_op(
-        &self,
-        ctx: &RequestContext,
-        input: UpdateTaskSetRequest,
-    ) -> Result<UpdateTaskSetResponse, EcsError> {
-        let scale = check_scale(&input.scale)?;
-        let now = self.now();
-        let ident = input.service.clone().unwrap_or_default();
-        let updated = self
-            .write(|state| {
-                let target = (
-                    input.cluster.as_deref(),
-                    ident.as_str(),
-                    input.task_set.as_deref(),
-                );
-                change_task_set(state, ctx, target, |task_set, desired| {
-                    task_set.computed_desired_count =
-                        Some(computed_desired_count(desired, Some(&scale)));
-                    task_set.scale = Some(scale);
-                    task_set.updated_at = Some(now);
-                    Ok(())
-                })
+pub(crate) async fn update_task_set(
+    core: &Core,
+    ctx: &RequestContext,
+    input: UpdateTaskSetRequest,
+) -> Result<UpdateTaskSetResponse, EcsError> {
+    let scale = check_scale(&input.scale)?;
+    let now = core.now();
+    let ident = input.service.clone().unwrap_or_default();
+    let updated = core
+        .write(|state| {
+            let target = (
+                input.cluster.as_deref(),
+                ident.as_str(),
+                input.task_set.as_deref(),
+            );
+            change_task_set(state, ctx, target, |task_set, desired| {
+                task_set.computed_desired_count =
+                    Some(computed_desired_count(desired, Some(&scale)));
+                task_set.scale = Some(scale);
+                task_set.updated_at = Some(now);
+                Ok(())
             })
-            .await?;
-        self.schedule_service(updated.service_arn.clone());
-        Ok(UpdateTaskSetResponse {
-            task_set: Some(updated),
         })
-    }
+        .await?;
+    schedule_service(core, updated.service_arn.clone());
+    Ok(UpdateTaskSetResponse {
+        task_set: Some(updated),
+    })
+}
 
-    pub(super) async fn update_service_primary_task_set_op(
-        &self,
-        ctx: &RequestContext,
-        input: UpdateServicePrimaryTaskSetRequest,
-    ) -> Result<UpdateServicePrimaryTaskSetResponse, EcsError> {
-        let now = self.now();
-        let ident = input.service.clone().unwrap_or_default();
-        let primary = self
-            .write(|state| {
-                let mut stored =
-                    service_for_task_sets(state, ctx, input.cluster.as_deref(), &ident)?;
-                let i = task_set_index(
-                    &stored.service,
-                    input.primary_task_set.as_deref().unwrap_or(""),
-                )?;
-                let service = &mut stored.service;
-                let task_sets = service.task_sets.get_or_insert_with(Vec::new);
-                if task_sets[i].status.as_deref() == Some(TASK_SET_DRAINING) {
+pub(crate) async fn update_service_primary_task_set(
+    core: &Core,
+    ctx: &RequestContext,
+    input: UpdateServicePrimaryTaskSetRequest,
+) -> Result<UpdateServicePrimaryTaskSetResponse, EcsError> {
+    let now = core.now();
+    let ident = input.service.clone().unwrap_or_default();
+    let primary = core
+        .write(|state| {
+            let mut stored = service_for_task_sets(state, ctx, input.cluster.as_deref(), &ident)?;
+            let i = task_set_index(
+                &stored.service,
+                input.primary_task_set.as_deref().unwrap_or(""),
+            )?;
+            let service = &mut stored.service;
+            let task_sets = service.task_sets.get_or_insert_with(Vec::new);
+            if task_sets[i].status.as_deref() == Some(TASK_SET_DRAINING) {
+                return Err(EcsError::invalid(
+                    "A DRAINING task set cannot become the primary task set.",
+                ));
+            }
+            for (j, t) in task_sets.iter_mut().enumerate() {
+                let status = if j == i { PRIMARY } else { TASK_SET_ACTIVE };
+                if t.status.as_deref() != Some(TASK_SET_DRAINING)
+                    && t.status.as_deref() != Some(status)
+                {
+                    t.status = Some(status.into());
+                    t.updated_at = Some(now);
+                }
+            }
+            let chosen = task_sets[i].clone();
+            service.task_definition = chosen.task_definition.clone();
+            service.launch_type = chosen.launch_type;
+            service.capacity_provider_strategy = chosen.capacity_provider_strategy.clone();
+            service.platform_version = chosen.platform_version.clone();
+            service.network_configuration = chosen.network_configuration.clone();
+            Ok((with_tags(state, chosen), vec![Mutation::PutService(stored)]))
+        })
+        .await?;
+    schedule_service(core, primary.service_arn.clone());
+    Ok(UpdateServicePrimaryTaskSetResponse {
+        task_set: Some(primary),
+    })
+}
+
+pub(crate) async fn delete_task_set(
+    core: &Core,
+    ctx: &RequestContext,
+    input: DeleteTaskSetRequest,
+) -> Result<DeleteTaskSetResponse, EcsError> {
+    let now = core.now();
+    let ident = input.service.clone().unwrap_or_default();
+    let deleted = core
+        .write(|state| {
+            let target = (input.cluster.as_deref(), ident.as_str(), input.task_set.as_deref());
+            change_task_set(state, ctx, target, |task_set, _| {
+                let scaled = task_set.scale.as_ref().and_then(|s| s.value).unwrap_or(0.0) > 0.0;
+                if scaled && input.force != Some(true) {
                     return Err(EcsError::invalid(
-                        "A DRAINING task set cannot become the primary task set.",
+                        "The task set cannot be deleted while it is scaled above 0%. Scale it to 0 first, or delete it with force.",
                     ));
                 }
-                for (j, t) in task_sets.iter_mut().enumerate() {
-                    let status = if j == i { PRIMARY } else { TASK_SET_ACTIVE };
-                    if t.status.as_deref() != Some(TASK_SET_DRAINING)
-                        && t.status.as_deref() != Some(status)
-                    {
-                        t.status = Some(status.into());
-                        t.updated_at = Some(now);
-                    }
-                }
-                let chosen = task_sets[i].clone();
-                service.task_definition = chosen.task_definition.clone();
-                service.launch_type = chosen.launch_type;
-                service.capacity_provider_strategy = chosen.capacity_provider_strategy.clone();
-                service.platform_version = chosen.platform_version.clone();
-                service.network_configuration = chosen.network_configuration.clone();
-                Ok((with_tags(state, chosen), vec![Mutation::PutService(stored)]))
+                task_set.status = Some(TASK_SET_DRAINING.into());
+                task_set.computed_desired_count = Some(0);
+                task_set.updated_at = Some(now);
+                Ok(())
             })
-            .await?;
-        self.schedule_service(primary.service_arn.clone());
-        Ok(UpdateServicePrimaryTaskSetResponse {
-            task_set: Some(primary),
         })
-    }
+        .await?;
+    schedule_service(core, deleted.service_arn.clone());
+    Ok(DeleteTaskSetResponse {
+        task_set: Some(deleted),
+    })
+}
 
-    pub(super) async fn delete_task_set_op(
-        &self,
-        ctx: &RequestContext,
-        input: DeleteTaskSetRequest,
-    ) -> Result<DeleteTaskSetResponse, EcsError> {
-        let now = self.now();
-        let ident = input.service.clone().unwrap_or_default();
-        let deleted = self
-            .write(|state| {
-                let target = (input.cluster.as_deref(), ident.as_str(), input.task_set.as_deref());
-                change_task_set(state, ctx, target, |task_set, _| {
-                    let scaled = task_set.scale.as_ref().and_then(|s| s.value).unwrap_or(0.0) > 0.0;
-                    if scaled && input.force != Some(true) {
-                        return Err(EcsError::invalid(
-                            "The task set cannot be deleted while it is scaled above 0%. Scale it to 0 first, or delete it with force.",
-                        ));
-                    }
-                    task_set.status = Some(TASK_SET_DRAINING.into());
-                    task_set.computed_desired_count = Some(0);
-                    task_set.updated_at = Some(now);
-                    Ok(())
-                })
-            })
-            .await?;
-        self.schedule_service(deleted.service_arn.clone());
-        Ok(DeleteTaskSetResponse {
-            task_set: Some(deleted),
-        })
-    }
-
-    pub(super) fn describe_task_sets_op(
-        &self,
-        ctx: &RequestContext,
-        input: DescribeTaskSetsRequest,
-    ) -> Result<DescribeTaskSetsResponse, EcsError> {
-        let ident = input.service.clone().unwrap_or_default();
-        let tags = input
-            .include
-            .as_deref()
-            .unwrap_or_default()
-            .contains(&TaskSetField::Tags);
-        self.read(|state| {
-            let stored = service_for_task_sets(state, ctx, input.cluster.as_deref(), &ident)?;
-            let all = stored.service.task_sets.clone().unwrap_or_default();
-            let show = |t: TaskSet| if tags { with_tags(state, t) } else { t };
-            let (mut task_sets, mut failures) = (vec![], vec![]);
-            match input.task_sets.as_deref() {
-                None | Some([]) => task_sets.extend(all.into_iter().map(show)),
-                Some(idents) => {
-                    for ident in idents {
-                        match task_set_index(&stored.service, ident) {
-                            Ok(i) => task_sets.push(show(all[i].clone())),
-                            Err(_) => failures.push(super::missing(if arn::is_arn(ident) {
-                                ident.clone()
-                            } else {
-                                let service_arn =
-                                    stored.service.service_arn.as_deref().unwrap_or_default();
-                                history_arn(service_arn, "task-set", ident)
-                            })),
-                        }
+pub(crate) async fn describe_task_sets(
+    core: &Core,
+    ctx: &RequestContext,
+    input: DescribeTaskSetsRequest,
+) -> Result<DescribeTaskSetsResponse, EcsError> {
+    let ident = input.service.clone().unwrap_or_default();
+    let tags = input
+        .include
+        .as_deref()
+        .unwrap_or_default()
+        .contains(&TaskSetField::Tags);
+    core.read(|state| {
+        let stored = service_for_task_sets(state, ctx, input.cluster.as_deref(), &ident)?;
+        let all = stored.service.task_sets.clone().unwrap_or_default();
+        let show = |t: TaskSet| if tags { with_tags(state, t) } else { t };
+        let (mut task_sets, mut failures) = (vec![], vec![]);
+        match input.task_sets.as_deref() {
+            None | Some([]) => task_sets.extend(all.into_iter().map(show)),
+            Some(idents) => {
+                for ident in idents {
+                    match task_set_index(&stored.service, ident) {
+                        Ok(i) => task_sets.push(show(all[i].clone())),
+                        Err(_) => failures.push(super::missing(if arn::is_arn(ident) {
+                            ident.clone()
+                        } else {
+                            let service_arn =
+                                stored.service.service_arn.as_deref().unwrap_or_default();
+                            history_arn(service_arn, "task-set", ident)
+                        })),
                     }
                 }
             }
-            Ok(DescribeTaskSetsResponse {
-                task_sets: Some(task_sets),
-                failures: Some(failures),
-            })
+        }
+        Ok(DescribeTaskSetsResponse {
+            task_sets: Some(task_sets),
+            failures: Some(failures),
         })
-    }
+    })
 }

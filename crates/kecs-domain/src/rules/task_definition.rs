@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::*;
-use crate::{validate, EcsError};
+use crate::rules::validate;
+use crate::EcsError;
 
 fn err(msg: impl Into<String>) -> EcsError {
     EcsError::client(msg)

@@ -6,7 +6,7 @@
 use crate::model::{
     Attachment, Container, HealthStatus, KeyValuePair, NetworkInterface, Task, TaskStopCode,
 };
-use crate::runtime::StartedContainer;
+use crate::ports::runtime::StartedContainer;
 
 /// Created by RunTask, nothing started yet.
 pub const PROVISIONING: &str = "PROVISIONING";

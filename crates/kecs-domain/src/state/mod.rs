@@ -13,7 +13,7 @@ use crate::model::{
     Attribute, CapacityProvider, Cluster, Service, ServiceDeployment, ServiceRevision, Setting,
     Tag, Task, TaskDefinition,
 };
-use crate::store::{Change, Index, Kind, Record, StoreError};
+use crate::ports::store::{Change, Index, Kind, Record, StoreError};
 use crate::EcsError;
 
 pub use packed::{PackError, Packed};
@@ -346,7 +346,7 @@ impl State {
                 let group = t.task.group.as_deref().unwrap_or_default();
                 let index = Index {
                     cluster: t.task.cluster_arn.clone(),
-                    family: crate::service::family_of(t.task.task_definition_arn.as_deref()),
+                    family: crate::arn::family_of(t.task.task_definition_arn.as_deref()),
                     status: t.task.last_status.clone(),
                     service: group.strip_prefix("service:").map(str::to_string),
                     started_by: t.task.started_by.clone(),
@@ -431,6 +431,12 @@ impl State {
     pub fn tags_of(&self, arn: &str) -> Vec<Tag> {
         self.tags.get(arn).cloned().unwrap_or_default()
     }
+}
+
+/// The service whose task a mutation changes, if it is a service's task.
+pub(crate) fn service_of_task_change(m: &Mutation) -> Option<String> {
+    let Mutation::PutTask(t) = m else { return None };
+    service_of(&t.task)
 }
 
 #[cfg(test)]

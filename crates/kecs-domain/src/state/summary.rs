@@ -88,7 +88,7 @@ impl Row for StoredTask {
             last_status: status(t.last_status.as_deref()),
             desired_status: status(t.desired_status.as_deref()),
             stopped_at: t.stopped_at,
-            family: boxed(crate::service::family_of(t.task_definition_arn.as_deref()).as_deref()),
+            family: boxed(crate::arn::family_of(t.task_definition_arn.as_deref()).as_deref()),
             started_by: boxed(t.started_by.as_deref()),
             group: boxed(t.group.as_deref()),
             launch_type: t.launch_type,

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use kecs_domain::api::EcsApi;
-use kecs_domain::clock::SystemClock;
 use kecs_domain::model::*;
-use kecs_domain::runtime::ContainerRuntime;
-use kecs_domain::store::MemoryStore;
+use kecs_domain::ports::clock::SystemClock;
+use kecs_domain::ports::runtime::ContainerRuntime;
+use kecs_domain::ports::store::MemoryStore;
 use kecs_domain::{Kecs, RequestContext};
 
 /// us-east-1, account 000000000000.

@@ -18,7 +18,7 @@ use bollard::Docker;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use kecs_domain::model::{NetworkBinding, NetworkMode, Task, TaskDefinition, TransportProtocol};
-use kecs_domain::runtime::{
+use kecs_domain::ports::runtime::{
     ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
     RuntimeEvent, StartedContainer,
 };

@@ -5,7 +5,7 @@ use bollard::models::{
     ContainerSummaryStateEnum, EventMessage, HealthStatusEnum,
 };
 use kecs_domain::model::HealthStatus;
-use kecs_domain::runtime::{
+use kecs_domain::ports::runtime::{
     ContainerExit, ContainerState, ContainerStatus, ObservedContainer, RuntimeEvent,
 };
 

@@ -12,7 +12,7 @@ use kecs_domain::model::{
     ContainerDefinition, ContainerOverride, NetworkMode, Scope, Task, TaskDefinition,
     TransportProtocol, Volume,
 };
-use kecs_domain::runtime::StartedContainer;
+use kecs_domain::ports::runtime::StartedContainer;
 
 use super::{LABEL_CLUSTER, LABEL_CONTAINER, LABEL_INSTANCE, LABEL_TASK};
 

@@ -24,7 +24,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, Service, ServicePort, ServiceSp
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kecs_domain::model::{Task, TaskDefinition, TransportProtocol};
-use kecs_domain::runtime::{
+use kecs_domain::ports::runtime::{
     ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
     RuntimeEvent, StartedContainer,
 };

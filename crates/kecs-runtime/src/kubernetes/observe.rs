@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1::{ContainerStatus as K8sStatus, Pod, Probe};
 use kecs_domain::model::HealthStatus;
-use kecs_domain::runtime::{
+use kecs_domain::ports::runtime::{
     ContainerExit, ContainerState, ContainerStatus, ObservedContainer, RuntimeEvent,
 };
 

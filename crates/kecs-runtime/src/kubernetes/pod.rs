@@ -281,7 +281,7 @@ pub fn pod(input: &PodInput) -> Pod {
     let cluster_arn = task.cluster_arn.clone().unwrap_or_default();
     let mode = td.network_mode.unwrap_or(NetworkMode::Bridge);
     let defs: Vec<&ContainerDefinition> = td.container_definitions.iter().flatten().collect();
-    let order = kecs_domain::service::launch::start_order(td)
+    let order = kecs_domain::rules::start_order::start_order(td)
         .unwrap_or_else(|_| defs.iter().filter_map(|d| d.name.clone()).collect());
     let names = container_names_of(td);
     let overrides = task

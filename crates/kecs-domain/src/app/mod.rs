@@ -1,0 +1,122 @@
+//! [`Kecs`]: the facade that kecs-api, kecs-server and embedders hold. The ECS operations reach
+//! `ops` through its generated `EcsApi` implementation; the rest are the hooks a host calls to
+//! run the controllers and read what the admin port shows.
+
+mod generated;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::control::{lifecycle, reconciler, retention, service_scheduler};
+use crate::core::Core;
+use crate::model::HealthStatus;
+use crate::ops::{census, logs};
+use crate::ports::clock::Clock;
+use crate::ports::events::EventBus;
+use crate::ports::runtime::{ContainerExit, ContainerRuntime, ObservedContainer, RuntimeEvent};
+use crate::ports::store::{Store, StoreError};
+use crate::state::Mutation;
+use crate::{Census, EcsError};
+
+/// KECS's ECS service over a store, a clock and a container runtime.
+pub struct Kecs {
+    core: Arc<Core>,
+}
+
+impl std::fmt::Debug for Kecs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kecs").finish_non_exhaustive()
+    }
+}
+
+impl Kecs {
+    /// Loads the state from `store` and serves from it, running tasks on `runtime`.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        runtime: Arc<dyn ContainerRuntime>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            core: Arc::new(Core::open(store, clock, runtime).await?),
+        })
+    }
+
+    /// Publishes every state change on `bus` from now on (see [`crate::ports::events`]).
+    pub fn with_events(self, bus: Arc<dyn EventBus>) -> Self {
+        self.core.publish_to(bus);
+        self
+    }
+
+    /// Checks that the store answers.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.core.ready().await
+    }
+
+    /// Wipes every resource (admin reset).
+    pub async fn reset(&self) -> Result<(), EcsError> {
+        self.core.write(|_| Ok(((), vec![Mutation::Reset]))).await
+    }
+
+    /// Counts the services and tasks of every region and account.
+    pub fn census(&self) -> Census {
+        census::census(&self.core)
+    }
+
+    /// The last `tail` lines (at most 10,000) the container `container` of the task `task` (its
+    /// ARN, or its ID when unique) wrote.
+    pub async fn container_logs(
+        &self,
+        task: &str,
+        container: &str,
+        tail: usize,
+    ) -> Result<Vec<String>, EcsError> {
+        logs::container_logs(&self.core, task, container, tail).await
+    }
+
+    /// Runs the controllers' queued work until the queue closes: launches and stops (up to 64
+    /// tasks at once), scheduler passes, cluster cleanups. Call it once (a second call returns
+    /// at once), on the embedding application's async runtime.
+    pub async fn drive_tasks(self: Arc<Self>) {
+        crate::control::drive(self.core.clone()).await
+    }
+
+    /// Applies what the runtime observed about a container.
+    pub async fn on_runtime_event(&self, event: RuntimeEvent) -> Result<(), EcsError> {
+        lifecycle::on_runtime_event(&self.core, event).await
+    }
+
+    /// Records a container's exit (see [`Kecs::on_runtime_event`]).
+    pub async fn on_container_exit(&self, exit: ContainerExit) -> Result<(), EcsError> {
+        lifecycle::on_container_exit(&self.core, exit).await
+    }
+
+    /// Records a container's health verdict (see [`Kecs::on_runtime_event`]).
+    pub async fn on_health(
+        &self,
+        task_arn: &str,
+        container: &str,
+        status: HealthStatus,
+    ) -> Result<(), EcsError> {
+        lifecycle::on_health(&self.core, task_arn, container, status).await
+    }
+
+    /// Brings the state in line with what the runtime holds (`startup`: the first look after a
+    /// restart adopts, relaunches and removes; later looks report what they see).
+    pub async fn reconcile_with(
+        &self,
+        observed: &[ObservedContainer],
+        startup: bool,
+    ) -> Result<(), EcsError> {
+        reconciler::reconcile_with(&self.core, observed, startup).await
+    }
+
+    /// Forgets the tasks stopped longer than `retention` ago; answers how many.
+    pub async fn forget_stopped_tasks(&self, retention: Duration) -> Result<usize, EcsError> {
+        retention::forget_stopped_tasks(&self.core, retention).await
+    }
+
+    /// Queues a scheduler pass for every service that is not INACTIVE.
+    pub fn resync_services(&self) {
+        service_scheduler::resync_services(&self.core)
+    }
+}

@@ -1,0 +1,34 @@
+//! The ECS operations, one module per resource area, as functions over the [`Core`]. The
+//! `EcsApi` implementation that routes each operation here is generated (`codegen/gen.py`, from
+//! `codegen/operations.txt`); a new operation is one function here and one line there.
+//!
+//! [`Core`]: crate::core::Core
+
+pub(crate) mod account_settings;
+pub(crate) mod attributes;
+pub(crate) mod capacity_providers;
+pub(crate) mod census;
+pub(crate) mod clusters;
+pub(crate) mod deployment_history;
+pub(crate) mod find;
+pub(crate) mod logs;
+pub(crate) mod pagination;
+pub(crate) mod service_deployments;
+pub(crate) mod service_model;
+pub(crate) mod services;
+pub(crate) mod tags;
+pub(crate) mod task_definitions;
+pub(crate) mod task_placement;
+pub(crate) mod task_sets;
+pub(crate) mod tasks;
+
+use crate::model::Failure;
+
+/// The failure a Describe operation reports for a resource it does not find.
+pub(crate) fn missing(arn: String) -> Failure {
+    Failure {
+        arn: Some(arn),
+        reason: Some("MISSING".into()),
+        detail: None,
+    }
+}

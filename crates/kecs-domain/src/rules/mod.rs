@@ -1,0 +1,9 @@
+//! Pure decisions over their arguments only: no state, no ports, no clock. Each is unit-tested
+//! beside its code.
+
+pub mod scheduler;
+pub mod start_order;
+pub mod task_definition;
+pub mod task_exit;
+pub mod task_state;
+pub mod validate;
