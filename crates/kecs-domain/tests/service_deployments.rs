@@ -11,8 +11,7 @@ use std::time::Duration;
 use kecs_domain::api::EcsApi;
 use kecs_domain::model::*;
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
-    StartedContainer,
+    ContainerRuntime, ContainerState, ContainerStatus, RuntimeError, StartedContainer,
 };
 use kecs_domain::{EcsError, Kecs};
 use support::{ctx, kecs_with, td};
@@ -29,12 +28,6 @@ struct Gated {
 impl ContainerRuntime for Gated {
     fn name(&self) -> &'static str {
         "gated"
-    }
-    fn check_available(&self) -> Result<(), RuntimeError> {
-        Ok(())
-    }
-    async fn prepare_task(&self, _: &Task, _: &TaskDefinition) -> Result<(), RuntimeError> {
-        Ok(())
     }
     async fn create_container(
         &self,
@@ -81,18 +74,6 @@ impl ContainerRuntime for Gated {
         let arn = task.task_arn.clone().unwrap_or_default();
         self.stopped.lock().unwrap().insert(arn);
         Ok(())
-    }
-    async fn remove_task(&self, _: &str) -> Result<(), RuntimeError> {
-        Ok(())
-    }
-    async fn logs(&self, _: &Task, _: &str, _: usize) -> Result<Vec<String>, RuntimeError> {
-        Ok(vec![])
-    }
-    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
-        Ok(vec![])
-    }
-    async fn pause(&self, d: Duration) {
-        tokio::time::sleep(d).await;
     }
 }
 

@@ -10,8 +10,8 @@ use std::time::Duration;
 use kecs_domain::api::EcsApi;
 use kecs_domain::model::*;
 use kecs_domain::ports::runtime::{
-    ContainerExit, ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer,
-    RuntimeError, RuntimeEvent, StartedContainer,
+    ContainerExit, ContainerRuntime, ContainerState, ContainerStatus, RuntimeError, RuntimeEvent,
+    StartedContainer,
 };
 use kecs_domain::Kecs;
 use support::{ctx, kecs_on};
@@ -39,9 +39,6 @@ impl Scripted {
 impl ContainerRuntime for Scripted {
     fn name(&self) -> &'static str {
         "scripted"
-    }
-    fn check_available(&self) -> Result<(), RuntimeError> {
-        Ok(())
     }
     async fn prepare_task(&self, _: &Task, _: &TaskDefinition) -> Result<(), RuntimeError> {
         self.log("prepare".into());
@@ -107,18 +104,6 @@ impl ContainerRuntime for Scripted {
         self.log("stop".into());
         *self.stopped.lock().unwrap() = true;
         Ok(())
-    }
-    async fn remove_task(&self, _: &str) -> Result<(), RuntimeError> {
-        Ok(())
-    }
-    async fn logs(&self, _: &Task, _: &str, _: usize) -> Result<Vec<String>, RuntimeError> {
-        Ok(vec![])
-    }
-    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
-        Ok(vec![])
-    }
-    async fn pause(&self, d: Duration) {
-        tokio::time::sleep(d).await;
     }
 }
 

@@ -39,11 +39,6 @@ impl ContainerRuntime for CountedRuntime {
         self.inner.name()
     }
 
-    fn check_available(&self) -> Result<(), RuntimeError> {
-        // Not an engine call: a runtime that cannot run tasks is a setting, not a failure.
-        self.inner.check_available()
-    }
-
     fn is_emulated(&self) -> bool {
         self.inner.is_emulated()
     }
@@ -119,10 +114,6 @@ impl ContainerRuntime for CountedRuntime {
     async fn remove_service(&self, service_arn: &str) -> Result<(), RuntimeError> {
         let result = self.inner.remove_service(service_arn).await;
         self.counted(result)
-    }
-
-    async fn pause(&self, d: Duration) {
-        self.inner.pause(d).await
     }
 }
 

@@ -199,7 +199,7 @@ async fn start_in_order(
             }
         }
         if ready.is_empty() {
-            core.runtime.pause(pause).await;
+            core.sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(500));
             continue;
         }

@@ -113,9 +113,7 @@ pub(crate) async fn finish_stop(core: &Core, task_arn: &str) {
     // notice the stop (it checks before every start) and end first.
     let launch = TaskWork::Launch(task_arn.to_string());
     while core.work.is_busy(&launch) {
-        core.runtime
-            .pause(std::time::Duration::from_millis(20))
-            .await;
+        core.sleep(std::time::Duration::from_millis(20)).await;
     }
     if let Err(e) = core.runtime.stop_task(&task).await {
         tracing::warn!(task = task_arn, error = %e, "stopping a task's containers failed; the resync retries");

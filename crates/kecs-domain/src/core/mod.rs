@@ -72,6 +72,11 @@ impl Core {
         self.clock.now()
     }
 
+    /// Waits `d` on the clock (a controller looking again at what it waits for).
+    pub(crate) async fn sleep(&self, d: std::time::Duration) {
+        self.clock.sleep(d).await;
+    }
+
     /// Queues engine or scheduler work for the controllers.
     pub(crate) fn enqueue(&self, work: TaskWork) {
         self.work.push(work);

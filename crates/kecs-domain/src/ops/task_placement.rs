@@ -326,9 +326,6 @@ pub(crate) async fn place_tasks(
     input: RunTaskRequest,
     container_instances: &[String],
 ) -> Result<RunTaskResponse, EcsError> {
-    core.runtime
-        .check_available()
-        .map_err(|e| EcsError::Unsupported(e.to_string()))?;
     let count = input.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
         return Err(EcsError::invalid("count must be between 1 and 10."));

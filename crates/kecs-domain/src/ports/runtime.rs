@@ -104,9 +104,6 @@ pub trait ContainerRuntime: Send + Sync {
     /// The runtime's name (`none`, `docker`, `kubernetes`).
     fn name(&self) -> &'static str;
 
-    /// `Err` when this runtime cannot run tasks at all, checked before any task is created.
-    fn check_available(&self) -> Result<(), RuntimeError>;
-
     /// True when tasks need no engine work at all (the `none` runtime): KECS then records a new
     /// task RUNNING, and a stopped one STOPPED, in the request itself.
     fn is_emulated(&self) -> bool {
@@ -120,12 +117,15 @@ pub trait ContainerRuntime: Send + Sync {
         Box::pin(futures::stream::empty())
     }
 
-    /// Prepares what a task's containers share (its cluster's network).
+    /// Prepares what a task's containers share (its cluster's network). Nothing by default.
     async fn prepare_task(
         &self,
         task: &Task,
         definition: &TaskDefinition,
-    ) -> Result<(), RuntimeError>;
+    ) -> Result<(), RuntimeError> {
+        let _ = (task, definition);
+        Ok(())
+    }
 
     /// Creates (does not start) the container `name` of `task`. `created` lists the task's
     /// containers created before it, in order, for the runtimes that join them (a shared network
@@ -152,19 +152,27 @@ pub trait ContainerRuntime: Send + Sync {
     /// Stops every container of `task` (SIGTERM, then SIGKILL after each one's stopTimeout).
     async fn stop_task(&self, task: &Task) -> Result<(), RuntimeError>;
 
-    /// Removes every container of the task `task_arn`, running or not.
-    async fn remove_task(&self, task_arn: &str) -> Result<(), RuntimeError>;
+    /// Removes every container of the task `task_arn`, running or not. Nothing by default.
+    async fn remove_task(&self, task_arn: &str) -> Result<(), RuntimeError> {
+        let _ = task_arn;
+        Ok(())
+    }
 
-    /// The last `tail` lines a container of `task` wrote (stdout and stderr).
+    /// The last `tail` lines a container of `task` wrote (stdout and stderr). None by default.
     async fn logs(
         &self,
         task: &Task,
         container: &str,
         tail: usize,
-    ) -> Result<Vec<String>, RuntimeError>;
+    ) -> Result<Vec<String>, RuntimeError> {
+        let _ = (task, container, tail);
+        Ok(vec![])
+    }
 
-    /// Every container this KECS runs, whatever its state.
-    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError>;
+    /// Every container this KECS runs, whatever its state. None by default.
+    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
+        Ok(vec![])
+    }
 
     /// Removes what the runtime keeps for a deleted cluster once its tasks are removed (the
     /// Docker network of its tasks). Nothing by default.
@@ -179,9 +187,6 @@ pub trait ContainerRuntime: Send + Sync {
         let _ = service_arn;
         Ok(())
     }
-
-    /// Waits `d` before KECS looks again at containers it waits for (dependsOn conditions).
-    async fn pause(&self, d: std::time::Duration);
 }
 
 /// The `none` runtime: API-only emulation for users who test their deployment scripts. Tasks go
@@ -195,16 +200,8 @@ impl ContainerRuntime for NoneRuntime {
         "none"
     }
 
-    fn check_available(&self) -> Result<(), RuntimeError> {
-        Ok(())
-    }
-
     fn is_emulated(&self) -> bool {
         true
-    }
-
-    async fn prepare_task(&self, _: &Task, _: &TaskDefinition) -> Result<(), RuntimeError> {
-        Ok(())
     }
 
     async fn create_container(
@@ -238,87 +235,4 @@ impl ContainerRuntime for NoneRuntime {
     async fn stop_task(&self, _: &Task) -> Result<(), RuntimeError> {
         Ok(())
     }
-
-    async fn remove_task(&self, _: &str) -> Result<(), RuntimeError> {
-        Ok(())
-    }
-
-    async fn logs(&self, _: &Task, _: &str, _: usize) -> Result<Vec<String>, RuntimeError> {
-        Ok(vec![])
-    }
-
-    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
-        Ok(vec![])
-    }
-
-    async fn pause(&self, _: std::time::Duration) {}
-}
-
-/// A runtime selected by configuration whose adapter is not built yet: it refuses to run tasks
-/// with a message that names it, rather than pretending.
-#[derive(Debug, Clone, Copy)]
-pub struct UnavailableRuntime(pub &'static str);
-
-impl UnavailableRuntime {
-    fn refuse<T>(&self) -> Result<T, RuntimeError> {
-        Err(RuntimeError::Unsupported(format!(
-            "The {} runtime cannot run tasks in this KECS version yet; start KECS with --runtime none to emulate tasks without containers.",
-            self.0
-        )))
-    }
-}
-
-#[async_trait::async_trait]
-impl ContainerRuntime for UnavailableRuntime {
-    fn name(&self) -> &'static str {
-        self.0
-    }
-
-    fn check_available(&self) -> Result<(), RuntimeError> {
-        self.refuse()
-    }
-
-    async fn prepare_task(&self, _: &Task, _: &TaskDefinition) -> Result<(), RuntimeError> {
-        self.refuse()
-    }
-
-    async fn create_container(
-        &self,
-        _: &Task,
-        _: &TaskDefinition,
-        _: &str,
-        _: &[StartedContainer],
-    ) -> Result<StartedContainer, RuntimeError> {
-        self.refuse()
-    }
-
-    async fn start_container(
-        &self,
-        _: &Task,
-        _: &StartedContainer,
-    ) -> Result<StartedContainer, RuntimeError> {
-        self.refuse()
-    }
-
-    async fn container_state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
-        self.refuse()
-    }
-
-    async fn stop_task(&self, _: &Task) -> Result<(), RuntimeError> {
-        Ok(())
-    }
-
-    async fn remove_task(&self, _: &str) -> Result<(), RuntimeError> {
-        Ok(())
-    }
-
-    async fn logs(&self, _: &Task, _: &str, _: usize) -> Result<Vec<String>, RuntimeError> {
-        self.refuse()
-    }
-
-    async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
-        Ok(vec![])
-    }
-
-    async fn pause(&self, _: std::time::Duration) {}
 }

@@ -242,10 +242,6 @@ impl ContainerRuntime for DockerRuntime {
         "docker"
     }
 
-    fn check_available(&self) -> Result<(), RuntimeError> {
-        Ok(())
-    }
-
     /// What Docker reports about this KECS's containers (`die` and `health_status` events).
     /// The stream ends when the engine connection drops; the caller subscribes again.
     fn events(&self) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>> {
@@ -488,9 +484,5 @@ impl ContainerRuntime for DockerRuntime {
             .into_iter()
             .filter_map(observe::summary)
             .collect())
-    }
-
-    async fn pause(&self, d: std::time::Duration) {
-        tokio::time::sleep(d).await;
     }
 }

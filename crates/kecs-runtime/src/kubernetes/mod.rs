@@ -267,10 +267,6 @@ impl ContainerRuntime for KubernetesRuntime {
         "kubernetes"
     }
 
-    fn check_available(&self) -> Result<(), RuntimeError> {
-        Ok(())
-    }
-
     fn events(&self) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>> {
         let (store, writer) = reflector::store();
         if let Ok(mut pods) = self.pods.write() {
@@ -543,9 +539,5 @@ impl ContainerRuntime for KubernetesRuntime {
             Err(e) if is_code(&e, 404) => Ok(()),
             Err(e) => Err(failed(format_args!("deleting service {ns}/{name}"), e)),
         }
-    }
-
-    async fn pause(&self, d: Duration) {
-        tokio::time::sleep(d).await;
     }
 }
