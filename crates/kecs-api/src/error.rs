@@ -97,7 +97,7 @@ impl From<EcsError> for AwsError {
             EcsError::LimitExceeded(_) => "LimitExceededException",
             EcsError::AccessDenied(_) => "AccessDeniedException",
             EcsError::NotImplemented(_) | EcsError::Unsupported(_) => "UnsupportedFeatureException",
-            EcsError::Internal(_) => {
+            EcsError::Internal { .. } => {
                 return Self {
                     code: "ServerException",
                     status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -124,7 +124,14 @@ mod tests {
                 "ClusterContainsTasksException",
                 400,
             ),
-            (EcsError::Internal("disk".into()), "ServerException", 500),
+            (
+                EcsError::Internal {
+                    message: "disk".into(),
+                    cause: None,
+                },
+                "ServerException",
+                500,
+            ),
         ];
         for (e, code, status) in cases {
             let a = AwsError::from(e);

@@ -17,11 +17,7 @@ use kecs_domain::{EcsError, Kecs, RequestContext};
 #[tokio::main]
 async fn main() -> Result<(), EcsError> {
     let store = Arc::new(MemoryStore::new());
-    let kecs = Arc::new(
-        Kecs::open(store, Arc::new(SystemClock), Arc::new(NoneRuntime))
-            .await
-            .map_err(|e| EcsError::Internal(e.to_string()))?,
-    );
+    let kecs = Arc::new(Kecs::open(store, Arc::new(SystemClock), Arc::new(NoneRuntime)).await?);
     // The task controller and scheduler run on the embedding program's tokio runtime.
     tokio::spawn(kecs.clone().drive_tasks());
     let ctx = RequestContext::new("us-east-1", "000000000000");
@@ -119,7 +115,8 @@ async fn main() -> Result<(), EcsError> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(EcsError::Internal(
-        "the service never reached a steady state".into(),
-    ))
+    Err(EcsError::Internal {
+        message: "the service never reached a steady state".into(),
+        cause: None,
+    })
 }

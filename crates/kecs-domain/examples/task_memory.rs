@@ -83,9 +83,7 @@ async fn main() -> Result<(), EcsError> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
     let store = Arc::new(Discard::default());
-    let kecs = Kecs::open(store.clone(), Arc::new(SystemClock), Arc::new(NoneRuntime))
-        .await
-        .map_err(|e| EcsError::Internal(e.to_string()))?;
+    let kecs = Kecs::open(store.clone(), Arc::new(SystemClock), Arc::new(NoneRuntime)).await?;
     let ctx = RequestContext::new("us-east-1", "000000000000");
     kecs.create_cluster(
         &ctx,

@@ -1,4 +1,36 @@
+use std::sync::Arc;
+
 use crate::api::Operation;
+
+/// The error underneath another, kept whole for its chain (`source()`), shareable (one commit's
+/// failure answers every writer waiting on it) and compared by its message.
+#[derive(Debug, Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    /// Keeps `error` as a cause.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(error))
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
 
 /// What went wrong, in ECS terms. kecs-api turns each variant into the AWS error code and HTTP
 /// status in one place; the domain only says what happened.
@@ -59,9 +91,16 @@ pub enum EcsError {
     /// (`UnsupportedFeatureException`).
     #[error("{0}")]
     Unsupported(String),
-    /// Our own fault, never the client's (`ServerException`).
-    #[error("{0}")]
-    Internal(String),
+    /// Our own fault, never the client's (`ServerException`): what failed, and why (the
+    /// message ends with the cause's, as clients and logs see it).
+    #[error("{message}{}", cause.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
+    Internal {
+        /// What KECS was doing.
+        message: String,
+        /// The failure underneath, when there is one.
+        #[source]
+        cause: Option<Cause>,
+    },
 }
 
 impl EcsError {
@@ -72,5 +111,15 @@ impl EcsError {
     /// Shorthand for [`EcsError::Client`].
     pub fn client(msg: impl Into<String>) -> Self {
         Self::Client(msg.into())
+    }
+    /// Our own fault: `message` says what KECS was doing, `cause` why it failed.
+    pub fn internal(
+        message: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Internal {
+            message: message.into(),
+            cause: Some(Cause::new(cause)),
+        }
     }
 }

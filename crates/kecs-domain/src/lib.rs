@@ -15,6 +15,7 @@ pub mod arn;
 mod context;
 mod error;
 pub mod model;
+pub mod status;
 
 pub mod ports;
 pub mod rules;
@@ -29,5 +30,5 @@ mod app;
 
 pub use app::Kecs;
 pub use context::RequestContext;
-pub use error::EcsError;
+pub use error::{Cause, EcsError};
 pub use ops::census::Census;

@@ -2,6 +2,7 @@
 
 use kecs_domain::model::{LaunchType, Task};
 use kecs_domain::state::{Mutation, Packed, State, StoredTask};
+use kecs_domain::status::TaskStatus;
 
 fn task(cluster: &str, id: &str, status: &str, group: &str) -> StoredTask {
     let arn = format!("arn:aws:ecs:us-east-1:000000000000:task/{cluster}/{id}");
@@ -68,7 +69,7 @@ fn tasks_are_found_by_key_summary_and_cluster_range() {
         Some(task("a", "2", "STOPPED", "family:web"))
     );
     let summary = s.tasks.summary(arn).unwrap();
-    assert!(summary.last_is("STOPPED"));
+    assert!(summary.last_is(TaskStatus::Stopped));
     assert_eq!(summary.family.as_deref(), Some("web"));
     assert_eq!(summary.started_by.as_deref(), Some("ci"));
     assert_eq!(summary.launch_type, Some(LaunchType::Fargate));
@@ -92,7 +93,7 @@ fn tasks_are_found_by_key_summary_and_cluster_range() {
     s.apply(Mutation::PutTask(task("a", "1", "STOPPED", "service:web")))
         .unwrap();
     let first = "arn:aws:ecs:us-east-1:000000000000:task/a/1";
-    assert!(s.tasks.summary(first).unwrap().last_is("STOPPED"));
+    assert!(s.tasks.summary(first).unwrap().last_is(TaskStatus::Stopped));
     assert_eq!(
         s.tasks.get(first).unwrap().task.last_status.as_deref(),
         Some("STOPPED")

@@ -58,8 +58,8 @@ impl ContainerRuntime for Scripted {
             .find(|d| d.name.as_deref() == Some(name))
             .and_then(|d| d.image.clone());
         if image.is_some() && image == self.missing_image {
-            return Err(RuntimeError::Engine(
-                "CannotPullContainerError: no such image".into(),
+            return Err(RuntimeError::engine(
+                "CannotPullContainerError: no such image",
             ));
         }
         self.log(format!("create {name}"));

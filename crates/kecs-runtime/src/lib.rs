@@ -37,16 +37,19 @@ impl fmt::Display for RuntimeKind {
     }
 }
 
+/// A runtime name KECS does not know (the name given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown runtime '{0}': expected docker, kubernetes or none")]
+pub struct UnknownRuntime(pub String);
+
 impl FromStr for RuntimeKind {
-    type Err = String;
+    type Err = UnknownRuntime;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "docker" => Ok(RuntimeKind::Docker),
             "kubernetes" => Ok(RuntimeKind::Kubernetes),
             "none" => Ok(RuntimeKind::None),
-            other => Err(format!(
-                "unknown runtime '{other}': expected docker, kubernetes or none"
-            )),
+            other => Err(UnknownRuntime(other.to_string())),
         }
     }
 }

@@ -7,6 +7,9 @@
 #![warn(missing_docs)]
 
 mod counted_runtime;
+mod error;
 pub mod serve;
 pub mod settings;
 pub mod testing;
+
+pub use error::ServerError;

@@ -17,9 +17,10 @@ use kecs_runtime::kubernetes::KubernetesRuntime;
 use kecs_runtime::RuntimeKind;
 
 use crate::counted_runtime::CountedRuntime;
+use crate::error::ServerError;
 use crate::settings::Settings;
 
-fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, String> {
+fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, ServerError> {
     if data_dir == ":memory:" {
         return Ok(Arc::new(MemoryStore::new()));
     }
@@ -27,22 +28,25 @@ fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, String> {
 }
 
 #[cfg(feature = "duckdb")]
-fn open_durable(data_dir: &str) -> Result<Arc<dyn Store>, String> {
+fn open_durable(data_dir: &str) -> Result<Arc<dyn Store>, ServerError> {
     kecs_store::DuckStore::open(Path::new(data_dir))
         .map(|s| Arc::new(s) as Arc<dyn Store>)
-        .map_err(|e| e.to_string())
+        .map_err(|source| ServerError::Store {
+            context: "opening the store".into(),
+            source,
+        })
 }
 
 #[cfg(not(feature = "duckdb"))]
-fn open_durable(data_dir: &str) -> Result<Arc<dyn Store>, String> {
-    Err(format!(
+fn open_durable(data_dir: &str) -> Result<Arc<dyn Store>, ServerError> {
+    Err(ServerError::Setting(format!(
         "this KECS was built without DuckDB: use --data-dir :memory: instead of {data_dir}"
-    ))
+    )))
 }
 
 /// The name this KECS labels its containers with, so that it adopts (and cleans up) only its
 /// own: kept in the data directory, so a restart on the same data is the same instance.
-fn instance_id(data_dir: &str) -> Result<String, String> {
+fn instance_id(data_dir: &str) -> Result<String, ServerError> {
     let fresh = || uuid::Uuid::new_v4().simple().to_string();
     if data_dir == ":memory:" {
         return Ok(fresh());
@@ -57,12 +61,12 @@ fn instance_id(data_dir: &str) -> Result<String, String> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, &id)
         .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))?;
     Ok(id)
 }
 
 /// The runtime tasks run on.
-async fn runtime(name: &str, instance: &str) -> Result<Arc<dyn ContainerRuntime>, String> {
+async fn runtime(name: &str, instance: &str) -> Result<Arc<dyn ContainerRuntime>, ServerError> {
     Ok(match name.parse::<RuntimeKind>()? {
         RuntimeKind::None => Arc::new(NoneRuntime),
         RuntimeKind::Docker => Arc::new(DockerRuntime::connect(instance).await?),
@@ -135,14 +139,11 @@ async fn forget_stopped_tasks(kecs: Arc<Kecs>, retention: std::time::Duration) {
 
 /// Adopts what the runtime runs for this instance after a restart (also after kill -9):
 /// running tasks are kept, interrupted launches start again, orphans are removed.
-async fn recover(runtime: &dyn ContainerRuntime, kecs: &Kecs) -> Result<(), String> {
-    let observed = runtime
-        .inventory()
-        .await
-        .map_err(|e| format!("listing KECS's containers: {e}"))?;
+async fn recover(runtime: &dyn ContainerRuntime, kecs: &Kecs) -> Result<(), ServerError> {
+    let observed = runtime.inventory().await?;
     kecs.reconcile_with(&observed, true)
         .await
-        .map_err(|e| format!("recovering tasks: {e}"))?;
+        .map_err(ServerError::Recovery)?;
     tracing::info!(containers = observed.len(), "recovered the runtime's state");
     Ok(())
 }
@@ -168,7 +169,7 @@ pub struct Wiring {
 impl Wiring {
     /// An in-memory store and the runtime named (`docker`, `kubernetes` or `none`), in
     /// us-east-1 under account 000000000000.
-    pub async fn in_memory(runtime_name: &str) -> Result<Self, String> {
+    pub async fn in_memory(runtime_name: &str) -> Result<Self, ServerError> {
         let instance = instance_id(":memory:")?;
         Ok(Self {
             store: Arc::new(MemoryStore::new()),
@@ -190,7 +191,7 @@ pub struct Started {
     pub admin_addr: SocketAddr,
     api: ServerHandle,
     admin: ServerHandle,
-    servers: tokio::task::JoinHandle<Result<(), String>>,
+    servers: tokio::task::JoinHandle<std::io::Result<()>>,
     controllers: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -205,17 +206,23 @@ impl Started {
     }
 }
 
-fn first_addr(addrs: &[SocketAddr], what: &str) -> Result<SocketAddr, String> {
-    addrs
-        .first()
-        .copied()
-        .ok_or_else(|| format!("the {what} listener has no address"))
+fn first_addr(addrs: &[SocketAddr], what: &str) -> Result<SocketAddr, ServerError> {
+    addrs.first().copied().ok_or_else(|| {
+        ServerError::io(
+            format!("the {what} listener"),
+            std::io::Error::other("it is bound to no address"),
+        )
+    })
 }
 
 /// Loads the state, recovers the runtime's tasks, starts the controllers and both listeners
 /// (`127.0.0.1:0` picks a free port), on the calling tokio runtime.
-pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<Started, String> {
-    let metrics = Metrics::new().map_err(|e| e.to_string())?;
+pub async fn start(
+    wiring: Wiring,
+    api_addr: &str,
+    admin_addr: &str,
+) -> Result<Started, ServerError> {
+    let metrics = Metrics::new()?;
     let events = EventHub::new(metrics.clone());
     let runtime: Arc<dyn ContainerRuntime> = Arc::new(CountedRuntime::new(
         wiring.runtime,
@@ -224,7 +231,10 @@ pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<S
     let kecs = Arc::new(
         Kecs::open(wiring.store, Arc::new(SystemClock), runtime.clone())
             .await
-            .map_err(|e| format!("loading state: {e}"))?
+            .map_err(|source| ServerError::Store {
+                context: "loading state".into(),
+                source,
+            })?
             .with_events(Arc::new(events.clone())),
     );
     let state = AppState {
@@ -256,7 +266,7 @@ pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<S
     })
     .disable_signals()
     .bind(api_addr)
-    .map_err(|e| format!("cannot listen on {api_addr} (api): {e}"))?;
+    .map_err(|e| ServerError::io(format!("cannot listen on {api_addr} (api)"), e))?;
     let api_bound = api.addrs();
     let admin = HttpServer::new(move || {
         App::new()
@@ -266,7 +276,7 @@ pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<S
     .workers(1)
     .disable_signals()
     .bind(admin_addr)
-    .map_err(|e| format!("cannot listen on {admin_addr} (admin): {e}"))?;
+    .map_err(|e| ServerError::io(format!("cannot listen on {admin_addr} (admin)"), e))?;
     let admin_bound = admin.addrs();
     let (api, admin) = (api.run(), admin.run());
     let started = Started {
@@ -276,7 +286,7 @@ pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<S
         admin: admin.handle(),
         servers: tokio::spawn(async move {
             let (a, b) = tokio::join!(api, admin);
-            a.and(b).map_err(|e| e.to_string())
+            a.and(b)
         }),
         controllers,
     };
@@ -285,13 +295,18 @@ pub async fn start(wiring: Wiring, api_addr: &str, admin_addr: &str) -> Result<S
 
 /// Opens what `settings` name and serves until SIGTERM or SIGINT, then drains in-flight
 /// requests and closes the store.
-pub async fn run(settings: Settings) -> Result<(), String> {
+pub async fn run(settings: Settings) -> Result<(), ServerError> {
+    let in_data_dir = |source: ServerError| ServerError::InDataDir {
+        data_dir: settings.data_dir.clone(),
+        source: Box::new(source),
+    };
     let store = open_store(&settings.data_dir)?;
     let instance = instance_id(&settings.data_dir)?;
     let task_runtime = runtime(&settings.runtime, &instance).await?;
     let conformance = match &settings.conformance_log {
         Some(p) => Some(
-            ConformanceLog::open(p).map_err(|e| format!("conformance log {}: {e}", p.display()))?,
+            ConformanceLog::open(p)
+                .map_err(|e| ServerError::io(format!("conformance log {}", p.display()), e))?,
         ),
         None => None,
     };
@@ -306,7 +321,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     };
     let mut started = start(wiring, &settings.api_addr, &settings.admin_addr)
         .await
-        .map_err(|e| format!("{e} (data dir {})", settings.data_dir))?;
+        .map_err(in_data_dir)?;
     tracing::info!(
         api = %started.api_addr,
         admin = %started.admin_addr,
@@ -316,7 +331,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     );
     tokio::select! {
         result = &mut started.servers => {
-            result.map_err(|e| e.to_string())??;
+            result?.map_err(|e| ServerError::io("serving", e))?;
         }
         signal = shutdown_signal() => {
             tracing::info!(signal, "shutting down: draining requests");

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Deserialize;
 
+use crate::ServerError;
+
 /// The flags of `kecs server`. Each has a `KECS_*` environment twin and a key of the same name
 /// (snake_case) in the optional config file.
 #[derive(Debug, Args, Default)]
@@ -85,7 +87,7 @@ pub fn default_data_dir() -> String {
 impl Settings {
     /// Merges defaults, the config file and the flags (clap has already folded the environment
     /// into the flags, below the command line).
-    pub fn load(args: &ServerArgs) -> Result<Self, String> {
+    pub fn load(args: &ServerArgs) -> Result<Self, ServerError> {
         let mut b = config::Config::builder();
         let defaults = [
             ("api_addr", "127.0.0.1:8080".to_string()),
@@ -97,12 +99,11 @@ impl Settings {
             ("log_format", "text".to_string()),
         ];
         for (k, v) in defaults {
-            b = b.set_default(k, v).map_err(|e| e.to_string())?;
+            b = b.set_default(k, v)?;
         }
         b = b
             .set_default("allow_reset", false)
-            .and_then(|b| b.set_default("stopped_task_retention", 3600))
-            .map_err(|e| e.to_string())?;
+            .and_then(|b| b.set_default("stopped_task_retention", 3600))?;
         if let Some(path) = &args.config {
             b = b.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
         }
@@ -116,42 +117,37 @@ impl Settings {
             ("log_format", args.log_format.clone()),
         ];
         for (k, v) in overrides {
-            b = b.set_override_option(k, v).map_err(|e| e.to_string())?;
+            b = b.set_override_option(k, v)?;
         }
         b = b
             .set_override_option("allow_reset", args.allow_reset)
             .and_then(|b| {
                 b.set_override_option("stopped_task_retention", args.stopped_task_retention)
-            })
-            .map_err(|e| e.to_string())?
+            })?
             .set_override_option(
                 "conformance_log",
                 args.conformance_log
                     .as_ref()
                     .map(|p| p.to_string_lossy().into_owned()),
-            )
-            .map_err(|e| e.to_string())?;
-        let s: Settings = b
-            .build()
-            .and_then(|c| c.try_deserialize())
-            .map_err(|e| format!("configuration: {e}"))?;
+            )?;
+        let s: Settings = b.build().and_then(|c| c.try_deserialize())?;
         s.check()?;
         Ok(s)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), ServerError> {
         self.runtime.parse::<kecs_runtime::RuntimeKind>()?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(format!(
+            return Err(ServerError::Setting(format!(
                 "log_format must be text or json, not '{}'",
                 self.log_format
-            ));
+            )));
         }
         if self.account_id.len() != 12 || !self.account_id.chars().all(|c| c.is_ascii_digit()) {
-            return Err(format!(
+            return Err(ServerError::Setting(format!(
                 "account_id must be 12 digits, not '{}'",
                 self.account_id
-            ));
+            )));
         }
         Ok(())
     }

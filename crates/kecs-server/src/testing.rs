@@ -3,7 +3,7 @@
 //! aws-sdk-ecs (or any AWS SDK) and a handle that shuts it down.
 //!
 //! ```no_run
-//! # async fn example() -> Result<(), String> {
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use kecs_server::testing::TestServer;
 //!
 //! let kecs = TestServer::start().await?; // runtime `none`: tasks RUNNING without containers
@@ -14,13 +14,14 @@
 //!     .load()
 //!     .await;
 //! let ecs = aws_sdk_ecs::Client::new(&config);
-//! ecs.create_cluster().cluster_name("ci").send().await.map_err(|e| e.to_string())?;
+//! ecs.create_cluster().cluster_name("ci").send().await?;
 //! kecs.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```
 
 use crate::serve::{start, Started, Wiring};
+use crate::ServerError;
 
 /// A KECS serving on loopback until [`TestServer::shutdown`] (or until dropped).
 pub struct TestServer {
@@ -68,7 +69,7 @@ impl TestServerBuilder {
     }
 
     /// Starts the server on free ports of 127.0.0.1, on the calling tokio runtime.
-    pub async fn start(self) -> Result<TestServer, String> {
+    pub async fn start(self) -> Result<TestServer, ServerError> {
         let mut wiring = Wiring::in_memory(&self.runtime).await?;
         wiring.region = self.region;
         wiring.account_id = self.account_id;
@@ -83,7 +84,7 @@ impl TestServerBuilder {
 
 impl TestServer {
     /// A KECS on the `none` runtime: the whole API, tasks RUNNING without containers.
-    pub async fn start() -> Result<Self, String> {
+    pub async fn start() -> Result<Self, ServerError> {
         Self::builder().start().await
     }
 

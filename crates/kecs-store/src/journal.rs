@@ -21,8 +21,9 @@ use kecs_domain::ports::store::{Change, StoreError};
 pub const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 const PREFIX: &str = "kecs.journal.";
 
-fn err(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("journal: {what}: {e}"))
+/// A journal file operation `what` failed.
+fn err(what: &str, e: std::io::Error) -> StoreError {
+    StoreError::io(format!("journal: {what}"), e)
 }
 
 /// One group of changes and its place in the order.
@@ -36,8 +37,10 @@ pub struct Group {
 
 fn encode(group: &Group) -> Result<Vec<u8>, StoreError> {
     let mut payload = group.seq.to_le_bytes().to_vec();
-    serde_json::to_writer(&mut payload, &group.changes).map_err(|e| err("encode", e))?;
-    let len = u32::try_from(payload.len()).map_err(|e| err("group too large", e))?;
+    serde_json::to_writer(&mut payload, &group.changes)
+        .map_err(|e| StoreError::engine("journal: encode", e))?;
+    let len = u32::try_from(payload.len())
+        .map_err(|e| StoreError::engine("journal: group too large", e))?;
     let mut entry = Vec::with_capacity(payload.len() + 8);
     entry.extend_from_slice(&len.to_le_bytes());
     entry.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());

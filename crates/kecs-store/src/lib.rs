@@ -53,7 +53,7 @@ fn spawn(
     std::thread::Builder::new()
         .name(name.into())
         .spawn(f)
-        .map_err(err)
+        .map_err(|e| StoreError::io(format!("starting the {name} thread"), e))
 }
 
 impl std::fmt::Debug for DuckStore {
@@ -62,22 +62,18 @@ impl std::fmt::Debug for DuckStore {
     }
 }
 
-fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
-}
-
 impl DuckStore {
     /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            err(format!(
-                "cannot create data directory {}: {e}",
-                data_dir.display()
-            ))
+            StoreError::io(
+                format!("cannot create data directory {}", data_dir.display()),
+                e,
+            )
         })?;
         let path: PathBuf = data_dir.join(DB_FILE);
         let mut conn = duckdb::Connection::open(&path)
-            .map_err(|e| err(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|e| StoreError::engine(format!("cannot open {}", path.display()), e))?;
         migrations::apply(&mut conn)?;
         // Groups acknowledged but not yet in DuckDB when KECS last stopped go in first.
         let applied = writer::applied_seq(&conn)?;
@@ -114,7 +110,8 @@ impl DuckStore {
     /// A DuckDB database that lives in memory only (no journal: each group is acknowledged
     /// after its DuckDB COMMIT).
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        let mut conn = duckdb::Connection::open_in_memory().map_err(err)?;
+        let mut conn = duckdb::Connection::open_in_memory()
+            .map_err(|e| StoreError::engine("cannot open an in-memory database", e))?;
         migrations::apply(&mut conn)?;
         let (tx, rx) = mpsc::sync_channel(writer::MAX_LAG_GROUPS);
         let applied = Arc::new(AtomicU64::new(0));
@@ -134,8 +131,8 @@ impl DuckStore {
         let (tx, rx) = oneshot::channel();
         let sent = self.commands.send(make(tx));
         Box::pin(async move {
-            sent.map_err(|_| err("the store writer has stopped"))?;
-            rx.await.map_err(|_| err("the store writer has stopped"))?
+            sent.map_err(|_| StoreError::Stopped)?;
+            rx.await.map_err(|_| StoreError::Stopped)?
         })
     }
 }
@@ -155,9 +152,7 @@ impl Store for DuckStore {
     fn load_batches(&self) -> BoxStream<'static, Result<Vec<Record>, StoreError>> {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         if self.commands.send(Command::Load(tx)).is_err() {
-            return Box::pin(futures::stream::once(async {
-                Err(err("the store writer has stopped"))
-            }));
+            return Box::pin(futures::stream::once(async { Err(StoreError::Stopped) }));
         }
         Box::pin(futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|batch| (batch, rx))

@@ -10,7 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 
 /// Applies every migration newer than the database's version, each in its own transaction.
 pub(crate) fn apply(conn: &mut duckdb::Connection) -> Result<(), StoreError> {
-    let e = |e: duckdb::Error| StoreError(format!("migration: {e}"));
+    let e = |e: duckdb::Error| StoreError::engine("migration", e);
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMP DEFAULT current_timestamp)",
     )

@@ -52,7 +52,7 @@ const UPSERT: &str = "INSERT INTO resources (kind, key, doc, cluster, family, re
      started_by = excluded.started_by, created_at = excluded.created_at";
 
 fn err(e: duckdb::Error) -> StoreError {
-    StoreError(e.to_string())
+    StoreError::engine("DuckDB", e)
 }
 
 /// Everything queued on `rx` after `first`, up to [`MAX_BATCH`] changes.
@@ -358,7 +358,8 @@ pub(crate) fn apply(
         }
     }
     if let Some(seq) = seq {
-        let seq = i64::try_from(seq).map_err(|e| StoreError(e.to_string()))?;
+        let seq = i64::try_from(seq)
+            .map_err(|e| StoreError::engine("a group number beyond DuckDB's integers", e))?;
         tx.execute("UPDATE journal_applied SET seq = ?", [seq])
             .map_err(err)?;
     }
@@ -408,14 +409,16 @@ pub(crate) fn load(
 fn records(chunk: &RecordBatch) -> Result<Vec<Record>, StoreError> {
     // Cast to one type per column, whichever string or number layout DuckDB hands over.
     let column = |i: usize, to: &DataType| {
-        cast(chunk.column(i), to).map_err(|e| StoreError(format!("load: column {i}: {e}")))
+        cast(chunk.column(i), to)
+            .map_err(|e| StoreError::undecodable(format!("load: column {i}"), e))
     };
     let strings: Vec<ArrayRef> = [0, 1, 2, 3, 4, 6, 7, 8]
         .into_iter()
         .map(|i| column(i, &DataType::Utf8))
         .collect::<Result<_, _>>()?;
     let [kind, key, doc, cluster, family, status, service, started_by] =
-        <[ArrayRef; 8]>::try_from(strings).map_err(|_| StoreError("load: column count".into()))?;
+        <[ArrayRef; 8]>::try_from(strings)
+            .map_err(|_| StoreError::corrupt("load: column count"))?;
     let revision = column(5, &DataType::Int64)?;
     let created_at = column(9, &DataType::Float64)?;
     let (revision, created_at) = (
@@ -431,7 +434,7 @@ fn records(chunk: &RecordBatch) -> Result<Vec<Record>, StoreError> {
         let kind_name = text(&kind, row).unwrap_or_default();
         out.push(Record {
             kind: Kind::parse(&kind_name)
-                .ok_or_else(|| StoreError(format!("unknown kind {kind_name}")))?,
+                .ok_or_else(|| StoreError::corrupt(format!("unknown kind {kind_name}")))?,
             key: text(&key, row).unwrap_or_default(),
             doc: text(&doc, row).unwrap_or_default(),
             index: Index {

@@ -43,7 +43,7 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
 /// kecs-domain's top-level modules, lowest layer first: a module may import its own layer and
 /// those before it, never one after it.
 const LAYERS: &[&[&str]] = &[
-    &["model", "api", "arn", "context", "error"],
+    &["model", "api", "arn", "context", "error", "status"],
     &["ports"],
     &["rules"],
     &["state"],

@@ -54,5 +54,5 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, DispatchError> {
 
 fn encode<T: Serialize>(output: &T) -> Result<Vec<u8>, DispatchError> {
     serde_json::to_vec(output)
-        .map_err(|e| DispatchError::Ecs(EcsError::Internal(format!("encode: {e}"))))
+        .map_err(|e| DispatchError::Ecs(EcsError::internal("encoding the answer", e)))
 }

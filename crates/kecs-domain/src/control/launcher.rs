@@ -2,6 +2,7 @@
 //! created, then started in dependsOn order) -> ACTIVATING (awsvpc) -> RUNNING. A task that
 //! cannot start ends STOPPED with TaskFailedToStart and the engine's reason.
 
+use crate::status::{HasLastStatus, TaskStatus};
 use std::time::Duration;
 
 use super::lifecycle::update_task;
@@ -12,7 +13,7 @@ use crate::model::{
 };
 use crate::ports::runtime::{ContainerState, ContainerStatus, RuntimeError, StartedContainer};
 use crate::rules::start_order::{judge, start_order, Verdict};
-use crate::rules::task_state::{self, is_starting, stop_requested, PENDING, PROVISIONING};
+use crate::rules::task_state::{self, is_starting, stop_requested};
 
 /// How long a container waits for its dependencies when its definition sets no startTimeout
 /// (ECS's default).
@@ -50,7 +51,7 @@ pub(crate) async fn launch(core: &Core, task_arn: &str) {
         Some((task, td))
     });
     let Some((task, td)) = found else { return };
-    if task.last_status.as_deref() != Some(PROVISIONING) || stop_requested(&task) {
+    if !task.last_is(TaskStatus::Provisioning) || stop_requested(&task) {
         return;
     }
     match start_containers(core, &task, &td).await {
@@ -94,7 +95,7 @@ async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Resu
     core.runtime.prepare_task(task, td).await?;
     let now = core.now();
     advance(core, &arn, |t| {
-        task_state::set_status(t, PENDING);
+        task_state::set_status(t, TaskStatus::Pending);
         t.pull_started_at = Some(now);
     })
     .await?;
@@ -118,7 +119,7 @@ async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Resu
     let private_ip = started.iter().find_map(|s| s.private_ipv4.clone());
     if td.network_mode == Some(NetworkMode::Awsvpc) {
         advance(core, &arn, |t| {
-            task_state::set_status(t, task_state::ACTIVATING);
+            task_state::set_status(t, TaskStatus::Activating);
             task_state::set_eni(t, "ATTACHED", private_ip.as_deref());
         })
         .await?;

@@ -8,6 +8,7 @@ use crate::ports::runtime::{ContainerExit, ContainerStatus, RuntimeEvent};
 use crate::rules::task_exit::{decide_exit, is_essential, ExitDecision, ESSENTIAL_EXITED};
 use crate::rules::task_state::{self, is_stopped, stop_requested};
 use crate::state::Mutation;
+use crate::status::{HasLastStatus, TaskStatus};
 use crate::EcsError;
 
 /// Applies what the runtime observed about a container.
@@ -100,8 +101,8 @@ pub(crate) async fn finish_stop(core: &Core, task_arn: &str) {
         if is_stopped(t) || !stop_requested(t) {
             return false;
         }
-        if t.last_status.as_deref() != Some(task_state::STOPPING) {
-            task_state::set_status(t, task_state::STOPPING);
+        if !t.last_is(TaskStatus::Stopping) {
+            task_state::set_status(t, TaskStatus::Stopping);
         }
         true
     })
@@ -132,7 +133,7 @@ pub(crate) async fn finish_stop(core: &Core, task_arn: &str) {
     }
     if task_state::eni(&task).is_some() {
         update_task(core, task_arn, |t| {
-            task_state::set_status(t, task_state::DEPROVISIONING);
+            task_state::set_status(t, TaskStatus::Deprovisioning);
             true
         })
         .await;

@@ -1,6 +1,7 @@
 //! Reconciling what KECS recorded with what the runtime runs: at start-up (after a restart or a
 //! kill -9) and periodically, as the safety net under the runtime's event stream.
 
+use crate::status::{HasLastStatus, TaskStatus};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::lifecycle::on_runtime_event;
@@ -10,7 +11,7 @@ use crate::model::{HealthStatus, Task};
 use crate::ports::runtime::{
     ContainerExit, ContainerState, ContainerStatus, ObservedContainer, RuntimeEvent,
 };
-use crate::rules::task_state::{self, is_starting, is_stopped, stop_requested, PROVISIONING};
+use crate::rules::task_state::{self, is_starting, is_stopped, stop_requested};
 use crate::state::{Mutation, State};
 use crate::EcsError;
 
@@ -85,7 +86,7 @@ pub fn reconcile(state: &State, observed: &[ObservedContainer], startup: bool) -
     }
     for (arn, summary) in state.tasks.summaries() {
         // Stopped tasks are most of them: their summary tells, without unpacking.
-        if summary.last_is(task_state::STOPPED) {
+        if summary.last_is(TaskStatus::Stopped) {
             continue;
         }
         let Some(stored) = state.tasks.get(arn) else {
@@ -108,7 +109,7 @@ pub fn reconcile(state: &State, observed: &[ObservedContainer], startup: bool) -
                 let Some(runtime_id) = c.runtime_id.as_deref() else {
                     continue;
                 };
-                if c.last_status.as_deref() != Some(task_state::RUNNING) || seen.contains(name) {
+                if !c.last_is(TaskStatus::Running) || seen.contains(name) {
                     continue;
                 }
                 let exit = ContainerExit {
@@ -144,11 +145,11 @@ fn recorded_health(task: &Task, container: &str) -> Option<HealthStatus> {
 /// A task put back to PROVISIONING, nothing of its earlier start kept.
 fn reprovisioned(task: &Task) -> Task {
     let mut t = task.clone();
-    task_state::set_status(&mut t, PROVISIONING);
+    task_state::set_status(&mut t, TaskStatus::Provisioning);
     t.pull_started_at = None;
     t.pull_stopped_at = None;
     for c in t.containers.iter_mut().flatten() {
-        c.last_status = Some(task_state::PENDING.into());
+        c.set_last(TaskStatus::Pending);
         c.runtime_id = None;
         c.exit_code = None;
         c.network_bindings = Some(vec![]);

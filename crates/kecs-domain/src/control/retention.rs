@@ -2,10 +2,10 @@
 //! a stopped task for about an hour): their records, tags and containers go, so a long-running
 //! KECS does not grow with every task it ever ran.
 
+use crate::status::TaskStatus;
 use std::time::Duration;
 
 use crate::core::Core;
-use crate::rules::task_state::STOPPED;
 use crate::state::{Mutation, State};
 use crate::EcsError;
 
@@ -17,7 +17,9 @@ pub fn expired(state: &State, cutoff: f64, limit: usize) -> Vec<String> {
     state
         .tasks
         .summaries()
-        .filter(|(_, t)| t.last_is(STOPPED) && t.stopped_at.is_some_and(|at| at < cutoff))
+        .filter(|(_, t)| {
+            t.last_is(TaskStatus::Stopped) && t.stopped_at.is_some_and(|at| at < cutoff)
+        })
         .map(|(arn, _)| arn.clone())
         .take(limit)
         .collect()

@@ -12,7 +12,8 @@ use crate::core::work::TaskWork;
 use crate::core::Core;
 use crate::model::*;
 use crate::ops::deployment_history::{forget, roll_back, track, tripped_without_rollback};
-use crate::ops::service_model::{add_event, primary_of, uses_task_sets, DRAINING, INACTIVE};
+use crate::ops::service_model::{add_event, primary_of, uses_task_sets};
+use crate::status::{DeploymentStatus, HasStatus, ServiceStatus};
 
 use crate::ops::task_placement::place_tasks;
 use crate::rules::scheduler::{self, SeenTask, Targets};
@@ -34,7 +35,7 @@ pub(crate) fn resync_services(core: &Core) {
         state
             .services
             .summaries()
-            .filter(|(_, s)| !s.status_is(INACTIVE))
+            .filter(|(_, s)| !s.status_is(ServiceStatus::Inactive))
             .map(|(arn, _)| arn.clone())
             .collect()
     });
@@ -51,7 +52,7 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
             let Some(stored) = state.services.get(service_arn) else {
                 return Ok((None, vec![]));
             };
-            if stored.service.status.as_deref() == Some(INACTIVE) {
+            if stored.service.status_is(ServiceStatus::Inactive) {
                 return Ok((None, vec![]));
             }
             Ok(decide_pass(state, stored.clone(), now, emulated))
@@ -61,7 +62,7 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
     let retired = core.read(|s| {
         s.services
             .get(service_arn)
-            .is_none_or(|s| s.service.status.as_deref() == Some(INACTIVE))
+            .is_none_or(|s| s.service.status_is(ServiceStatus::Inactive))
     });
     if retired && !emulated {
         // This pass made it INACTIVE: what the runtime keeps for it goes too.
@@ -257,7 +258,7 @@ fn decide_pass(
         .iter()
         .map(|t| seen_task(state, t, now, grace))
         .collect();
-    let draining = service.status.as_deref() == Some(DRAINING);
+    let draining = service.status_is(ServiceStatus::Draining);
     let targets = Targets {
         desired: if draining { 0 } else { desired },
         minimum_healthy_percent: config.minimum_healthy_percent.unwrap_or(100).max(0) as u32,
@@ -285,7 +286,7 @@ fn decide_pass(
             d.pending_count = Some(pending);
             d.updated_at = Some(now);
         }
-        if d.status.as_deref() == Some("PRIMARY") {
+        if d.status_is(DeploymentStatus::Primary) {
             d.desired_count = Some(targets.desired as i32);
             if steady && d.rollout_state == Some(DeploymentRolloutState::InProgress) {
                 d.rollout_state = Some(DeploymentRolloutState::Completed);
@@ -305,7 +306,7 @@ fn decide_pass(
     service
         .deployments
         .get_or_insert_with(Vec::new)
-        .retain(|d| d.status.as_deref() == Some("PRIMARY") || has_tasks(&d.id));
+        .retain(|d| d.status_is(DeploymentStatus::Primary) || has_tasks(&d.id));
     if completed {
         stored.last_completed_revision = stored.revisions.get(&primary_id).cloned();
         add_event(
@@ -318,7 +319,7 @@ fn decide_pass(
         note_steady(service, now);
     }
     if draining && remaining.is_empty() {
-        service.status = Some(INACTIVE.into());
+        service.set_status(ServiceStatus::Inactive);
         mutations.extend(forget(state, &arn));
     } else {
         // Deployments that are gone need no revision any more.

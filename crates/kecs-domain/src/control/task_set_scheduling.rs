@@ -7,7 +7,8 @@ use super::service_pass::{
     tasks_of, Plan, Start,
 };
 use crate::model::*;
-use crate::ops::service_model::{computed_desired_count, DRAINING, INACTIVE, TASK_SET_DRAINING};
+use crate::ops::service_model::computed_desired_count;
+use crate::status::{HasStatus, ServiceStatus, TaskSetStatus};
 
 use crate::rules::scheduler::{self, SeenTask, Targets};
 use crate::rules::task_state::{is_stopped, stop_requested};
@@ -25,7 +26,7 @@ pub(super) fn decide(
     let arn = service.service_arn.clone().unwrap_or_default();
     let owned = tasks_of(state, &arn);
     let tasks: Vec<&Task> = owned.iter().collect();
-    let draining = service.status.as_deref() == Some(DRAINING);
+    let draining = service.status_is(ServiceStatus::Draining);
     let desired = service.desired_count.unwrap_or(0);
     let grace = f64::from(service.health_check_grace_period_seconds.unwrap_or(0));
     let live: Vec<&Task> = tasks
@@ -37,7 +38,7 @@ pub(super) fn decide(
     let mut ids = vec![];
     for set in service.task_sets.iter_mut().flatten() {
         let id = set.id.clone().unwrap_or_default();
-        let set_draining = set.status.as_deref() == Some(TASK_SET_DRAINING);
+        let set_draining = set.status_is(TaskSetStatus::Draining);
         let computed = if draining || set_draining {
             0
         } else {
@@ -115,12 +116,12 @@ pub(super) fn decide(
     service
         .task_sets
         .get_or_insert_with(Vec::new)
-        .retain(|set| set.status.as_deref() != Some(TASK_SET_DRAINING) || has_tasks(&set.id));
+        .retain(|set| !set.status_is(TaskSetStatus::Draining) || has_tasks(&set.id));
     if all_steady && !draining {
         note_steady(service, now);
     }
     if draining && remaining.is_empty() {
-        service.status = Some(INACTIVE.into());
+        service.set_status(ServiceStatus::Inactive);
     }
     if stored != original {
         mutations.push(Mutation::PutService(stored));

@@ -118,7 +118,7 @@ impl Core {
         // Only a committed change is announced; a failed one still releases its place.
         self.events
             .finish(ticket, if committed.is_ok() { events } else { vec![] });
-        committed.map_err(|e| EcsError::Internal(format!("commit failed: {e}")))?;
+        committed.map_err(|e| EcsError::internal("commit failed", e))?;
         // A service's task changed: its scheduler looks again (cost follows changes, not tasks).
         for service in touched {
             self.enqueue(TaskWork::Schedule(service));

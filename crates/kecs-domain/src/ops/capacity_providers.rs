@@ -6,6 +6,7 @@ use crate::model::*;
 use crate::ops::pagination::{paginate, Limits};
 use crate::rules::validate;
 use crate::state::{prefixed, Mutation, State};
+use crate::status::{ClusterStatus, HasStatus};
 use crate::{arn, EcsError, RequestContext};
 
 const DESCRIBE_PAGE: Limits = Limits {
@@ -318,7 +319,7 @@ pub(crate) async fn delete_capacity_provider(
             let name = p.name.clone().unwrap_or_default();
             let arn = p.capacity_provider_arn.clone().unwrap_or_default();
             let in_use = state.clusters.values().any(|c| {
-                c.status.as_deref() == Some("ACTIVE")
+                c.status_is(ClusterStatus::Active)
                     && c.capacity_providers.as_deref().unwrap_or_default().iter().any(|n| provider_name(ctx, n) == name || *n == arn)
             });
             if in_use {

@@ -1,5 +1,6 @@
 //! Counts of what KECS holds, for gauges (Prometheus, the web UI).
 
+use crate::status::{ServiceStatus, TaskStatus};
 use std::collections::BTreeMap;
 
 use crate::core::Core;
@@ -25,14 +26,17 @@ pub(crate) fn census(core: &Core) -> Census {
     core.read(|state| {
         let mut census = Census::default();
         for (arn, s) in state.services.summaries() {
-            if s.status_is("ACTIVE") {
+            if s.status_is(ServiceStatus::Active) {
                 *census.active_services.entry(cluster_name(arn)).or_default() += 1;
             }
         }
         for (arn, t) in state.tasks.summaries() {
             let key = (
                 cluster_name(arn),
-                t.last_status.as_deref().unwrap_or_default().to_string(),
+                t.last_status
+                    .map(TaskStatus::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
             );
             *census.tasks.entry(key).or_default() += 1;
         }

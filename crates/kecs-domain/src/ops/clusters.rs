@@ -7,10 +7,8 @@ use crate::model::*;
 use crate::ops::pagination::paginate_sorted;
 use crate::rules::validate;
 use crate::state::{prefixed, Mutation, State};
+use crate::status::{ClusterStatus, HasStatus, ServiceStatus, TaskStatus};
 use crate::{arn, EcsError, RequestContext};
-
-const ACTIVE: &str = "ACTIVE";
-const INACTIVE: &str = "INACTIVE";
 
 fn check_settings(settings: &[ClusterSetting]) -> Result<(), EcsError> {
     for s in settings {
@@ -90,16 +88,16 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     out.registered_container_instances_count = Some(0);
     let (mut running, mut pending) = (0, 0);
     for (_, t) in tasks_in(state, arn) {
-        match t.last_status.as_deref() {
-            Some("RUNNING") => running += 1,
-            Some("STOPPED") => {}
+        match t.last_status {
+            Some(TaskStatus::Running) => running += 1,
+            Some(TaskStatus::Stopped) => {}
             _ => pending += 1,
         }
     }
     out.running_tasks_count = Some(running);
     out.pending_tasks_count = Some(pending);
     let active = services_in(state, arn)
-        .filter(|(_, s)| s.status_is("ACTIVE"))
+        .filter(|(_, s)| s.status_is(ServiceStatus::Active))
         .count();
     out.active_services_count = Some(i32::try_from(active).unwrap_or(i32::MAX));
     out.statistics = Some(if include.contains(&ClusterField::Statistics) {
@@ -168,7 +166,7 @@ pub(crate) async fn create_cluster(
         if let Some(existing) = state
             .clusters
             .get(&arn)
-            .filter(|c| c.status.as_deref() == Some(ACTIVE))
+            .filter(|c| c.status_is(ClusterStatus::Active))
         {
             // CreateCluster is idempotent: an ACTIVE cluster of that name is returned as it is.
             return Ok((view(state, existing, &[], true), vec![]));
@@ -195,7 +193,7 @@ pub(crate) async fn create_cluster(
         let cluster = Cluster {
             cluster_arn: Some(arn.clone()),
             cluster_name: Some(name.clone()),
-            status: Some(ACTIVE.into()),
+            status: Some(ClusterStatus::Active.into()),
             settings: Some(settings),
             configuration: input.configuration.clone(),
             capacity_providers: Some(providers),
@@ -259,7 +257,7 @@ pub(crate) async fn list_clusters(
     let prefix = arn::ecs(&ctx.region, &ctx.account_id, "cluster/");
     let arns: Vec<String> = core.read(|state| {
         prefixed(&state.clusters, prefix.clone())
-            .filter(|(_, c)| c.status.as_deref() == Some(ACTIVE))
+            .filter(|(_, c)| c.status_is(ClusterStatus::Active))
             .map(|(k, _)| k.clone())
             .collect()
     });
@@ -365,14 +363,14 @@ pub(crate) async fn delete_cluster(
         .write(|state| {
             let mut cluster = active_cluster(state, ctx, input.cluster.as_deref())?.clone();
             let arn = cluster.cluster_arn.clone().unwrap_or_default();
-            let has_tasks = tasks_in(state, &arn).any(|(_, t)| !t.last_is("STOPPED"));
+            let has_tasks = tasks_in(state, &arn).any(|(_, t)| !t.last_is(TaskStatus::Stopped));
             if has_services(state, &arn) {
                 return Err(EcsError::ClusterContainsServices);
             }
             if has_tasks {
                 return Err(EcsError::ClusterContainsTasks);
             }
-            cluster.status = Some(INACTIVE.into());
+            cluster.set_status(ClusterStatus::Inactive);
             let shown = view(state, &cluster, &[], true);
             Ok((shown, vec![Mutation::PutCluster(cluster)]))
         })

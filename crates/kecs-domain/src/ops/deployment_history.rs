@@ -8,6 +8,7 @@ use super::service_model::{add_event, history_arn, new_deployment, primary_of};
 use crate::model::*;
 use crate::rules::scheduler::failure_threshold;
 use crate::state::{Mutation, State, StoredService};
+use crate::status::{DeploymentStatus, HasStatus};
 
 /// The digits of a deployment ID (`ecs-svc/<digits>`), which name its revision and record.
 fn number(deployment_id: &str) -> &str {
@@ -113,8 +114,8 @@ fn summary(stored: &StoredService, revision: &str) -> ServiceRevisionSummary {
 
 fn demote_primary(service: &mut Service, now: f64) {
     for d in service.deployments.iter_mut().flatten() {
-        if d.status.as_deref() == Some("PRIMARY") {
-            d.status = Some("ACTIVE".into());
+        if d.status_is(DeploymentStatus::Primary) {
+            d.set_status(DeploymentStatus::Active);
             d.updated_at = Some(now);
         }
     }
@@ -231,7 +232,7 @@ pub(crate) fn roll_back(
         .find(|d| d.id.as_ref().and_then(|id| revisions.get(id)) == Some(&back));
     let rollback_id = match survivor {
         Some(d) => {
-            d.status = Some("PRIMARY".into());
+            d.set_status(DeploymentStatus::Primary);
             d.rollout_state = Some(DeploymentRolloutState::InProgress);
             d.updated_at = Some(now);
             d.id.clone().unwrap_or_default()

@@ -2,9 +2,9 @@
 //! services of a cluster, and a task as responses show it. Shared by the operations and the
 //! controllers; imports no operation module but the service model.
 
-use super::service_model::{ACTIVE, DRAINING};
 use crate::model::*;
 use crate::state::{ServiceSummary, State, StoredService, StoredTask, TaskSummary};
+use crate::status::{ClusterStatus, HasStatus, ServiceStatus};
 use crate::{arn, EcsError, RequestContext};
 
 /// The ARN of a cluster given by name or ARN (`default` when absent).
@@ -39,7 +39,7 @@ pub(crate) fn active_cluster<'s>(
     state
         .clusters
         .get(&arn)
-        .filter(|c| c.status.as_deref() == Some(ACTIVE))
+        .filter(|c| c.status_is(ClusterStatus::Active))
         .ok_or(EcsError::ClusterNotFound)
 }
 
@@ -92,7 +92,8 @@ pub(crate) fn services_in<'s>(
 
 /// Whether a cluster has services that are not INACTIVE (DeleteCluster refuses then).
 pub(crate) fn has_services(state: &State, cluster_arn: &str) -> bool {
-    services_in(state, cluster_arn).any(|(_, s)| s.status_is(ACTIVE) || s.status_is(DRAINING))
+    services_in(state, cluster_arn)
+        .any(|(_, s)| s.status_is(ServiceStatus::Active) || s.status_is(ServiceStatus::Draining))
 }
 
 /// The task as responses show it: tags filled in when asked for.

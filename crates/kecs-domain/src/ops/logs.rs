@@ -46,5 +46,5 @@ pub(crate) async fn container_logs(
     core.runtime
         .logs(&found, container, tail.min(MAX_LOG_LINES))
         .await
-        .map_err(|e| EcsError::Internal(e.to_string()))
+        .map_err(|e| EcsError::internal("reading a container's logs", e))
 }

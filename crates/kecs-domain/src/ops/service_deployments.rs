@@ -3,7 +3,8 @@
 
 use super::deployment_history::{ongoing, roll_back};
 use super::find::{active_cluster, find_service};
-use super::service_model::{history_arn, schedule_service, ACTIVE, INACTIVE};
+use super::service_model::{history_arn, schedule_service};
+use crate::status::{HasStatus, ServiceStatus};
 
 use crate::core::Core;
 use crate::model::*;
@@ -83,7 +84,7 @@ pub(crate) async fn list_service_deployments(
         let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
         let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
         let service = find_service(state, ctx, &cluster_arn, &ident)
-            .filter(|s| s.service.status.as_deref() != Some(INACTIVE))
+            .filter(|s| !s.service.status_is(ServiceStatus::Inactive))
             .ok_or(EcsError::ServiceNotFound)?;
         let service_arn = service.service.service_arn.clone().unwrap_or_default();
         let prefix = history_arn(&service_arn, "service-deployment", "");
@@ -166,7 +167,7 @@ pub(crate) async fn stop_service_deployment(
             let stored = state
                 .services
                 .get(&service_arn)
-                .filter(|s| s.service.status.as_deref() == Some(ACTIVE))
+                .filter(|s| s.service.status_is(ServiceStatus::Active))
                 .filter(|s| s.current_deployment.as_deref() == Some(arn.as_str()));
             let Some(stored) = stored.filter(|_| ongoing(record.status)) else {
                 return Err(EcsError::Conflict(format!(

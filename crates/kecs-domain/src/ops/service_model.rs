@@ -5,15 +5,7 @@
 use crate::core::work::TaskWork;
 use crate::core::Core;
 use crate::model::*;
-
-/// A service that runs.
-pub const ACTIVE: &str = "ACTIVE";
-
-/// A deleted service whose tasks are still stopping.
-pub const DRAINING: &str = "DRAINING";
-
-/// A deleted service.
-pub const INACTIVE: &str = "INACTIVE";
+use crate::status::{DeploymentStatus, HasStatus, TaskSetStatus};
 
 /// How many events a service keeps (newest first).
 pub const MAX_EVENTS: usize = 100;
@@ -44,7 +36,7 @@ pub(crate) fn new_deployment(service: &Service, td: &str, now: f64) -> Deploymen
     Deployment {
         rollout_state_reason: Some(format!("ECS deployment {id} in progress.")),
         id: Some(id),
-        status: Some("PRIMARY".into()),
+        status: Some(DeploymentStatus::Primary.into()),
         task_definition: Some(td.to_string()),
         desired_count: service.desired_count,
         pending_count: Some(0),
@@ -68,7 +60,7 @@ pub(crate) fn primary_of(service: &Service) -> Option<&Deployment> {
         .deployments
         .iter()
         .flatten()
-        .find(|d| d.status.as_deref() == Some("PRIMARY"))
+        .find(|d| d.status_is(DeploymentStatus::Primary))
 }
 
 /// Queues a scheduler pass for the service a request just changed.
@@ -77,15 +69,6 @@ pub(crate) fn schedule_service(core: &Core, service_arn: Option<String>) {
         core.enqueue(TaskWork::Schedule(arn));
     }
 }
-
-/// A task set serving production traffic.
-pub const PRIMARY: &str = "PRIMARY";
-
-/// A task set that is not PRIMARY.
-pub const TASK_SET_ACTIVE: &str = "ACTIVE";
-
-/// A deleted task set whose tasks are stopping.
-pub const TASK_SET_DRAINING: &str = "DRAINING";
 
 /// A deployment controller's type (ECS when unset).
 pub(crate) fn controller_type(c: Option<&DeploymentController>) -> DeploymentControllerType {
@@ -127,7 +110,7 @@ pub(crate) fn new_task_set(service: &Service, td: &str, scale: Scale, now: f64) 
         id: Some(id),
         service_arn: Some(service_arn),
         cluster_arn: service.cluster_arn.clone(),
-        status: Some(TASK_SET_ACTIVE.into()),
+        status: Some(TaskSetStatus::Active.into()),
         task_definition: Some(td.to_string()),
         computed_desired_count: Some(computed_desired_count(
             service.desired_count.unwrap_or(0),

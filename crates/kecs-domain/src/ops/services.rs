@@ -5,9 +5,9 @@ use super::deployment_history::deploy;
 use super::find::{active_cluster, cluster_arn, find_service, service_arn, services_in};
 use super::service_model::{
     controller, controller_type, full_scale, new_task_set, schedule_service, uses_task_sets,
-    ACTIVE, DRAINING, INACTIVE, PRIMARY,
 };
 use super::task_definitions::resolve as resolve_task_definition;
+use crate::status::{DeploymentStatus, HasStatus, ServiceStatus, TaskSetStatus};
 
 use crate::core::Core;
 use crate::model::*;
@@ -120,7 +120,7 @@ pub(crate) async fn create_service(
             let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
             let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
             if let Some(existing) = find_service(state, ctx, &cluster_arn, &name)
-                .filter(|s| s.service.status.as_deref() != Some(INACTIVE))
+                .filter(|s| !s.service.status_is(ServiceStatus::Inactive))
             {
                 if existing.client_token.is_some() && existing.client_token == input.client_token {
                     return Ok((view(state, &existing, true), vec![]));
@@ -146,7 +146,7 @@ pub(crate) async fn create_service(
                 cluster_arn: Some(cluster_arn.clone()),
                 load_balancers: Some(input.load_balancers.clone().unwrap_or_default()),
                 service_registries: Some(input.service_registries.clone().unwrap_or_default()),
-                status: Some(ACTIVE.into()),
+                status: Some(ServiceStatus::Active.into()),
                 desired_count: Some(desired),
                 running_count: Some(0),
                 pending_count: Some(0),
@@ -200,7 +200,7 @@ pub(crate) async fn create_service(
                 // CodeDeploy starts from one primary task set of the task definition.
                 (DeploymentControllerType::CodeDeploy, Some(td)) => {
                     let mut primary = new_task_set(&stored.service, &td, full_scale(), now);
-                    primary.status = Some(PRIMARY.into());
+                    primary.set_status(TaskSetStatus::Primary);
                     stored.service.task_sets = Some(vec![primary]);
                     stored.service.deployments = Some(vec![]);
                 }
@@ -238,7 +238,7 @@ pub(crate) async fn update_service(
             let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
             let mut stored =
                 find_service(state, ctx, &cluster_arn, &ident).ok_or(EcsError::ServiceNotFound)?;
-            if stored.service.status.as_deref() != Some(ACTIVE) {
+            if !stored.service.status_is(ServiceStatus::Active) {
                 return Err(EcsError::ServiceNotActive);
             }
             let service = &mut stored.service;
@@ -309,7 +309,7 @@ pub(crate) async fn update_service(
                 .deployments
                 .iter_mut()
                 .flatten()
-                .find(|d| d.status.as_deref() == Some("PRIMARY"))
+                .find(|d| d.status_is(DeploymentStatus::Primary))
             {
                 primary.desired_count = desired;
                 primary.updated_at = Some(now);
@@ -338,7 +338,7 @@ pub(crate) async fn delete_service(
             let mut stored =
                 find_service(state, ctx, &cluster_arn, &ident).ok_or(EcsError::ServiceNotFound)?;
             let service = &mut stored.service;
-            if service.status.as_deref() == Some(INACTIVE) {
+            if service.status_is(ServiceStatus::Inactive) {
                 return Err(EcsError::ServiceNotFound);
             }
             let daemon = service.scheduling_strategy == Some(SchedulingStrategy::Daemon);
@@ -347,7 +347,7 @@ pub(crate) async fn delete_service(
                     "The service cannot be stopped while it is scaled above 0.",
                 ));
             }
-            service.status = Some(DRAINING.into());
+            service.set_status(ServiceStatus::Draining);
             service.desired_count = Some(0);
             for d in service.deployments.iter_mut().flatten() {
                 d.desired_count = Some(0);
@@ -410,7 +410,7 @@ pub(crate) async fn list_services(
         active_cluster(state, ctx, input.cluster.as_deref())?;
         Ok::<_, EcsError>(
             services_in(state, &cluster_arn)
-                .filter(|(_, s)| !s.status_is(INACTIVE))
+                .filter(|(_, s)| !s.status_is(ServiceStatus::Inactive))
                 .filter(|(_, s)| input.launch_type.is_none() || s.launch_type == input.launch_type)
                 .filter(|(_, s)| {
                     input.scheduling_strategy.is_none()
@@ -438,7 +438,7 @@ pub(crate) async fn list_services_by_namespace(
         state
             .services
             .summaries()
-            .filter(|(arn, s)| s.status_is(ACTIVE) && ctx.owns(arn))
+            .filter(|(arn, s)| s.status_is(ServiceStatus::Active) && ctx.owns(arn))
             .filter_map(|(arn, _)| state.services.get(arn))
             .filter(|s| namespace_of(state, s).as_deref() == Some(namespace.as_str()))
             .filter_map(|s| s.service.service_arn)

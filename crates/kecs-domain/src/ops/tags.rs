@@ -4,6 +4,7 @@ use crate::core::Core;
 use crate::model::*;
 use crate::rules::validate;
 use crate::state::{Mutation, State};
+use crate::status::{ClusterStatus, HasStatus};
 use crate::{arn, EcsError, RequestContext};
 
 /// Checks that `resource_arn` names a taggable resource of the request's region that exists.
@@ -19,7 +20,7 @@ fn check_resource(state: &State, ctx: &RequestContext, resource_arn: &str) -> Re
             let active = state
                 .clusters
                 .get(resource_arn)
-                .is_some_and(|c| c.status.as_deref() == Some("ACTIVE"));
+                .is_some_and(|c| c.status_is(ClusterStatus::Active));
             return if owned && active {
                 Ok(())
             } else {

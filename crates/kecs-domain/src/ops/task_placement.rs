@@ -8,9 +8,10 @@ use crate::core::work::TaskWork;
 use crate::core::Core;
 use crate::model::*;
 use crate::ports::runtime::StartedContainer;
-use crate::rules::task_state::{self, PROVISIONING, RUNNING};
+use crate::rules::task_state::{self};
 use crate::rules::validate;
 use crate::state::{token_hash, Mutation, State, StoredTask};
+use crate::status::TaskStatus;
 use crate::{arn, EcsError, RequestContext};
 
 fn new_id() -> String {
@@ -210,7 +211,7 @@ impl NewTask<'_> {
                     task_arn: Some(task_arn.clone()),
                     name: Some(name),
                     image: c.image.clone(),
-                    last_status: Some("PENDING".into()),
+                    last_status: Some(TaskStatus::Pending.into()),
                     network_bindings: Some(vec![]),
                     network_interfaces: Some(vec![]),
                     health_status: Some(HealthStatus::Unknown),
@@ -245,8 +246,8 @@ impl NewTask<'_> {
                 inference_accelerator_overrides: Some(vec![]),
                 ..overrides
             }),
-            last_status: Some(PROVISIONING.into()),
-            desired_status: Some(RUNNING.into()),
+            last_status: Some(TaskStatus::Provisioning.into()),
+            desired_status: Some(TaskStatus::Running.into()),
             cpu,
             memory,
             containers: Some(containers),

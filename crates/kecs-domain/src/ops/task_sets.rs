@@ -6,13 +6,13 @@
 use super::find::{active_cluster, find_service};
 use super::service_model::{
     computed_desired_count, controller, full_scale, history_arn, new_task_set, schedule_service,
-    ACTIVE, PRIMARY, TASK_SET_ACTIVE, TASK_SET_DRAINING,
 };
 use super::task_definitions::resolve as resolve_task_definition;
 use crate::core::Core;
 use crate::model::*;
 use crate::rules::validate;
 use crate::state::{Mutation, State, StoredService};
+use crate::status::{HasStatus, ServiceStatus, TaskSetStatus};
 use crate::{arn, EcsError, RequestContext};
 
 fn check_scale(scale: &Option<Scale>) -> Result<Scale, EcsError> {
@@ -38,7 +38,7 @@ fn service_for_task_sets(
     let cluster = active_cluster(state, ctx, cluster)?;
     let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
     let stored = find_service(state, ctx, &cluster_arn, ident).ok_or(EcsError::ServiceNotFound)?;
-    if stored.service.status.as_deref() != Some(ACTIVE) {
+    if !stored.service.status_is(ServiceStatus::Active) {
         return Err(EcsError::ServiceNotActive);
     }
     if controller(&stored.service) != DeploymentControllerType::External {
@@ -71,7 +71,7 @@ fn change_task_set(
     let desired = stored.service.desired_count.unwrap_or(0);
     let i = task_set_index(&stored.service, task_set.unwrap_or(""))?;
     let task_set = &mut stored.service.task_sets.get_or_insert_with(Vec::new)[i];
-    if task_set.status.as_deref() == Some(TASK_SET_DRAINING) {
+    if task_set.status_is(TaskSetStatus::Draining) {
         return Err(EcsError::TaskSetNotFound);
     }
     change(task_set, desired)?;
@@ -184,17 +184,19 @@ pub(crate) async fn update_service_primary_task_set(
             )?;
             let service = &mut stored.service;
             let task_sets = service.task_sets.get_or_insert_with(Vec::new);
-            if task_sets[i].status.as_deref() == Some(TASK_SET_DRAINING) {
+            if task_sets[i].status_is(TaskSetStatus::Draining) {
                 return Err(EcsError::invalid(
                     "A DRAINING task set cannot become the primary task set.",
                 ));
             }
             for (j, t) in task_sets.iter_mut().enumerate() {
-                let status = if j == i { PRIMARY } else { TASK_SET_ACTIVE };
-                if t.status.as_deref() != Some(TASK_SET_DRAINING)
-                    && t.status.as_deref() != Some(status)
-                {
-                    t.status = Some(status.into());
+                let status = if j == i {
+                    TaskSetStatus::Primary
+                } else {
+                    TaskSetStatus::Active
+                };
+                if !t.status_is(TaskSetStatus::Draining) && !t.status_is(status) {
+                    t.set_status(status);
                     t.updated_at = Some(now);
                 }
             }
@@ -230,7 +232,7 @@ pub(crate) async fn delete_task_set(
                         "The task set cannot be deleted while it is scaled above 0%. Scale it to 0 first, or delete it with force.",
                     ));
                 }
-                task_set.status = Some(TASK_SET_DRAINING.into());
+                task_set.set_status(TaskSetStatus::Draining);
                 task_set.computed_desired_count = Some(0);
                 task_set.updated_at = Some(now);
                 Ok(())

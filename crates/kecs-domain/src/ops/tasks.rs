@@ -10,6 +10,7 @@ use crate::core::Core;
 use crate::model::*;
 use crate::ops::pagination::{paginate, Page, LIST};
 use crate::state::{Mutation, State, StoredTask, TaskSummary};
+use crate::status::TaskStatus;
 use crate::{arn, EcsError, RequestContext};
 
 use crate::core::work::TaskWork;
@@ -194,7 +195,7 @@ pub(crate) async fn list_tasks(
         };
         let group = input.service_name.as_ref().map(|s| format!("service:{s}"));
         let matching = candidates
-            .filter(|(_, t)| t.desired_status.as_deref() == Some(want.as_str()))
+            .filter(|(_, t)| t.desired_status.map(TaskStatus::as_str) == Some(want.as_str()))
             .filter(|(_, t)| {
                 input.family.is_none() || t.family.as_deref() == input.family.as_deref()
             })

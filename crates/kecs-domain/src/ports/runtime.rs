@@ -8,16 +8,41 @@
 //! reports every container RUNNING at once; Docker and Kubernetes adapters live in kecs-runtime.
 
 use crate::model::{HealthStatus, NetworkBinding, Task, TaskDefinition};
+use crate::Cause;
 
 /// Why a runtime could not do what was asked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RuntimeError {
-    /// This runtime cannot run tasks (yet).
-    #[error("{0}")]
-    Unsupported(String),
-    /// The engine failed.
-    #[error("{0}")]
-    Engine(String),
+    /// The engine refused or failed. `message` is what ECS would show for it (a task's stop
+    /// reason starts with it: `CannotPullContainerError: ...`).
+    #[error("{message}")]
+    Engine {
+        /// What went wrong, as a task's stop reason says it.
+        message: String,
+        /// The engine client's error, when there is one.
+        #[source]
+        cause: Option<Cause>,
+    },
+}
+
+impl RuntimeError {
+    /// The engine failed; `message` says how, as a stop reason would.
+    pub fn engine(message: impl Into<String>) -> Self {
+        Self::Engine {
+            message: message.into(),
+            cause: None,
+        }
+    }
+    /// The engine client failed with `cause`; `message` says what that means for the task.
+    pub fn engine_with(
+        message: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Engine {
+            message: message.into(),
+            cause: Some(Cause::new(cause)),
+        }
+    }
 }
 
 /// One container as the runtime created or started it.

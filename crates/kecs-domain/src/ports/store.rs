@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::Cause;
 
 /// The kinds of resource KECS stores.
 #[derive(
@@ -120,10 +122,84 @@ pub enum Change {
     Truncate,
 }
 
-/// A storage failure: always our fault, never the client's.
+/// A storage failure: always our fault, never the client's. Each kind keeps its cause.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("store: {0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// Reading or writing the store's files failed (a full disk, a permission).
+    #[error("store: {context}: {cause}")]
+    Io {
+        /// What the store was doing.
+        context: String,
+        /// The I/O error.
+        #[source]
+        cause: Cause,
+    },
+    /// The database engine failed.
+    #[error("store: {context}: {cause}")]
+    Engine {
+        /// What the store was doing.
+        context: String,
+        /// The engine's error.
+        #[source]
+        cause: Cause,
+    },
+    /// What the store holds cannot be read back as KECS wrote it.
+    #[error("store: {context}")]
+    Corrupt {
+        /// What is wrong, and where.
+        context: String,
+        /// The decoder's error, when there is one.
+        #[source]
+        cause: Option<Cause>,
+    },
+    /// The store no longer takes writes (it is shutting down, or its writer failed).
+    #[error("store: the store writer has stopped")]
+    Stopped,
+}
+
+impl From<StoreError> for crate::EcsError {
+    /// A store failure is our fault: ServerException, with the failure as its cause.
+    fn from(e: StoreError) -> Self {
+        crate::EcsError::internal("the store failed", e)
+    }
+}
+
+impl StoreError {
+    /// An I/O failure while doing `context`.
+    pub fn io(context: impl Into<String>, cause: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            cause: Cause::new(cause),
+        }
+    }
+    /// The database engine failed while doing `context`.
+    pub fn engine(
+        context: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Engine {
+            context: context.into(),
+            cause: Cause::new(cause),
+        }
+    }
+    /// Stored data that cannot be read back: `context` says what and where.
+    pub fn corrupt(context: impl Into<String>) -> Self {
+        Self::Corrupt {
+            context: context.into(),
+            cause: None,
+        }
+    }
+    /// Stored data that `cause` could not decode: `context` says what and where.
+    pub fn undecodable(
+        context: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Corrupt {
+            context: context.into(),
+            cause: Some(Cause::new(cause)),
+        }
+    }
+}
 
 /// Resolves when a commit is durable.
 pub type CommitFuture = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>;
@@ -159,39 +235,60 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// The records; a commit that panicked midway leaves whole records only, so the map is
+    /// still usable.
+    fn records(&self) -> MutexGuard<'_, BTreeMap<(Kind, String), Record>> {
+        self.records.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Store for MemoryStore {
     fn load(&self) -> StoreFuture<Vec<Record>> {
-        let records: Result<Vec<Record>, StoreError> = match self.records.lock() {
-            Ok(r) => Ok(r.values().cloned().collect()),
-            Err(e) => Err(StoreError(e.to_string())),
-        };
-        Box::pin(async move { records })
+        let records: Vec<Record> = self.records().values().cloned().collect();
+        Box::pin(async move { Ok(records) })
     }
 
     fn commit(&self, changes: Vec<Change>) -> CommitFuture {
-        let result = match self.records.lock() {
-            Ok(mut records) => {
-                for change in changes {
-                    match change {
-                        Change::Put(r) => {
-                            records.insert((r.kind, r.key.clone()), r);
-                        }
-                        Change::Delete { kind, key } => {
-                            records.remove(&(kind, key));
-                        }
-                        Change::Truncate => records.clear(),
-                    }
+        let mut records = self.records();
+        for change in changes {
+            match change {
+                Change::Put(r) => {
+                    records.insert((r.kind, r.key.clone()), r);
                 }
-                Ok(())
+                Change::Delete { kind, key } => {
+                    records.remove(&(kind, key));
+                }
+                Change::Truncate => records.clear(),
             }
-            Err(e) => Err(StoreError(e.to_string())),
-        };
-        Box::pin(async move { result })
+        }
+        Box::pin(async { Ok(()) })
     }
 
     fn ping(&self) -> StoreFuture<()> {
         Box::pin(async { Ok(()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EcsError;
+    use std::error::Error;
+
+    #[test]
+    fn a_failed_commit_keeps_its_cause_as_a_chain_and_in_its_message() {
+        let disk = std::io::Error::other("No space left on device");
+        let e: EcsError = StoreError::io("journal: append", disk).into();
+        assert_eq!(
+            e.to_string(),
+            "the store failed: store: journal: append: No space left on device"
+        );
+        let store = e.source().expect("the store error is the source");
+        assert!(store.to_string().starts_with("store: journal: append"));
+        let io = store
+            .source()
+            .expect("the I/O error is the store error's source");
+        assert_eq!(io.to_string(), "No space left on device");
     }
 }

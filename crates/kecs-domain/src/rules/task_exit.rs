@@ -3,7 +3,8 @@
 
 use crate::model::{Task, TaskDefinition};
 use crate::ports::runtime::ContainerExit;
-use crate::rules::task_state::{self, is_stopped, stop_requested, STOPPED};
+use crate::rules::task_state::{self, is_stopped, stop_requested};
+use crate::status::{HasLastStatus, TaskStatus};
 
 /// The reason ECS gives when an essential container exits.
 pub const ESSENTIAL_EXITED: &str = "Essential container in task exited";
@@ -39,7 +40,7 @@ pub fn decide_exit(task: &Task, td: Option<&TaskDefinition>, exit: &ContainerExi
     else {
         return ExitDecision::Ignore;
     };
-    let already_recorded = container.last_status.as_deref() == Some(STOPPED)
+    let already_recorded = container.last_is(TaskStatus::Stopped)
         && (exit.exit_code.is_none() || container.exit_code == exit.exit_code);
     if already_recorded {
         // The periodic resync reports exits the event stream already delivered.

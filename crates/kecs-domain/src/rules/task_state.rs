@@ -7,38 +7,24 @@ use crate::model::{
     Attachment, Container, HealthStatus, KeyValuePair, NetworkInterface, Task, TaskStopCode,
 };
 use crate::ports::runtime::StartedContainer;
-
-/// Created by RunTask, nothing started yet.
-pub const PROVISIONING: &str = "PROVISIONING";
-/// Its containers are being created and started.
-pub const PENDING: &str = "PENDING";
-/// awsvpc: its network interface is being attached.
-pub const ACTIVATING: &str = "ACTIVATING";
-/// Every container started.
-pub const RUNNING: &str = "RUNNING";
-/// Its containers are being stopped.
-pub const STOPPING: &str = "STOPPING";
-/// awsvpc: its network interface is being detached.
-pub const DEPROVISIONING: &str = "DEPROVISIONING";
-/// Ended.
-pub const STOPPED: &str = "STOPPED";
+use crate::status::{HasDesiredStatus, HasLastStatus, TaskStatus};
 
 /// Whether `task` is still on its way to RUNNING.
 pub fn is_starting(task: &Task) -> bool {
     matches!(
-        task.last_status.as_deref(),
-        Some(PROVISIONING | PENDING | ACTIVATING)
+        task.last(),
+        Some(TaskStatus::Provisioning | TaskStatus::Pending | TaskStatus::Activating)
     )
 }
 
 /// Whether `task` should stop (or has).
 pub fn stop_requested(task: &Task) -> bool {
-    task.desired_status.as_deref() == Some(STOPPED)
+    task.desired() == Some(TaskStatus::Stopped)
 }
 
 /// Whether `task` has ended.
 pub fn is_stopped(task: &Task) -> bool {
-    task.last_status.as_deref() == Some(STOPPED)
+    task.last_is(TaskStatus::Stopped)
 }
 
 fn bump(task: &mut Task) {
@@ -46,8 +32,8 @@ fn bump(task: &mut Task) {
 }
 
 /// Moves `task` to `status`.
-pub fn set_status(task: &mut Task, status: &str) {
-    task.last_status = Some(status.into());
+pub fn set_status(task: &mut Task, status: TaskStatus) {
+    task.set_last(status);
     bump(task);
 }
 
@@ -77,8 +63,8 @@ pub fn record_started(task: &mut Task, started: &[StartedContainer]) {
         };
         c.runtime_id = s.runtime_id.clone();
         c.network_bindings = Some(s.network_bindings.clone());
-        if c.last_status.as_deref() == Some(PENDING) {
-            c.last_status = Some(RUNNING.into());
+        if c.last_is(TaskStatus::Pending) {
+            c.set_last(TaskStatus::Running);
         }
     }
     bump(task);
@@ -86,7 +72,7 @@ pub fn record_started(task: &mut Task, started: &[StartedContainer]) {
 
 /// Every container started: the task is RUNNING.
 pub fn mark_running(task: &mut Task, now: f64) {
-    task.last_status = Some(RUNNING.into());
+    task.set_last(TaskStatus::Running);
     task.connectivity = Some(crate::model::Connectivity::Connected);
     task.connectivity_at = Some(now);
     task.pull_started_at.get_or_insert(now);
@@ -139,7 +125,7 @@ pub fn request_stop(task: &mut Task, code: TaskStopCode, reason: &str, now: f64)
     if stop_requested(task) {
         return;
     }
-    task.desired_status = Some(STOPPED.into());
+    task.set_desired(TaskStatus::Stopped);
     task.stopping_at.get_or_insert(now);
     task.stop_code.get_or_insert(code);
     task.stopped_reason.get_or_insert_with(|| reason.into());
@@ -149,7 +135,7 @@ pub fn request_stop(task: &mut Task, code: TaskStopCode, reason: &str, now: f64)
 /// Records the exit code of a container that ended.
 pub fn record_exit(task: &mut Task, name: &str, exit_code: Option<i32>, reason: Option<&str>) {
     if let Some(c) = container_mut(task, name) {
-        c.last_status = Some(STOPPED.into());
+        c.set_last(TaskStatus::Stopped);
         if exit_code.is_some() {
             c.exit_code = exit_code;
         }
@@ -162,8 +148,8 @@ pub fn record_exit(task: &mut Task, name: &str, exit_code: Option<i32>, reason: 
 
 /// The task has ended: every container STOPPED, stop timestamps set.
 pub fn mark_stopped(task: &mut Task, now: f64) {
-    task.desired_status = Some(STOPPED.into());
-    task.last_status = Some(STOPPED.into());
+    task.set_desired(TaskStatus::Stopped);
+    task.set_last(TaskStatus::Stopped);
     task.stopping_at.get_or_insert(now);
     task.execution_stopped_at = Some(now);
     task.stopped_at = Some(now);
@@ -172,7 +158,7 @@ pub fn mark_stopped(task: &mut Task, now: f64) {
         .get_or_insert_with(|| "Task stopped by user".into());
     task.connectivity = Some(crate::model::Connectivity::Disconnected);
     for c in task.containers.iter_mut().flatten() {
-        c.last_status = Some(STOPPED.into());
+        c.set_last(TaskStatus::Stopped);
     }
     if eni(task).is_some() {
         set_eni(task, "DELETED", None);
@@ -222,13 +208,13 @@ mod tests {
     fn task() -> Task {
         let c = |n: &str| Container {
             name: Some(n.into()),
-            last_status: Some(PENDING.into()),
+            last_status: Some(TaskStatus::Pending.into()),
             health_status: Some(HealthStatus::Unknown),
             ..Container::default()
         };
         Task {
-            last_status: Some(PENDING.into()),
-            desired_status: Some(RUNNING.into()),
+            last_status: Some(TaskStatus::Pending.into()),
+            desired_status: Some(TaskStatus::Running.into()),
             containers: Some(vec![c("app"), c("db"), c("side")]),
             ..Task::default()
         }
@@ -278,7 +264,7 @@ mod tests {
             .containers
             .iter()
             .flatten()
-            .all(|c| c.last_status.as_deref() == Some(STOPPED)));
+            .all(|c| c.last_status.as_deref() == Some("STOPPED")));
     }
 
     #[test]

@@ -166,26 +166,26 @@ pub fn prefixed<'a, T>(
 }
 
 fn to_doc<T: Serialize>(value: &T) -> Result<String, EcsError> {
-    serde_json::to_string(value).map_err(|e| EcsError::Internal(format!("encode: {e}")))
+    serde_json::to_string(value).map_err(|e| EcsError::internal("encoding a stored document", e))
 }
 
 /// A table of the state: typed values by key, or a packed [`Table`].
 trait Holds<T> {
     /// Puts `value` under `key`; `doc` is its JSON document.
-    fn hold(&mut self, key: String, value: T, doc: &str) -> Result<(), String>;
+    fn hold(&mut self, key: String, value: T, doc: &str) -> Result<(), PackError>;
     /// Puts the value a stored JSON document holds under `key`.
-    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), String>;
+    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), PackError>;
     /// Removes the value under `key`.
     fn release(&mut self, key: &str);
 }
 
 impl<T: DeserializeOwned> Holds<T> for BTreeMap<String, T> {
-    fn hold(&mut self, key: String, value: T, _doc: &str) -> Result<(), String> {
+    fn hold(&mut self, key: String, value: T, _doc: &str) -> Result<(), PackError> {
         self.insert(key, value);
         Ok(())
     }
-    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), String> {
-        let value = serde_json::from_str(doc).map_err(|e| e.to_string())?;
+    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), PackError> {
+        let value = serde_json::from_str(doc).map_err(PackError::Json)?;
         self.insert(key, value);
         Ok(())
     }
@@ -195,11 +195,11 @@ impl<T: DeserializeOwned> Holds<T> for BTreeMap<String, T> {
 }
 
 impl<T: Row> Holds<T> for Table<T> {
-    fn hold(&mut self, key: String, value: T, doc: &str) -> Result<(), String> {
-        self.insert(key, &value, doc).map_err(|e| e.to_string())
+    fn hold(&mut self, key: String, value: T, doc: &str) -> Result<(), PackError> {
+        self.insert(key, &value, doc)
     }
-    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), String> {
-        self.load(key, doc).map_err(|e| e.to_string())
+    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), PackError> {
+        self.load(key, doc)
     }
     fn release(&mut self, key: &str) {
         self.remove(key);
@@ -216,7 +216,7 @@ fn put<T: Serialize>(
     let doc = to_doc(&value)?;
     table
         .hold(key.clone(), value, &doc)
-        .map_err(EcsError::Internal)?;
+        .map_err(|e| EcsError::internal(format!("keeping {} {key}", kind.as_str()), e))?;
     Ok(Change::Put(Record {
         kind,
         key,
@@ -233,7 +233,7 @@ fn delete<T>(table: &mut impl Holds<T>, kind: Kind, key: String) -> Change {
 fn load_into<T>(table: &mut impl Holds<T>, record: Record) -> Result<(), StoreError> {
     table
         .hold_doc(record.key.clone(), &record.doc)
-        .map_err(|e| StoreError(format!("{} {}: {e}", record.kind.as_str(), record.key)))
+        .map_err(|e| StoreError::undecodable(format!("{} {}", record.kind.as_str(), record.key), e))
 }
 
 impl State {

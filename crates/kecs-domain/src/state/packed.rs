@@ -32,25 +32,33 @@ impl std::fmt::Debug for Packed {
 
 /// Why a document could not be packed or unpacked.
 #[derive(Debug, thiserror::Error)]
-#[error("packed document: {0}")]
-pub struct PackError(String);
-
-pub(super) fn fail(e: impl std::fmt::Display) -> PackError {
-    PackError(e.to_string())
+pub enum PackError {
+    /// zstd refused the built-in dictionary (a bug in this build).
+    #[error("packed document: zstd refused the {0} dictionary")]
+    Dictionary(&'static str),
+    /// A packed frame does not record its size (only this process packs, so a bug).
+    #[error("packed document: the frame does not record its size")]
+    Frame,
+    /// zstd failed to compress or decompress.
+    #[error("packed document: zstd: {0}")]
+    Zstd(#[source] std::io::Error),
+    /// The document is not the JSON of the value asked for.
+    #[error("packed document: {0}")]
+    Json(#[source] serde_json::Error),
 }
 
 fn encoder_dictionary() -> Result<&'static EncoderDictionary<'static>, PackError> {
     static DICT: OnceLock<Option<EncoderDictionary<'static>>> = OnceLock::new();
     DICT.get_or_init(|| EncoderDictionary::try_copy(DICTIONARY.as_bytes(), LEVEL).ok())
         .as_ref()
-        .ok_or_else(|| fail("zstd refused the compression dictionary"))
+        .ok_or(PackError::Dictionary("compression"))
 }
 
 fn decoder_dictionary() -> Result<&'static DecoderDictionary<'static>, PackError> {
     static DICT: OnceLock<Option<DecoderDictionary<'static>>> = OnceLock::new();
     DICT.get_or_init(|| DecoderDictionary::try_copy(DICTIONARY.as_bytes()).ok())
         .as_ref()
-        .ok_or_else(|| fail("zstd refused the decompression dictionary"))
+        .ok_or(PackError::Dictionary("decompression"))
 }
 
 thread_local! {
@@ -70,13 +78,14 @@ fn with_context<C, R>(
         Some(c) => c,
         None => slot.insert(make()?),
     };
-    f(context).map_err(fail)
+    f(context).map_err(PackError::Zstd)
 }
 
 impl Packed {
     /// Compresses a JSON document.
     pub fn pack(doc: &str) -> Result<Self, PackError> {
-        let make = || Compressor::with_prepared_dictionary(encoder_dictionary()?).map_err(fail);
+        let make =
+            || Compressor::with_prepared_dictionary(encoder_dictionary()?).map_err(PackError::Zstd);
         let bytes =
             COMPRESSOR.with(|cell| with_context(cell, make, |c| c.compress(doc.as_bytes())))?;
         Ok(Packed(bytes.into_boxed_slice()))
@@ -84,15 +93,16 @@ impl Packed {
 
     /// The JSON document, decompressed.
     pub fn document(&self) -> Result<Vec<u8>, PackError> {
-        let size = Decompressor::upper_bound(&self.0)
-            .ok_or_else(|| fail("the frame does not record its size"))?;
-        let make = || Decompressor::with_prepared_dictionary(decoder_dictionary()?).map_err(fail);
+        let size = Decompressor::upper_bound(&self.0).ok_or(PackError::Frame)?;
+        let make = || {
+            Decompressor::with_prepared_dictionary(decoder_dictionary()?).map_err(PackError::Zstd)
+        };
         DECOMPRESSOR.with(|cell| with_context(cell, make, |d| d.decompress(&self.0, size)))
     }
 
     /// The value the document holds.
     pub fn unpack<T: DeserializeOwned>(&self) -> Result<T, PackError> {
-        serde_json::from_slice(&self.document()?).map_err(fail)
+        serde_json::from_slice(&self.document()?).map_err(PackError::Json)
     }
 
     /// The compressed size in bytes.

@@ -1,36 +1,12 @@
 //! What walks over many tasks or services read without unpacking them: the fields ListTasks,
 //! ListServices, the cluster counts, retention and RunTask's idempotency filter on.
 
-use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
 use super::table::Row;
 use super::{StoredService, StoredTask};
 use crate::model::{LaunchType, SchedulingStrategy, ServiceDeployment, ServiceRevision};
-
-/// The statuses tasks and services take: held as shared constants rather than one string each.
-const STATUSES: &[&str] = &[
-    "PROVISIONING",
-    "PENDING",
-    "ACTIVATING",
-    "RUNNING",
-    "DEACTIVATING",
-    "STOPPING",
-    "DEPROVISIONING",
-    "STOPPED",
-    "DELETED",
-    "ACTIVE",
-    "DRAINING",
-    "INACTIVE",
-];
-
-fn status(s: Option<&str>) -> Option<Cow<'static, str>> {
-    let s = s?;
-    Some(match STATUSES.iter().find(|known| **known == s) {
-        Some(known) => Cow::Borrowed(*known),
-        None => Cow::Owned(s.to_string()),
-    })
-}
+use crate::status::{ServiceStatus, TaskStatus};
 
 fn boxed(s: Option<&str>) -> Option<Box<str>> {
     s.map(Box::from)
@@ -47,9 +23,9 @@ pub fn token_hash(token: &str) -> u64 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskSummary {
     /// `lastStatus`.
-    pub last_status: Option<Cow<'static, str>>,
+    pub last_status: Option<TaskStatus>,
     /// `desiredStatus`.
-    pub desired_status: Option<Cow<'static, str>>,
+    pub desired_status: Option<TaskStatus>,
     /// `stoppedAt` (epoch seconds).
     pub stopped_at: Option<f64>,
     /// The family of its task definition.
@@ -68,8 +44,8 @@ pub struct TaskSummary {
 
 impl TaskSummary {
     /// Whether its `lastStatus` is `s`.
-    pub fn last_is(&self, s: &str) -> bool {
-        self.last_status.as_deref() == Some(s)
+    pub fn last_is(&self, s: TaskStatus) -> bool {
+        self.last_status == Some(s)
     }
 
     /// The ARN of the service that started the task `task_arn` (its group is `service:<name>`).
@@ -85,8 +61,8 @@ impl Row for StoredTask {
     fn summarize(&self) -> TaskSummary {
         let t = &self.task;
         TaskSummary {
-            last_status: status(t.last_status.as_deref()),
-            desired_status: status(t.desired_status.as_deref()),
+            last_status: TaskStatus::of(t.last_status.as_deref()),
+            desired_status: TaskStatus::of(t.desired_status.as_deref()),
             stopped_at: t.stopped_at,
             family: boxed(crate::arn::family_of(t.task_definition_arn.as_deref()).as_deref()),
             started_by: boxed(t.started_by.as_deref()),
@@ -102,7 +78,7 @@ impl Row for StoredTask {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceSummary {
     /// `status`.
-    pub status: Option<Cow<'static, str>>,
+    pub status: Option<ServiceStatus>,
     /// `launchType`.
     pub launch_type: Option<LaunchType>,
     /// `schedulingStrategy`.
@@ -111,8 +87,8 @@ pub struct ServiceSummary {
 
 impl ServiceSummary {
     /// Whether its status is `s`.
-    pub fn status_is(&self, s: &str) -> bool {
-        self.status.as_deref() == Some(s)
+    pub fn status_is(&self, s: ServiceStatus) -> bool {
+        self.status == Some(s)
     }
 }
 
@@ -122,7 +98,7 @@ impl Row for StoredService {
     fn summarize(&self) -> ServiceSummary {
         let s = &self.service;
         ServiceSummary {
-            status: status(s.status.as_deref()),
+            status: ServiceStatus::of(s.status.as_deref()),
             launch_type: s.launch_type,
             scheduling_strategy: s.scheduling_strategy,
         }

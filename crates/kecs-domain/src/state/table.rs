@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::packed::{fail, PackError, Packed};
+use super::packed::{PackError, Packed};
 
 /// A value a [`Table`] can hold.
 pub trait Row: Serialize + DeserializeOwned {
@@ -93,7 +93,7 @@ impl<T: Row> Table<T> {
 
     /// Puts the value a stored JSON document holds under `key`.
     pub fn load(&mut self, key: String, doc: &str) -> Result<(), PackError> {
-        let value: T = serde_json::from_str(doc).map_err(fail)?;
+        let value: T = serde_json::from_str(doc).map_err(PackError::Json)?;
         self.insert(key, &value, doc)
     }
 

@@ -51,7 +51,7 @@ impl std::fmt::Debug for DockerRuntime {
 }
 
 fn engine(e: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Engine(e.to_string())
+    RuntimeError::engine(e.to_string())
 }
 
 /// True when the engine did not answer at all (stopped, restarting, socket gone), as opposed to
@@ -72,12 +72,13 @@ fn is_unreachable(e: &bollard::errors::Error) -> bool {
 /// named as such, so a task that could not start says why.
 fn failed(what: impl std::fmt::Display, e: bollard::errors::Error) -> RuntimeError {
     if is_unreachable(&e) {
-        RuntimeError::Engine(format!(
+        let message = format!(
             "the Docker engine at {} does not answer ({what}: {e})",
             socket()
-        ))
+        );
+        RuntimeError::engine_with(message, e)
     } else {
-        RuntimeError::Engine(format!("{what}: {e}"))
+        RuntimeError::engine_with(format!("{what}: {e}"), e)
     }
 }
 
@@ -98,12 +99,13 @@ fn label_filter(label: &str, value: &str) -> HashMap<String, Vec<String>> {
 impl DockerRuntime {
     /// Connects to the engine and checks that it answers; the error names the socket tried.
     /// `instance` labels every container, so that this KECS adopts and cleans up only its own.
-    pub async fn connect(instance: &str) -> Result<Self, String> {
-        let unreachable = |e: &dyn std::fmt::Display| {
-            format!("no Docker engine answers at {}: {e} (use --runtime none to run without containers)", socket())
+    pub async fn connect(instance: &str) -> Result<Self, RuntimeError> {
+        let unreachable = |e: bollard::errors::Error| {
+            let message = format!("no Docker engine answers at {}: {e} (use --runtime none to run without containers)", socket());
+            RuntimeError::engine_with(message, e)
         };
-        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(&e))?;
-        docker.ping().await.map_err(|e| unreachable(&e))?;
+        let docker = Docker::connect_with_defaults().map_err(unreachable)?;
+        docker.ping().await.map_err(unreachable)?;
         Ok(Self {
             docker,
             instance: instance.to_string(),
@@ -312,7 +314,7 @@ impl ContainerRuntime for DockerRuntime {
         let created = match self.docker.create_container(Some(options), body).await {
             Ok(c) => c,
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, message }) => {
-                return Err(RuntimeError::Engine(format!(
+                return Err(RuntimeError::engine(format!(
                     "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {message}"
                 )))
             }

@@ -67,7 +67,7 @@ fn install_crypto() {
 }
 
 fn failed(what: impl std::fmt::Display, e: kube::Error) -> RuntimeError {
-    RuntimeError::Engine(format!("Kubernetes: {what}: {e}"))
+    RuntimeError::engine_with(format!("Kubernetes: {what}: {e}"), e)
 }
 
 fn is_code(e: &kube::Error, code: u16) -> bool {
@@ -77,23 +77,22 @@ fn is_code(e: &kube::Error, code: u16) -> bool {
 impl KubernetesRuntime {
     /// Connects with the kubeconfig (`$KUBECONFIG`, `~/.kube/config`) or the in-cluster
     /// service account, and checks that the API server answers.
-    pub async fn connect(instance: &str) -> Result<Self, String> {
+    pub async fn connect(instance: &str) -> Result<Self, RuntimeError> {
         install_crypto();
-        let unreachable = |e: &dyn std::fmt::Display| {
-            format!("no Kubernetes API server answers: {e} (set KUBECONFIG, or use --runtime docker or none)")
+        let unreachable = |e: kube::Error| {
+            let message = format!("no Kubernetes API server answers: {e} (set KUBECONFIG, or use --runtime docker or none)");
+            RuntimeError::engine_with(message, e)
         };
-        let client = Client::try_default().await.map_err(|e| unreachable(&e))?;
-        client
-            .apiserver_version()
-            .await
-            .map_err(|e| unreachable(&e))?;
+        let client = Client::try_default().await.map_err(unreachable)?;
+        client.apiserver_version().await.map_err(unreachable)?;
         Ok(Self::with_client(client, instance))
     }
 
     /// A runtime on the API server `config` describes (no check that it answers).
-    pub fn from_config(config: kube::Config, instance: &str) -> Result<Self, String> {
+    pub fn from_config(config: kube::Config, instance: &str) -> Result<Self, RuntimeError> {
         install_crypto();
-        let client = Client::try_from(config).map_err(|e| e.to_string())?;
+        let client = Client::try_from(config)
+            .map_err(|e| RuntimeError::engine_with(format!("Kubernetes client: {e}"), e))?;
         Ok(Self::with_client(client, instance))
     }
 
@@ -258,7 +257,7 @@ impl KubernetesRuntime {
 
 /// The runtime ID's parts, or an error naming it.
 fn parts(id: &str) -> Result<(&str, &str, &str), RuntimeError> {
-    parse_runtime_id(id).ok_or_else(|| RuntimeError::Engine(format!("not a pod container: {id}")))
+    parse_runtime_id(id).ok_or_else(|| RuntimeError::engine(format!("not a pod container: {id}")))
 }
 
 #[async_trait::async_trait]
@@ -282,7 +281,7 @@ impl ContainerRuntime for KubernetesRuntime {
                 }
                 Ok(watcher::Event::Delete(pod)) => Ok(tracker.deleted(&pod)),
                 Ok(watcher::Event::Init | watcher::Event::InitDone) => Ok(vec![]),
-                Err(e) => Err(RuntimeError::Engine(format!(
+                Err(e) => Err(RuntimeError::engine(format!(
                     "Kubernetes: watching pods: {e}"
                 ))),
             })
@@ -322,7 +321,7 @@ impl ContainerRuntime for KubernetesRuntime {
             .find(|(_, ecs)| ecs == name)
             .map(|(k8s, _)| k8s)
             .ok_or_else(|| {
-                RuntimeError::Engine(format!("no container {name} in the task definition"))
+                RuntimeError::engine(format!("no container {name} in the task definition"))
             })?;
         // The pod holds all of a task's containers: it is created with the last one.
         if created.len() + 1 == containers {
@@ -380,8 +379,8 @@ impl ContainerRuntime for KubernetesRuntime {
                 private_ipv4: ip,
                 ..container.clone()
             }),
-            Some(Err(reason)) => Err(RuntimeError::Engine(reason)),
-            None => Err(RuntimeError::Engine(format!(
+            Some(Err(reason)) => Err(RuntimeError::engine(reason)),
+            None => Err(RuntimeError::engine(format!(
                 "ResourceInitializationError: pod {ns}/{pod_name} did not start container {name} within {} s",
                 START_DEADLINE.as_secs()
             ))),
@@ -434,7 +433,7 @@ impl ContainerRuntime for KubernetesRuntime {
         })
         .await?
         .ok_or_else(|| {
-            RuntimeError::Engine(format!(
+            RuntimeError::engine(format!(
                 "Kubernetes: pod {ns}/{pod_name} did not stop within {} s",
                 deadline.as_secs()
             ))
