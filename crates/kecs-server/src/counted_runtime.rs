@@ -2,7 +2,6 @@
 //! call goes through here, so every failed engine call is counted once, whichever adapter runs.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -120,7 +119,42 @@ impl ContainerRuntime for CountedRuntime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kecs_domain::ports::runtime::{NoneRuntime, UnavailableRuntime};
+    use kecs_domain::ports::runtime::NoneRuntime;
+
+    /// An engine that refuses every task.
+    struct Refusing;
+
+    #[async_trait::async_trait]
+    impl ContainerRuntime for Refusing {
+        fn name(&self) -> &'static str {
+            "refusing"
+        }
+        async fn prepare_task(&self, _: &Task, _: &TaskDefinition) -> Result<(), RuntimeError> {
+            Err(RuntimeError::engine("the engine refuses"))
+        }
+        async fn create_container(
+            &self,
+            _: &Task,
+            _: &TaskDefinition,
+            _: &str,
+            _: &[StartedContainer],
+        ) -> Result<StartedContainer, RuntimeError> {
+            Err(RuntimeError::engine("the engine refuses"))
+        }
+        async fn start_container(
+            &self,
+            _: &Task,
+            _: &StartedContainer,
+        ) -> Result<StartedContainer, RuntimeError> {
+            Err(RuntimeError::engine("the engine refuses"))
+        }
+        async fn container_state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
+            Err(RuntimeError::engine("the engine refuses"))
+        }
+        async fn stop_task(&self, _: &Task) -> Result<(), RuntimeError> {
+            Ok(())
+        }
+    }
 
     #[tokio::test]
     async fn failures_are_counted_and_successes_are_not() {
@@ -128,11 +162,10 @@ mod tests {
         let none = CountedRuntime::new(Arc::new(NoneRuntime), errors.clone());
         none.stop_task(&Task::default()).await.unwrap();
         assert_eq!(errors.get(), 0);
-        let unavailable =
-            CountedRuntime::new(Arc::new(UnavailableRuntime("kubernetes")), errors.clone());
-        assert!(unavailable.inventory().await.is_ok());
+        let refusing = CountedRuntime::new(Arc::new(Refusing), errors.clone());
+        assert!(refusing.inventory().await.is_ok());
         assert_eq!(errors.get(), 0);
-        let refused = unavailable
+        let refused = refusing
             .prepare_task(&Task::default(), &TaskDefinition::default())
             .await;
         assert!(refused.is_err());

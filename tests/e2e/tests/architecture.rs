@@ -56,6 +56,7 @@ const LAYERS: &[&[&str]] = &[
 /// Items the crate root re-exports, by the module that defines them.
 const ROOT_ITEMS: &[(&str, &str)] = &[
     ("EcsError", "error"),
+    ("Cause", "error"),
     ("RequestContext", "context"),
     ("Census", "ops"),
     ("Kecs", "app"),
@@ -197,23 +198,26 @@ fn code_of(text: &str) -> String {
 /// The paths a file's code names through `crate::` and `super::`, each as its segments; a group
 /// (`crate::{a, b::{c, d}}`) gives one path per first-level name.
 fn paths_in(code: &str) -> Vec<Vec<String>> {
-    let start = Regex::new(r"\b(?:crate|super)(?:::(?:super|\w+))*::(?:\{|\*)?").unwrap();
+    let start = Regex::new(r"\b(crate|super)((?:::\w+)*)(::\{|::\*)?").unwrap();
     let mut out = vec![];
-    for m in start.find_iter(code) {
-        let text = m.as_str();
-        let prefix: Vec<String> = text
-            .trim_end_matches(['{', '*'])
-            .trim_end_matches("::")
-            .split("::")
+    for m in start.captures_iter(code) {
+        let (segments, tail) = (&m[2], m.get(3).map(|t| t.as_str()));
+        if segments.is_empty() && tail.is_none() {
+            // `pub(crate)`, `pub(super)`: a visibility, not a path.
+            continue;
+        }
+        let prefix: Vec<String> = std::iter::once(&m[1])
+            .chain(segments.split("::").filter(|s| !s.is_empty()))
             .map(str::to_string)
             .collect();
-        if !text.ends_with('{') {
+        let text = m.get(0).unwrap();
+        if tail != Some("::{") {
             out.push(prefix);
             continue;
         }
         // The group up to its matching brace; first-level items split at depth 0.
         let (mut depth, mut item, mut items) = (1, String::new(), vec![]);
-        for c in code[m.end()..].chars() {
+        for c in code[text.end()..].chars() {
             match c {
                 '{' => depth += 1,
                 '}' => depth -= 1,
