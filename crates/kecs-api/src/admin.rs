@@ -55,13 +55,19 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// The store answers: KECS can serve requests.
+/// The store answers and every background worker runs: KECS can serve requests and carry them
+/// out. A worker that stopped is named with why, until its supervisor has started it again.
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    match state.kecs.ready().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
-        Err(e) => HttpResponse::ServiceUnavailable()
-            .json(json!({"status": "not ready", "error": e.to_string()})),
+    if let Err(e) = state.kecs.ready().await {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "not ready", "error": e.to_string()}));
     }
+    let down = state.workers.down_now();
+    if !down.is_empty() {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "not ready", "workers_down": down}));
+    }
+    HttpResponse::Ok().json(json!({"status": "ready", "workers": state.workers.names()}))
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {

@@ -10,6 +10,7 @@ mod events;
 mod metrics;
 mod protocol;
 mod ui;
+mod workers;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ pub use conformance::ConformanceLog;
 pub use error::AwsError;
 pub use events::{EventHub, Filter as EventFilter};
 pub use metrics::Metrics;
+pub use workers::Workers;
 
 /// The largest request body accepted (bigger ones get HTTP 413).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -40,6 +42,8 @@ pub struct AppState {
     pub allow_reset: bool,
     /// Where every response is recorded for the conformance check (tests only).
     pub conformance: Option<ConformanceLog>,
+    /// The background workers' state: `/ready` fails while one is down.
+    pub workers: Workers,
 }
 
 /// Routes of the API port.

@@ -163,6 +163,7 @@ fn no_request_body_yields_a_server_error() {
             metrics,
             allow_reset: false,
             conformance: None,
+            workers: kecs_api::Workers::default(),
         };
         actix_test::init_service(
             App::new()

@@ -30,5 +30,6 @@ mod app;
 
 pub use app::Kecs;
 pub use context::RequestContext;
+pub use control::Controller;
 pub use error::{Cause, EcsError};
 pub use ops::census::Census;

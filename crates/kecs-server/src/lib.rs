@@ -10,6 +10,7 @@ mod counted_runtime;
 mod error;
 pub mod serve;
 pub mod settings;
+mod supervise;
 pub mod testing;
 
 pub use error::ServerError;

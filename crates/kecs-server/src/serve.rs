@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 use futures::StreamExt;
-use kecs_api::{AppState, ConformanceLog, EventHub, Metrics};
+use kecs_api::{AppState, ConformanceLog, EventHub, Metrics, Workers};
 use kecs_domain::ports::clock::SystemClock;
 use kecs_domain::ports::runtime::{ContainerRuntime, NoneRuntime};
 use kecs_domain::ports::store::{MemoryStore, Store};
@@ -19,6 +19,7 @@ use kecs_runtime::RuntimeKind;
 use crate::counted_runtime::CountedRuntime;
 use crate::error::ServerError;
 use crate::settings::Settings;
+use crate::supervise::{supervise, RESTART_DELAY};
 
 fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, ServerError> {
     if data_dir == ":memory:" {
@@ -148,6 +149,57 @@ async fn recover(runtime: &dyn ContainerRuntime, kecs: &Kecs) -> Result<(), Serv
     Ok(())
 }
 
+/// Starts every background worker under supervision: the domain's queue-driven controllers
+/// (task launcher, service scheduler, cluster cleanup), the runtime watch, the services' resync
+/// and the retention sweeper. Each is reported on `/ready` and started again if it stops.
+fn supervise_workers(
+    state: &AppState,
+    runtime: Arc<dyn ContainerRuntime>,
+    retention: std::time::Duration,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let workers = &state.workers;
+    let kecs = &state.kecs;
+    let mut handles: Vec<_> = kecs
+        .controllers()
+        .into_iter()
+        .map(|controller| {
+            supervise(
+                controller.name(),
+                workers.clone(),
+                RESTART_DELAY,
+                move || {
+                    let controller = controller.clone();
+                    async move { controller.run().await }
+                },
+            )
+        })
+        .collect();
+    if !runtime.is_emulated() {
+        let kecs = kecs.clone();
+        handles.push(supervise(
+            "runtime-watch",
+            workers.clone(),
+            RESTART_DELAY,
+            move || watch_runtime(runtime.clone(), kecs.clone()),
+        ));
+    }
+    let k = kecs.clone();
+    handles.push(supervise(
+        "service-resync",
+        workers.clone(),
+        RESTART_DELAY,
+        move || resync_services(k.clone()),
+    ));
+    let k = kecs.clone();
+    handles.push(supervise(
+        "retention-sweeper",
+        workers.clone(),
+        RESTART_DELAY,
+        move || forget_stopped_tasks(k.clone(), retention),
+    ));
+    handles
+}
+
 /// What one KECS instance serves from.
 pub struct Wiring {
     /// Where state is kept.
@@ -245,17 +297,12 @@ pub async fn start(
         events,
         allow_reset: wiring.allow_reset,
         conformance: wiring.conformance,
+        workers: Workers::default(),
     };
-    let mut controllers = vec![tokio::spawn(state.kecs.clone().drive_tasks())];
     if !runtime.is_emulated() {
         recover(runtime.as_ref(), &state.kecs).await?;
-        controllers.push(tokio::spawn(watch_runtime(runtime, state.kecs.clone())));
     }
-    controllers.push(tokio::spawn(resync_services(state.kecs.clone())));
-    controllers.push(tokio::spawn(forget_stopped_tasks(
-        state.kecs.clone(),
-        wiring.stopped_task_retention,
-    )));
+    let controllers = supervise_workers(&state, runtime, wiring.stopped_task_retention);
     let data = web::Data::new(state);
 
     let api_data = data.clone();

@@ -7,7 +7,7 @@ mod generated;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::control::{lifecycle, reconciler, retention, service_scheduler};
+use crate::control::{lifecycle, reconciler, retention, service_scheduler, Controller};
 use crate::core::Core;
 use crate::model::HealthStatus;
 use crate::ops::{census, logs};
@@ -73,11 +73,17 @@ impl Kecs {
         logs::container_logs(&self.core, task, container, tail).await
     }
 
-    /// Runs the controllers' queued work until the queue closes: launches and stops (up to 64
-    /// tasks at once), scheduler passes, cluster cleanups. Call it once (a second call returns
-    /// at once), on the embedding application's async runtime.
+    /// Runs every queue-driven controller (task launcher, service scheduler, cluster cleanup)
+    /// until their queues close, on the embedding application's async runtime. Call it once (a
+    /// second call returns at once); a host that supervises them one by one uses
+    /// [`Kecs::controllers`] instead.
     pub async fn drive_tasks(self: Arc<Self>) {
         crate::control::drive(self.core.clone()).await
+    }
+
+    /// The queue-driven controllers, each to run (and restart if it ends) on its own.
+    pub fn controllers(&self) -> Vec<Controller> {
+        Controller::all(&self.core)
     }
 
     /// Applies what the runtime observed about a container.

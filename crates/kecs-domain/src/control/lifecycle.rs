@@ -1,7 +1,7 @@
 //! What the runtime reports does to a task: exits (decided by `rules::task_exit`), health
 //! verdicts, and finishing a stop.
 
-use crate::core::work::TaskWork;
+use crate::core::work::{TaskJob, TaskWork};
 use crate::core::Core;
 use crate::model::{HealthStatus, Task, TaskStopCode};
 use crate::ports::runtime::{ContainerExit, ContainerStatus, RuntimeEvent};
@@ -112,8 +112,8 @@ pub(crate) async fn finish_stop(core: &Core, task_arn: &str) {
     };
     // A launch still starting containers would start them after this stop looked: let it
     // notice the stop (it checks before every start) and end first.
-    let launch = TaskWork::Launch(task_arn.to_string());
-    while core.work.is_busy(&launch) {
+    let launch = TaskJob::Launch(task_arn.to_string());
+    while core.work.tasks.is_busy(&launch) {
         core.sleep(std::time::Duration::from_millis(20)).await;
     }
     if let Err(e) = core.runtime.stop_task(&task).await {

@@ -1,7 +1,14 @@
-//! The background controllers: the task launcher and stopper, the runtime's reports
-//! (lifecycle), the service scheduler (task sets included), the reconciler (start-up recovery
-//! and the resync), the retention sweeper and the cleanup of deleted clusters. Requests decide
-//! and commit; these do the slow work outside any request.
+//! The background controllers. Requests decide and commit; these do the slow work outside any
+//! request, each from its own queue in its own loop:
+//!
+//! - the task launcher ([`launcher`], [`lifecycle`]): starts and stops tasks' containers;
+//! - the service scheduler ([`service_scheduler`], task sets included): one pass per service
+//!   that changed;
+//! - the cluster cleanup ([`cluster_cleanup`]): what the runtime keeps of a deleted cluster.
+//!
+//! The reconciler ([`reconciler`]: start-up recovery and the resync) and the retention sweeper
+//! ([`retention`]) have no queue: the host calls them on its own schedule. A job that panics is
+//! logged and abandoned; the loop goes on.
 
 pub(crate) mod cluster_cleanup;
 pub(crate) mod launcher;
@@ -12,36 +19,150 @@ pub(crate) mod service_pass;
 pub(crate) mod service_scheduler;
 mod task_set_scheduling;
 
+use std::future::Future;
+use std::hash::Hash;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::channel::mpsc::UnboundedReceiver;
+use futures::{FutureExt, StreamExt};
 
-use crate::core::work::TaskWork;
+use crate::core::work::{TaskJob, WorkQueue};
 use crate::core::Core;
 
 /// How many tasks may be starting or stopping at once.
-const CONCURRENT_WORK: usize = 64;
+const CONCURRENT_TASKS: usize = 64;
+/// How many services may be in a scheduler pass at once.
+const CONCURRENT_SERVICES: usize = 16;
+/// How many deleted clusters may be cleaned up at once.
+const CONCURRENT_CLUSTERS: usize = 4;
 
-/// Runs the queued work until the queue closes: launches, stops, scheduler passes and cluster
-/// cleanups, up to 64 at once. A second call returns at once (the queue has one consumer).
-pub(crate) async fn drive(core: Arc<Core>) {
-    let Some(receiver) = core.work.take_receiver() else {
+/// One queue-driven controller: which one, and the core it works on.
+#[derive(Clone)]
+pub struct Controller {
+    kind: Kind,
+    core: Arc<Core>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    TaskLauncher,
+    ServiceScheduler,
+    ClusterCleanup,
+}
+
+impl std::fmt::Debug for Controller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Controller")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Controller {
+    /// Every queue-driven controller of `core`.
+    pub(crate) fn all(core: &Arc<Core>) -> Vec<Controller> {
+        [
+            Kind::TaskLauncher,
+            Kind::ServiceScheduler,
+            Kind::ClusterCleanup,
+        ]
+        .into_iter()
+        .map(|kind| Controller {
+            kind,
+            core: core.clone(),
+        })
+        .collect()
+    }
+
+    /// Its name, for logs and readiness (`task-launcher`, `service-scheduler`, `cluster-cleanup`).
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::TaskLauncher => "task-launcher",
+            Kind::ServiceScheduler => "service-scheduler",
+            Kind::ClusterCleanup => "cluster-cleanup",
+        }
+    }
+
+    /// Does the controller's queued work until the queue closes. While it runs, a second `run` of the same controller returns at once; once it has ended (even by a
+    /// panic), `run` may be called again and carries on with the queue.
+    pub async fn run(&self) {
+        let core = &self.core;
+        match self.kind {
+            Kind::TaskLauncher => {
+                drain(&core.work.tasks, CONCURRENT_TASKS, |job| async move {
+                    match &job {
+                        TaskJob::Launch(arn) => launcher::launch(core, arn).await,
+                        TaskJob::Stop(arn) => lifecycle::finish_stop(core, arn).await,
+                    }
+                })
+                .await
+            }
+            Kind::ServiceScheduler => {
+                drain(&core.work.services, CONCURRENT_SERVICES, |arn| async move {
+                    service_scheduler::schedule(core, &arn).await
+                })
+                .await
+            }
+            Kind::ClusterCleanup => {
+                drain(&core.work.clusters, CONCURRENT_CLUSTERS, |arn| async move {
+                    cluster_cleanup::forget_cluster(core, &arn).await
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// Gives the receiver back to its queue when the loop that holds it ends, however it ends.
+struct Lease<'q, J: Clone + Eq + Hash> {
+    queue: &'q WorkQueue<J>,
+    receiver: Option<UnboundedReceiver<J>>,
+}
+
+impl<J: Clone + Eq + Hash> Drop for Lease<'_, J> {
+    fn drop(&mut self) {
+        if let Some(receiver) = self.receiver.take() {
+            self.queue.give_back(receiver);
+        }
+    }
+}
+
+/// Runs `job` for each piece of work on `queue`, up to `concurrency` at once, until the queue
+/// closes. A job that panics is logged and marked done, so its work can be asked for again.
+async fn drain<'q, J, F, Fut>(queue: &'q WorkQueue<J>, concurrency: usize, job: F)
+where
+    J: Clone + Eq + Hash + std::fmt::Debug + Send + 'q,
+    F: Fn(J) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(receiver) = queue.take_receiver() else {
+        // Another loop holds the queue.
+        return;
+    };
+    let mut lease = Lease {
+        queue,
+        receiver: Some(receiver),
+    };
+    let Some(receiver) = lease.receiver.as_mut() else {
         return;
     };
     receiver
-        .for_each_concurrent(CONCURRENT_WORK, |work| {
-            let core = core.clone();
+        .by_ref()
+        .for_each_concurrent(concurrency, |work| {
+            let run = AssertUnwindSafe(job(work.clone())).catch_unwind();
             async move {
-                match &work {
-                    TaskWork::Launch(arn) => launcher::launch(&core, arn).await,
-                    TaskWork::Stop(arn) => lifecycle::finish_stop(&core, arn).await,
-                    TaskWork::Schedule(arn) => service_scheduler::schedule(&core, arn).await,
-                    TaskWork::ForgetCluster(arn) => {
-                        cluster_cleanup::forget_cluster(&core, arn).await
-                    }
+                if run.await.is_err() {
+                    tracing::error!(?work, "a controller's job panicked; it is abandoned");
                 }
-                core.work.done(&work);
+                queue.done(&work);
             }
         })
         .await;
+}
+
+/// Runs every queue-driven controller of `core` until their queues close.
+pub(crate) async fn drive(core: Arc<Core>) {
+    let controllers = Controller::all(&core);
+    futures::future::join_all(controllers.iter().map(Controller::run)).await;
 }

@@ -1,5 +1,6 @@
 //! The core: the in-memory [`State`] and the one write path to it, with the ports every
-//! operation and controller shares (store, clock, runtime, event release, the work queue).
+//! operation and controller shares (store, clock, runtime, event release, the controllers'
+//! queues).
 //!
 //! Reads take a shared lock on the state. A write validates and decides under the exclusive
 //! lock, applies its mutations, queues their changes with the store (in lock order, so the store
@@ -20,7 +21,7 @@ use crate::ports::runtime::ContainerRuntime;
 use crate::ports::store::{Store, StoreError};
 use crate::state::{service_of_task_change, Mutation, State};
 use crate::EcsError;
-use work::{TaskWork, WorkQueue};
+use work::{Queues, TaskWork};
 
 /// The state, its durable write path and the ports; operations and controllers are functions
 /// over it.
@@ -29,7 +30,7 @@ pub(crate) struct Core {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
-    pub(crate) work: WorkQueue,
+    pub(crate) work: Queues,
     events: OrderedRelease,
 }
 
@@ -53,7 +54,7 @@ impl Core {
             store,
             clock,
             runtime,
-            work: WorkQueue::new(),
+            work: Queues::new(),
             events: OrderedRelease::new(Arc::new(NoEvents)),
         })
     }

@@ -1,57 +1,62 @@
-//! The task controller's work queue: requests decide and commit, the controller does the slow
-//! engine work (starting containers in dependency order, stopping them) outside any request.
+//! The controllers' work queues: requests decide and commit, and queue the slow work (starting
+//! and stopping containers, scheduler passes, a deleted cluster's cleanup) for the controller
+//! that does it, outside any request. One queue per controller.
 //!
-//! The queue is a plain channel, so the domain needs no async runtime: whoever embeds
-//! [`crate::Kecs`] with a real container runtime runs [`crate::Kecs::drive_tasks`] on theirs
-//! (kecs-server spawns it); `control::drive` does the work.
+//! A queue is a plain channel, so the domain needs no async runtime: whoever embeds
+//! [`crate::Kecs`] runs its controllers on theirs (kecs-server supervises each one).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::hash::Hash;
+use std::sync::{Mutex, MutexGuard};
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 
-/// Engine work for one task.
+/// Work a request or a controller asks for, routed to the queue of the controller that does it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskWork {
-    /// Start the containers of a PROVISIONING task.
+    /// Start the containers of a PROVISIONING task (task launcher).
     Launch(String),
-    /// Stop the containers of a task whose desired status is STOPPED, then record it STOPPED.
+    /// Stop the containers of a task whose desired status is STOPPED, then record it STOPPED
+    /// (task launcher).
     Stop(String),
-    /// Run the scheduler for a service (its tasks or its settings changed).
+    /// Run the scheduler for a service: its tasks or its settings changed (service scheduler).
     Schedule(String),
-    /// Remove what the runtime keeps of a deleted cluster: its stopped tasks' containers.
+    /// Remove what the runtime keeps of a deleted cluster: its stopped tasks' containers
+    /// (cluster cleanup).
     ForgetCluster(String),
 }
 
-/// Both ends of the queue; the receiving end is taken once by the controller. Work queued or
-/// running is remembered, so the same work is not queued twice; a scheduler pass asked for
-/// while one is queued or running runs once more after it (it may have missed the change).
-pub(crate) struct WorkQueue {
-    sender: UnboundedSender<TaskWork>,
-    receiver: Mutex<Option<UnboundedReceiver<TaskWork>>>,
+/// One controller's queue. Work queued or running is remembered, so the same work is not queued
+/// twice; with `rerun`, work asked for while it is queued or running runs once more after it
+/// (a scheduler pass may have missed the change that asked for it).
+pub(crate) struct WorkQueue<J> {
+    sender: UnboundedSender<J>,
+    receiver: Mutex<Option<UnboundedReceiver<J>>>,
     /// Queued or running work, and whether it must run again when done.
-    busy: Mutex<HashMap<TaskWork, bool>>,
+    busy: Mutex<HashMap<J, bool>>,
+    rerun: bool,
 }
 
-impl WorkQueue {
-    pub(crate) fn new() -> Self {
+impl<J: Clone + Eq + Hash> WorkQueue<J> {
+    fn new(rerun: bool) -> Self {
         let (sender, receiver) = unbounded();
         Self {
             sender,
             receiver: Mutex::new(Some(receiver)),
             busy: Mutex::new(HashMap::new()),
+            rerun,
         }
     }
 
-    fn busy(&self) -> std::sync::MutexGuard<'_, HashMap<TaskWork, bool>> {
+    fn busy(&self) -> MutexGuard<'_, HashMap<J, bool>> {
         self.busy.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn push(&self, work: TaskWork) {
+    pub(crate) fn push(&self, work: J) {
         {
             let mut busy = self.busy();
             if let Some(again) = busy.get_mut(&work) {
-                *again = matches!(work, TaskWork::Schedule(_));
+                *again = self.rerun;
                 return;
             }
             busy.insert(work.clone(), false);
@@ -60,7 +65,8 @@ impl WorkQueue {
         let _ = self.sender.unbounded_send(work);
     }
 
-    pub(crate) fn done(&self, work: &TaskWork) {
+    /// `work` is finished (or abandoned): it may be queued again.
+    pub(crate) fn done(&self, work: &J) {
         let again = self.busy().remove(work).unwrap_or(false);
         if again {
             self.push(work.clone());
@@ -68,15 +74,61 @@ impl WorkQueue {
     }
 
     /// Whether `work` is queued or running.
-    pub(crate) fn is_busy(&self, work: &TaskWork) -> bool {
+    pub(crate) fn is_busy(&self, work: &J) -> bool {
         self.busy().contains_key(work)
     }
 
-    /// The receiving end, for the one loop that does the work (`None` once taken).
-    pub(crate) fn take_receiver(&self) -> Option<UnboundedReceiver<TaskWork>> {
+    /// Lends the receiving end to the one loop that does the work; `None` while another loop
+    /// holds it. The loop gives it back (`give_back`) when it ends, even by a panic, so a
+    /// restarted loop takes it again.
+    pub(crate) fn take_receiver(&self) -> Option<UnboundedReceiver<J>> {
         self.receiver
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
+    }
+
+    /// Takes back the receiving end a loop held.
+    pub(crate) fn give_back(&self, receiver: UnboundedReceiver<J>) {
+        *self.receiver.lock().unwrap_or_else(|p| p.into_inner()) = Some(receiver);
+    }
+}
+
+/// A task launched or stopped by the task launcher.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum TaskJob {
+    /// See [`TaskWork::Launch`].
+    Launch(String),
+    /// See [`TaskWork::Stop`].
+    Stop(String),
+}
+
+/// Every controller's queue.
+pub(crate) struct Queues {
+    /// The task launcher's: launches and stops.
+    pub(crate) tasks: WorkQueue<TaskJob>,
+    /// The service scheduler's: services to look at (a pass asked for while one runs runs again).
+    pub(crate) services: WorkQueue<String>,
+    /// The cluster cleanup's: deleted clusters.
+    pub(crate) clusters: WorkQueue<String>,
+}
+
+impl Queues {
+    pub(crate) fn new() -> Self {
+        Self {
+            tasks: WorkQueue::new(false),
+            services: WorkQueue::new(true),
+            clusters: WorkQueue::new(false),
+        }
+    }
+
+    /// Queues `work` for the controller that does it.
+    pub(crate) fn push(&self, work: TaskWork) {
+        match work {
+            TaskWork::Launch(arn) => self.tasks.push(TaskJob::Launch(arn)),
+            TaskWork::Stop(arn) => self.tasks.push(TaskJob::Stop(arn)),
+            TaskWork::Schedule(arn) => self.services.push(arn),
+            TaskWork::ForgetCluster(arn) => self.clusters.push(arn),
+        }
     }
 }
