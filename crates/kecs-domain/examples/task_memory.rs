@@ -5,6 +5,9 @@
 //! size for comparison.
 //!
 //! `cargo run --release -p kecs-domain --example task_memory -- 100000`
+//!
+//! The one unsafe code in the workspace: a global allocator is an `unsafe` trait.
+#![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};

@@ -8,7 +8,6 @@
 //! request context; [`ports`]; [`rules`] (pure decisions); [`state`] (the in-memory tables);
 //! `core` (the write path); `ops` (the ECS operations) and `control` (background controllers);
 //! [`Kecs`], the facade that ties them together.
-#![warn(missing_docs)]
 
 pub mod api;
 pub mod arn;

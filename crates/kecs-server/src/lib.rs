@@ -4,7 +4,6 @@
 //!
 //! Without the default `duckdb` feature nothing here compiles DuckDB; the server then keeps its
 //! state in memory only.
-#![warn(missing_docs)]
 
 mod counted_runtime;
 mod error;
