@@ -278,7 +278,7 @@ def readme_with_list(pairs) -> str:
     head, rest = text.split(README_BEGIN, 1)
     _, tail = rest.split(README_END, 1)
     listing = ", ".join(f"`{op}`" for op, _ in pairs)
-    body = f"{len(pairs)} operations: {listing}.\n"
+    body = f"{len(pairs)} operations: {listing}."
     # Wrapped at 110 columns, as the rest of the README.
     lines, line = [], ""
     for word in body.split(" "):
