@@ -11,19 +11,17 @@
 //! the same name in the cluster's namespace, so their tasks are reachable by name.
 
 pub mod names;
+mod objects;
 pub mod observe;
 pub mod pod;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service, ServicePort, ServiceSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kecs_domain::model::{Task, TaskDefinition, TransportProtocol};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use kecs_domain::model::{Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
     ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
     RuntimeEvent, StartedContainer,
@@ -33,10 +31,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
 
-use names::{
-    dns_label, namespace, parse_runtime_id, pod_name, runtime_id, ANNOTATION_CLUSTER_ARN,
-    LABEL_CLUSTER, LABEL_INSTANCE, LABEL_SERVICE,
-};
+use names::{dns_label, namespace, parse_runtime_id, pod_name, runtime_id, LABEL_INSTANCE};
 
 /// How long a pod may stay unscheduled or pulling before its task fails to start.
 const START_DEADLINE: Duration = Duration::from_secs(600);
@@ -128,107 +123,6 @@ impl KubernetesRuntime {
                 .await
                 .map(|p| p.map(Arc::new))
                 .map_err(|e| failed(format_args!("reading pod {ns}/{name}"), e)),
-        }
-    }
-
-    async fn ensure_namespace(&self, cluster_arn: &str) -> Result<String, RuntimeError> {
-        let name = namespace(cluster_arn);
-        let api: Api<Namespace> = Api::all(self.client.clone());
-        if api
-            .get_opt(&name)
-            .await
-            .map_err(|e| failed(format_args!("reading namespace {name}"), e))?
-            .is_some()
-        {
-            return Ok(name);
-        }
-        let cluster = cluster_arn.rsplit('/').next().unwrap_or_default();
-        let ns = Namespace {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                labels: Some(BTreeMap::from([(
-                    LABEL_CLUSTER.to_string(),
-                    dns_label(cluster, 63),
-                )])),
-                annotations: Some(BTreeMap::from([(
-                    ANNOTATION_CLUSTER_ARN.to_string(),
-                    cluster_arn.to_string(),
-                )])),
-                ..ObjectMeta::default()
-            },
-            ..Namespace::default()
-        };
-        match api.create(&PostParams::default(), &ns).await {
-            Ok(_) => Ok(name),
-            Err(e) if is_code(&e, 409) => Ok(name),
-            Err(e) => Err(failed(format_args!("creating namespace {name}"), e)),
-        }
-    }
-
-    /// The Kubernetes Service of an ECS service whose tasks have port mappings.
-    async fn ensure_service(
-        &self,
-        ns: &str,
-        service: &str,
-        td: &TaskDefinition,
-    ) -> Result<(), RuntimeError> {
-        let mut ports: Vec<ServicePort> = vec![];
-        for p in td
-            .container_definitions
-            .iter()
-            .flatten()
-            .flat_map(|d| d.port_mappings.iter().flatten())
-        {
-            let Some(port) = p.container_port else {
-                continue;
-            };
-            let protocol = match p.protocol {
-                Some(TransportProtocol::Udp) => "UDP",
-                _ => "TCP",
-            };
-            if ports
-                .iter()
-                .any(|s| s.port == port && s.protocol.as_deref() == Some(protocol))
-            {
-                continue;
-            }
-            ports.push(ServicePort {
-                name: Some(format!("{}-{port}", protocol.to_lowercase())),
-                port,
-                target_port: Some(IntOrString::Int(port)),
-                protocol: Some(protocol.into()),
-                ..ServicePort::default()
-            });
-        }
-        if ports.is_empty() {
-            return Ok(());
-        }
-        let name = dns_label(service, 63);
-        let selector = BTreeMap::from([
-            (LABEL_INSTANCE.to_string(), self.instance.clone()),
-            (LABEL_SERVICE.to_string(), name.clone()),
-        ]);
-        let object = Service {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                labels: Some(BTreeMap::from([(
-                    LABEL_INSTANCE.to_string(),
-                    self.instance.clone(),
-                )])),
-                ..ObjectMeta::default()
-            },
-            spec: Some(ServiceSpec {
-                selector: Some(selector),
-                ports: Some(ports),
-                ..ServiceSpec::default()
-            }),
-            ..Service::default()
-        };
-        let api: Api<Service> = Api::namespaced(self.client.clone(), ns);
-        match api.create(&PostParams::default(), &object).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_code(&e, 409) => Ok(()),
-            Err(e) => Err(failed(format_args!("creating service {ns}/{name}"), e)),
         }
     }
 
