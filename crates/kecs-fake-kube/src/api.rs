@@ -113,17 +113,17 @@ async fn version() -> HttpResponse {
 
 async fn create_namespace(world: web::Data<World>, body: Bytes) -> HttpResponse {
     match parse::<Value>(&body) {
-        Ok(ns) => answer(world.create_namespace(ns), StatusCode::CREATED),
+        Ok(ns) => answer(world.namespaces().create(ns), StatusCode::CREATED),
         Err(r) => *r,
     }
 }
 
 async fn get_namespace(world: web::Data<World>, ns: web::Path<String>) -> HttpResponse {
-    answer(world.namespace(&ns), StatusCode::OK)
+    answer(world.namespaces().get(&ns), StatusCode::OK)
 }
 
 async fn delete_namespace(world: web::Data<World>, ns: web::Path<String>) -> HttpResponse {
-    answer(world.delete_namespace(&ns), StatusCode::OK)
+    answer(world.namespaces().delete(&ns), StatusCode::OK)
 }
 
 async fn create_pod(world: web::Data<World>, ns: web::Path<String>, body: Bytes) -> HttpResponse {
@@ -251,7 +251,7 @@ async fn create_service(
     body: Bytes,
 ) -> HttpResponse {
     match parse::<Value>(&body) {
-        Ok(s) => answer(world.create_service(&ns, s), StatusCode::CREATED),
+        Ok(s) => answer(world.services().create(&ns, s), StatusCode::CREATED),
         Err(r) => *r,
     }
 }
@@ -260,17 +260,17 @@ async fn list_services(world: web::Data<World>, ns: web::Path<String>) -> HttpRe
     HttpResponse::Ok().json(json!({
         "apiVersion": "v1", "kind": "ServiceList",
         "metadata": {"resourceVersion": world.resource_version().to_string()},
-        "items": world.services(&ns)
+        "items": world.services().list(&ns)
     }))
 }
 
 async fn get_service(world: web::Data<World>, path: web::Path<(String, String)>) -> HttpResponse {
-    answer(world.service(&path.0, &path.1), StatusCode::OK)
+    answer(world.services().get(&path.0, &path.1), StatusCode::OK)
 }
 
 async fn delete_service(
     world: web::Data<World>,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
-    answer(world.delete_service(&path.0, &path.1), StatusCode::OK)
+    answer(world.services().delete(&path.0, &path.1), StatusCode::OK)
 }

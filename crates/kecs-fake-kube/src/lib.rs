@@ -8,6 +8,7 @@
 
 mod api;
 pub mod kubelet;
+mod objects;
 pub mod program;
 mod world;
 
@@ -15,6 +16,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use objects::{Namespaces, Services};
 pub use world::World;
 
 /// A running fake API server.

@@ -8,6 +8,7 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use crate::kubelet::{now, PodRun};
+use crate::objects::{Namespaces, Services};
 
 /// How many pod changes a watch can resume from.
 const HISTORY: usize = 10_000;
@@ -37,12 +38,12 @@ pub enum Failure {
 }
 
 #[derive(Default)]
-struct State {
-    rv: u64,
-    namespaces: BTreeMap<String, Value>,
-    pods: BTreeMap<(String, String), (Pod, PodRun)>,
-    services: BTreeMap<(String, String), Value>,
-    history: VecDeque<Change>,
+pub(crate) struct State {
+    pub(crate) rv: u64,
+    pub(crate) namespaces: BTreeMap<String, Value>,
+    pub(crate) pods: BTreeMap<(String, String), (Pod, PodRun)>,
+    pub(crate) services: BTreeMap<(String, String), Value>,
+    pub(crate) history: VecDeque<Change>,
 }
 
 /// The fake cluster.
@@ -94,7 +95,7 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-fn stamp(meta: &mut Value, rv: u64) {
+pub(crate) fn stamp(meta: &mut Value, rv: u64) {
     meta["resourceVersion"] = Value::String(rv.to_string());
 }
 
@@ -108,7 +109,7 @@ impl World {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -116,7 +117,7 @@ impl World {
         self.images.contains(&tagged(image))
     }
 
-    fn record(&self, state: &mut State, kind: &'static str, pod: &mut Pod) {
+    pub(crate) fn record(&self, state: &mut State, kind: &'static str, pod: &mut Pod) {
         state.rv += 1;
         pod.metadata.resource_version = Some(state.rv.to_string());
         let change = Change {
@@ -151,59 +152,19 @@ impl World {
         }
     }
 
+    /// The namespaces.
+    pub fn namespaces(&self) -> Namespaces<'_> {
+        Namespaces(self)
+    }
+
+    /// The services.
+    pub fn services(&self) -> Services<'_> {
+        Services(self)
+    }
+
     /// The current resource version.
     pub fn resource_version(&self) -> u64 {
         self.lock().rv
-    }
-
-    /// A namespace.
-    pub fn namespace(&self, name: &str) -> Result<Value, Failure> {
-        self.lock()
-            .namespaces
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Failure::NotFound(format!("namespaces \"{name}\" not found")))
-    }
-
-    /// Creates a namespace.
-    pub fn create_namespace(&self, mut ns: Value) -> Result<Value, Failure> {
-        let name = ns["metadata"]["name"]
-            .as_str()
-            .ok_or_else(|| Failure::Invalid("metadata.name: Required value".into()))?
-            .to_string();
-        let mut state = self.lock();
-        if state.namespaces.contains_key(&name) {
-            return Err(Failure::AlreadyExists(format!(
-                "namespaces \"{name}\" already exists"
-            )));
-        }
-        state.rv += 1;
-        stamp(&mut ns["metadata"], state.rv);
-        ns["status"] = serde_json::json!({"phase": "Active"});
-        state.namespaces.insert(name, ns.clone());
-        Ok(ns)
-    }
-
-    /// Deletes a namespace and everything in it.
-    pub fn delete_namespace(&self, name: &str) -> Result<Value, Failure> {
-        let mut state = self.lock();
-        let ns = state
-            .namespaces
-            .remove(name)
-            .ok_or_else(|| Failure::NotFound(format!("namespaces \"{name}\" not found")))?;
-        let pods: Vec<(String, String)> = state
-            .pods
-            .keys()
-            .filter(|(n, _)| n == name)
-            .cloned()
-            .collect();
-        for key in pods {
-            if let Some((mut pod, _)) = state.pods.remove(&key) {
-                self.record(&mut state, "DELETED", &mut pod);
-            }
-        }
-        state.services.retain(|(n, _), _| n != name);
-        Ok(ns)
     }
 
     /// Creates a pod (its status is the kubelet's).
@@ -335,58 +296,6 @@ impl World {
             .cloned()
             .collect();
         Ok((past, self.changes.subscribe()))
-    }
-
-    /// Creates a service.
-    pub fn create_service(&self, ns: &str, mut service: Value) -> Result<Value, Failure> {
-        let name = service["metadata"]["name"]
-            .as_str()
-            .ok_or_else(|| Failure::Invalid("metadata.name: Required value".into()))?
-            .to_string();
-        let mut state = self.lock();
-        if !state.namespaces.contains_key(ns) {
-            return Err(Failure::NotFound(format!("namespaces \"{ns}\" not found")));
-        }
-        let key = (ns.to_string(), name.clone());
-        if state.services.contains_key(&key) {
-            return Err(Failure::AlreadyExists(format!(
-                "services \"{name}\" already exists"
-            )));
-        }
-        state.rv += 1;
-        service["metadata"]["namespace"] = Value::String(ns.to_string());
-        stamp(&mut service["metadata"], state.rv);
-        service["spec"]["clusterIP"] =
-            Value::String(format!("10.96.0.{}", state.services.len() + 10));
-        state.services.insert(key, service.clone());
-        Ok(service)
-    }
-
-    /// A service.
-    pub fn service(&self, ns: &str, name: &str) -> Result<Value, Failure> {
-        self.lock()
-            .services
-            .get(&(ns.to_string(), name.to_string()))
-            .cloned()
-            .ok_or_else(|| Failure::NotFound(format!("services \"{name}\" not found")))
-    }
-
-    /// The services of `ns`.
-    pub fn services(&self, ns: &str) -> Vec<Value> {
-        self.lock()
-            .services
-            .iter()
-            .filter(|((n, _), _)| n == ns)
-            .map(|(_, s)| s.clone())
-            .collect()
-    }
-
-    /// Deletes a service.
-    pub fn delete_service(&self, ns: &str, name: &str) -> Result<Value, Failure> {
-        self.lock()
-            .services
-            .remove(&(ns.to_string(), name.to_string()))
-            .ok_or_else(|| Failure::NotFound(format!("services \"{name}\" not found")))
     }
 }
 

@@ -163,7 +163,11 @@ async fn stopping_keeps_the_pod_with_exit_codes_and_removing_deletes_it() {
     );
     assert!(rt.inventory().await.unwrap().is_empty());
     rt.remove_cluster(CLUSTER).await.unwrap();
-    assert!(fake.world.namespace(&names::namespace(CLUSTER)).is_err());
+    assert!(fake
+        .world
+        .namespaces()
+        .get(&names::namespace(CLUSTER))
+        .is_err());
     fake.stop().await;
 }
 
@@ -217,7 +221,8 @@ async fn a_service_with_ports_gets_a_kubernetes_service() {
     let ns = names::namespace(CLUSTER);
     let service = fake
         .world
-        .service(&ns, &names::dns_label("Web_Front", 63))
+        .services()
+        .get(&ns, &names::dns_label("Web_Front", 63))
         .unwrap();
     assert_eq!(service["spec"]["ports"][0]["port"], 8080);
     assert_eq!(
@@ -234,7 +239,8 @@ async fn a_service_with_ports_gets_a_kubernetes_service() {
         .unwrap();
     assert!(fake
         .world
-        .service(&ns, &names::dns_label("Web_Front", 63))
+        .services()
+        .get(&ns, &names::dns_label("Web_Front", 63))
         .is_err());
     fake.stop().await;
 }
