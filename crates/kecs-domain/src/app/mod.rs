@@ -13,6 +13,7 @@ use crate::model::HealthStatus;
 use crate::ops::{census, logs};
 use crate::ports::clock::Clock;
 use crate::ports::events::EventBus;
+use crate::ports::ids::{Ids, RandomIds};
 use crate::ports::runtime::{ContainerExit, ContainerRuntime, ObservedContainer, RuntimeEvent};
 use crate::ports::store::{Store, StoreError};
 use crate::state::Mutation;
@@ -36,8 +37,19 @@ impl Kecs {
         clock: Arc<dyn Clock>,
         runtime: Arc<dyn ContainerRuntime>,
     ) -> Result<Self, StoreError> {
+        Self::open_with_ids(store, clock, runtime, Arc::new(RandomIds)).await
+    }
+
+    /// [`Kecs::open`], with new IDs (tasks, deployments, events) taken from `ids` instead of
+    /// random ones.
+    pub async fn open_with_ids(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        runtime: Arc<dyn ContainerRuntime>,
+        ids: Arc<dyn Ids>,
+    ) -> Result<Self, StoreError> {
         Ok(Self {
-            core: Arc::new(Core::open(store, clock, runtime).await?),
+            core: Arc::new(Core::open(store, clock, runtime, ids).await?),
         })
     }
 

@@ -4,6 +4,7 @@
 
 use crate::model::*;
 use crate::ops::service_model::add_event;
+use crate::ports::ids::Ids;
 use crate::rules::scheduler::{SeenState, SeenTask};
 use crate::rules::task_state::{self, is_starting, is_stopped};
 use crate::state::{Mutation, State};
@@ -48,7 +49,7 @@ pub(crate) struct Plan {
 }
 
 /// The service's event for tasks its scheduler stopped.
-pub(crate) fn note_stopped(service: &mut Service, stopped: &[String], now: f64) {
+pub(crate) fn note_stopped(service: &mut Service, stopped: &[String], now: f64, ids: &dyn Ids) {
     if stopped.is_empty() {
         return;
     }
@@ -58,11 +59,11 @@ pub(crate) fn note_stopped(service: &mut Service, stopped: &[String], now: f64) 
         stopped.len(),
         task_list(stopped)
     );
-    add_event(service, message, now);
+    add_event(service, message, now, ids);
 }
 
 /// The service's steady-state event, unless it is the newest event already.
-pub(crate) fn note_steady(service: &mut Service, now: f64) {
+pub(crate) fn note_steady(service: &mut Service, now: f64, ids: &dyn Ids) {
     let name = service.service_name.clone().unwrap_or_default();
     let message = format!("(service {name}) has reached a steady state.");
     let newest = service
@@ -72,7 +73,7 @@ pub(crate) fn note_steady(service: &mut Service, now: f64) {
         .next()
         .and_then(|e| e.message.clone());
     if newest.as_deref() != Some(message.as_str()) {
-        add_event(service, message, now);
+        add_event(service, message, now, ids);
     }
 }
 

@@ -13,6 +13,7 @@ use crate::core::Core;
 use crate::model::*;
 use crate::ops::deployment_history::{forget, roll_back, track, tripped_without_rollback};
 use crate::ops::service_model::{add_event, primary_of, uses_task_sets};
+use crate::ports::ids::Ids;
 use crate::status::{DeploymentStatus, HasStatus, ServiceStatus};
 
 use crate::ops::task_placement::place_tasks;
@@ -55,7 +56,13 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
             if stored.service.status_is(ServiceStatus::Inactive) {
                 return Ok((None, vec![]));
             }
-            Ok(decide_pass(state, stored.clone(), now, emulated))
+            Ok(decide_pass(
+                state,
+                stored.clone(),
+                now,
+                emulated,
+                core.ids(),
+            ))
         })
         .await?;
     let Some(plan) = plan else { return Ok(()) };
@@ -112,6 +119,7 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
                     task_list(&arns)
                 ),
                 now,
+                core.ids(),
             );
         }
         Ok(((), vec![Mutation::PutService(stored)]))
@@ -177,9 +185,10 @@ fn decide_pass(
     mut stored: StoredService,
     now: f64,
     emulated: bool,
+    ids: &dyn Ids,
 ) -> (Option<Plan>, Vec<Mutation>) {
     if uses_task_sets(&stored.service) {
-        return task_set_scheduling::decide(state, stored, now, emulated);
+        return task_set_scheduling::decide(state, stored, now, emulated, ids);
     }
     let original = stored.clone();
     let name = stored.service.service_name.clone().unwrap_or_default();
@@ -225,9 +234,10 @@ fn decide_pass(
                     "(service {name}) (deployment {id}) deployment failed: tasks failed to start."
                 ),
                 now,
+                ids,
             );
             let rolled_back = match breaker.rollback {
-                Some(true) => roll_back(state, &mut stored, reason, now),
+                Some(true) => roll_back(state, &mut stored, reason, now, ids),
                 _ => None,
             };
             match rolled_back {
@@ -269,7 +279,7 @@ fn decide_pass(
 
     // Stops.
     mutations.extend(stop_tasks(state, &decision.stop, &seen, now, emulated));
-    note_stopped(service, &decision.stop, now);
+    note_stopped(service, &decision.stop, now, ids);
 
     // Counts, per deployment and for the service: every task not STOPPED yet counts by its
     // status (a task being stopped still runs until it has stopped).
@@ -313,10 +323,11 @@ fn decide_pass(
             service,
             format!("(service {name}) (deployment {primary_id}) deployment completed."),
             now,
+            ids,
         );
     }
     if steady && !draining {
-        note_steady(service, now);
+        note_steady(service, now, ids);
     }
     if draining && remaining.is_empty() {
         service.set_status(ServiceStatus::Inactive);

@@ -8,6 +8,7 @@ use super::service_pass::{
 };
 use crate::model::*;
 use crate::ops::service_model::computed_desired_count;
+use crate::ports::ids::Ids;
 use crate::status::{HasStatus, ServiceStatus, TaskSetStatus};
 
 use crate::rules::scheduler::{self, SeenTask, Targets};
@@ -20,6 +21,7 @@ pub(super) fn decide(
     mut stored: StoredService,
     now: f64,
     emulated: bool,
+    ids: &dyn Ids,
 ) -> (Option<Plan>, Vec<Mutation>) {
     let original = stored.clone();
     let service = &mut stored.service;
@@ -35,7 +37,7 @@ pub(super) fn decide(
         .filter(|t| !is_stopped(t) && !stop_requested(t))
         .collect();
     let (mut starts, mut stop, mut seen_all) = (vec![], vec![], vec![]);
-    let mut ids = vec![];
+    let mut set_ids = vec![];
     for set in service.task_sets.iter_mut().flatten() {
         let id = set.id.clone().unwrap_or_default();
         let set_draining = set.status_is(TaskSetStatus::Draining);
@@ -71,19 +73,20 @@ pub(super) fn decide(
         });
         stop.extend(decision.stop);
         seen_all.extend(seen);
-        ids.push(id);
+        set_ids.push(id);
     }
     // Tasks of no task set (one deleted, or started before) have nothing keeping them.
     stop.extend(
         live.iter()
             .filter(|t| {
-                !ids.iter()
+                !set_ids
+                    .iter()
                     .any(|id| t.started_by.as_deref() == Some(id.as_str()))
             })
             .filter_map(|t| t.task_arn.clone()),
     );
     let mut mutations = stop_tasks(state, &stop, &seen_all, now, emulated);
-    note_stopped(service, &stop, now);
+    note_stopped(service, &stop, now, ids);
 
     // Counts, per task set and for the service.
     let remaining = still_counted(&tasks, &stop, emulated);
@@ -118,7 +121,7 @@ pub(super) fn decide(
         .get_or_insert_with(Vec::new)
         .retain(|set| !set.status_is(TaskSetStatus::Draining) || has_tasks(&set.id));
     if all_steady && !draining {
-        note_steady(service, now);
+        note_steady(service, now, ids);
     }
     if draining && remaining.is_empty() {
         service.set_status(ServiceStatus::Inactive);

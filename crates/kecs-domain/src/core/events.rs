@@ -102,7 +102,8 @@ fn event(detail_type: &'static str, arn: &str, now: f64, detail: Value) -> Event
         .unwrap_or_default();
     Event {
         version: "0",
-        id: uuid::Uuid::new_v4().to_string(),
+        // Given by the core when the write commits (`Core::write`), from the ID port.
+        id: String::new(),
         detail_type,
         source: "aws.ecs",
         account,

@@ -17,6 +17,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::ports::clock::Clock;
 use crate::ports::events::{EventBus, NoEvents};
+use crate::ports::ids::Ids;
 use crate::ports::runtime::ContainerRuntime;
 use crate::ports::store::{Store, StoreError};
 use crate::state::{service_of_task_change, Mutation, State};
@@ -30,6 +31,7 @@ pub(crate) struct Core {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
+    ids: Arc<dyn Ids>,
     pub(crate) work: Queues,
     events: OrderedRelease,
 }
@@ -40,6 +42,7 @@ impl Core {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         runtime: Arc<dyn ContainerRuntime>,
+        ids: Arc<dyn Ids>,
     ) -> Result<Self, StoreError> {
         // Batch by batch: each batch's documents are dropped once decoded, so a large store
         // is never held twice in memory.
@@ -54,6 +57,7 @@ impl Core {
             store,
             clock,
             runtime,
+            ids,
             work: Queues::new(),
             events: OrderedRelease::new(Arc::new(NoEvents)),
         })
@@ -67,6 +71,11 @@ impl Core {
     /// Checks that the store answers.
     pub(crate) async fn ready(&self) -> Result<(), StoreError> {
         self.store.ping().await
+    }
+
+    /// Where new IDs come from.
+    pub(crate) fn ids(&self) -> &dyn Ids {
+        self.ids.as_ref()
     }
 
     pub(crate) fn now(&self) -> f64 {
@@ -110,6 +119,9 @@ impl Core {
             for m in mutations {
                 events.extend(events::derive(&state, &m, now));
                 changes.push(state.apply(m)?);
+            }
+            for event in &mut events {
+                event.id = self.ids.uuid();
             }
             let ticket = self.events.ticket();
             (result, self.store.commit(changes), touched, ticket, events)

@@ -6,6 +6,7 @@
 
 use super::service_model::{add_event, history_arn, new_deployment, primary_of};
 use crate::model::*;
+use crate::ports::ids::Ids;
 use crate::rules::scheduler::failure_threshold;
 use crate::state::{Mutation, State, StoredService};
 use crate::status::{DeploymentStatus, HasStatus};
@@ -128,9 +129,10 @@ pub(crate) fn deploy(
     stored: &mut StoredService,
     td: &str,
     now: f64,
+    ids: &dyn Ids,
 ) -> Vec<Mutation> {
     demote_primary(&mut stored.service, now);
-    let mut fresh = new_deployment(&stored.service, td, now);
+    let mut fresh = new_deployment(&stored.service, td, now, ids);
     fresh.service_connect_configuration = stored.service_connect.clone();
     let id = fresh.id.clone().unwrap_or_default();
     let revision = revision_of(state, &stored.service, &fresh, now);
@@ -210,6 +212,7 @@ pub(crate) fn roll_back(
     stored: &mut StoredService,
     reason: &str,
     now: f64,
+    ids: &dyn Ids,
 ) -> Option<Vec<Mutation>> {
     let back = stored.last_completed_revision.clone()?;
     let td = state
@@ -238,7 +241,7 @@ pub(crate) fn roll_back(
             d.id.clone().unwrap_or_default()
         }
         None => {
-            let rollback = new_deployment(&stored.service, &td, now);
+            let rollback = new_deployment(&stored.service, &td, now, ids);
             let id = rollback.id.clone().unwrap_or_default();
             stored.revisions.insert(id.clone(), back.clone());
             stored
@@ -256,6 +259,7 @@ pub(crate) fn roll_back(
             "(service {name}) (deployment {failed_id}) rolling back to deployment {rollback_id} (task definition {td})."
         ),
         now,
+        ids,
     );
     let record = change_current(state, stored, now, |r| {
         r.status = Some(ServiceDeploymentStatus::RollbackInProgress);

@@ -187,6 +187,7 @@ pub(crate) async fn stop_service_deployment(
                 &mut stored,
                 "Service deployment rolled back by a StopServiceDeployment request.",
                 now,
+                core.ids(),
             )
             .ok_or_else(|| {
                 EcsError::Conflict(

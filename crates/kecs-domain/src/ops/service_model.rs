@@ -5,24 +5,25 @@
 use crate::core::work::TaskWork;
 use crate::core::Core;
 use crate::model::*;
+use crate::ports::ids::Ids;
 use crate::status::{DeploymentStatus, HasStatus, TaskSetStatus};
 
 /// How many events a service keeps (newest first).
 pub const MAX_EVENTS: usize = 100;
 
 /// A new deployment ID, as ECS writes them (`ecs-svc/` and 19 digits).
-pub(crate) fn deployment_id() -> String {
-    let n = uuid::Uuid::new_v4().as_u128() % 10u128.pow(19);
-    format!("ecs-svc/{n:019}")
+pub(crate) fn deployment_id(ids: &dyn Ids) -> String {
+    let n = ids.decimal(19);
+    format!("ecs-svc/{n}")
 }
 
 /// A service's event, newest first, keeping at most [`MAX_EVENTS`].
-pub(crate) fn add_event(service: &mut Service, message: String, now: f64) {
+pub(crate) fn add_event(service: &mut Service, message: String, now: f64, ids: &dyn Ids) {
     let events = service.events.get_or_insert_with(Vec::new);
     events.insert(
         0,
         ServiceEvent {
-            id: Some(uuid::Uuid::new_v4().to_string()),
+            id: Some(ids.uuid()),
             created_at: Some(now),
             message: Some(message),
         },
@@ -31,8 +32,8 @@ pub(crate) fn add_event(service: &mut Service, message: String, now: f64) {
 }
 
 /// A new PRIMARY deployment of `td` for `service`.
-pub(crate) fn new_deployment(service: &Service, td: &str, now: f64) -> Deployment {
-    let id = deployment_id();
+pub(crate) fn new_deployment(service: &Service, td: &str, now: f64, ids: &dyn Ids) -> Deployment {
+    let id = deployment_id(ids);
     Deployment {
         rollout_state_reason: Some(format!("ECS deployment {id} in progress.")),
         id: Some(id),
@@ -101,8 +102,14 @@ pub(crate) fn computed_desired_count(desired: i32, scale: Option<&Scale>) -> i32
 }
 
 /// A new task set of `td` in `service`.
-pub(crate) fn new_task_set(service: &Service, td: &str, scale: Scale, now: f64) -> TaskSet {
-    let id = deployment_id();
+pub(crate) fn new_task_set(
+    service: &Service,
+    td: &str,
+    scale: Scale,
+    now: f64,
+    ids: &dyn Ids,
+) -> TaskSet {
+    let id = deployment_id(ids);
     let service_arn = service.service_arn.clone().unwrap_or_default();
     let fargate = service.launch_type == Some(LaunchType::Fargate);
     TaskSet {

@@ -195,11 +195,12 @@ pub(crate) async fn create_service(
             let mut mutations = vec![];
             match (controller, td) {
                 (DeploymentControllerType::Ecs, Some(td)) => {
-                    mutations = deploy(state, &mut stored, &td, now);
+                    mutations = deploy(state, &mut stored, &td, now, core.ids());
                 }
                 // CodeDeploy starts from one primary task set of the task definition.
                 (DeploymentControllerType::CodeDeploy, Some(td)) => {
-                    let mut primary = new_task_set(&stored.service, &td, full_scale(), now);
+                    let mut primary =
+                        new_task_set(&stored.service, &td, full_scale(), now, core.ids());
                     primary.set_status(TaskSetStatus::Primary);
                     stored.service.task_sets = Some(vec![primary]);
                     stored.service.deployments = Some(vec![]);
@@ -304,7 +305,7 @@ pub(crate) async fn update_service(
             let mut mutations = vec![];
             if redeploy {
                 let td = service.task_definition.clone().unwrap_or_default();
-                mutations = deploy(state, &mut stored, &td, now);
+                mutations = deploy(state, &mut stored, &td, now, core.ids());
             } else if let Some(primary) = service
                 .deployments
                 .iter_mut()

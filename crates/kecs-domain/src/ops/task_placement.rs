@@ -7,16 +7,13 @@ use super::task_definitions::resolve as resolve_task_definition;
 use crate::core::work::TaskWork;
 use crate::core::Core;
 use crate::model::*;
+use crate::ports::ids::Ids;
 use crate::ports::runtime::StartedContainer;
 use crate::rules::task_state::{self};
 use crate::rules::validate;
 use crate::state::{token_hash, Mutation, State, StoredTask};
 use crate::status::TaskStatus;
 use crate::{arn, EcsError, RequestContext};
-
-fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
 
 fn check_overrides(td: &TaskDefinition, overrides: &TaskOverride) -> Result<(), EcsError> {
     let names: Vec<&str> = td
@@ -152,6 +149,7 @@ struct NewTask<'a> {
     launch_type: Option<LaunchType>,
     provider: Option<String>,
     now: f64,
+    ids: &'a dyn Ids,
 }
 
 impl NewTask<'_> {
@@ -167,14 +165,14 @@ impl NewTask<'_> {
             name: Some(name.into()),
             value: Some(value),
         };
-        let eni = new_id();
+        let eni = self.ids.hex();
         let mut details = vec![];
         if let Some(subnet) = vpc.subnets.as_ref().and_then(|s| s.first()) {
             details.push(detail("subnetId", subnet.clone()));
         }
         details.push(detail("networkInterfaceId", format!("eni-{}", &eni[..17])));
         Some(Attachment {
-            id: Some(uuid::Uuid::new_v4().to_string()),
+            id: Some(self.ids.uuid()),
             r#type: Some("ElasticNetworkInterface".into()),
             status: Some("PRECREATED".into()),
             details: Some(details),
@@ -182,7 +180,7 @@ impl NewTask<'_> {
     }
 
     fn build(&self) -> Task {
-        let id = new_id();
+        let id = self.ids.hex();
         let task_arn = format!("{}{id}", task_prefix(self.cluster_arn));
         let family = self.td.family.clone().unwrap_or_default();
         let overrides = self.input.overrides.clone().unwrap_or_default();
@@ -205,7 +203,7 @@ impl NewTask<'_> {
                         &format!(
                             "container/{}/{id}/{}",
                             arn::cluster_name(self.cluster_arn),
-                            new_id()
+                            self.ids.hex()
                         ),
                     )),
                     task_arn: Some(task_arn.clone()),
@@ -397,6 +395,7 @@ pub(crate) async fn place_tasks(
                 launch_type,
                 provider,
                 now,
+                ids: core.ids(),
             };
             let emulated = core.runtime.is_emulated();
             let mut tasks = vec![];

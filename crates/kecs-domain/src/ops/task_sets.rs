@@ -103,7 +103,7 @@ pub(crate) async fn create_task_set(
                 return Err(EcsError::invalid("TaskDefinition is inactive."));
             }
             let td_arn = td.task_definition_arn.clone().unwrap_or_default();
-            let mut task_set = new_task_set(&stored.service, &td_arn, scale, now);
+            let mut task_set = new_task_set(&stored.service, &td_arn, scale, now, core.ids());
             task_set.external_id = input.external_id.clone();
             if input.launch_type.is_some() || input.capacity_provider_strategy.is_some() {
                 task_set.launch_type = input.launch_type;
