@@ -9,11 +9,14 @@ import websocket
 from conftest import ACCOUNT, REGION, cluster_arn, container, http, td_arn
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+# How long a receive waits for the next event: a bound reached only when a test fails, so that
+# a slow machine is not mistaken for a missing event.
+RECV_SECONDS = 60
 
 
 def connect(server, query=""):
     return websocket.create_connection(f"ws://127.0.0.1:{server.api_port}/ws/events{query}",
-                                       timeout=10)
+                                       timeout=RECV_SECONDS)
 
 
 def receive(ws, n):
@@ -22,13 +25,14 @@ def receive(ws, n):
 
 
 def nothing_more(ws, wait=0.5):
+    """No further event within `wait` seconds (the events asserted have all been received)."""
     ws.settimeout(wait)
     try:
         extra = ws.recv()
     except websocket.WebSocketTimeoutException:
         return True
     finally:
-        ws.settimeout(10)
+        ws.settimeout(RECV_SECONDS)
     pytest.fail(f"unexpected event: {extra}")
 
 
@@ -50,7 +54,7 @@ def test_a_task_and_a_service_produce_their_exact_event_sequence(server, ecs):
     ecs.stop_task(cluster="ev", task=task["taskArn"], reason="done")
     ecs.create_service(cluster="ev", serviceName="svc", taskDefinition="web", desiredCount=1)
     ecs.get_waiter("services_stable").wait(cluster="ev", services=["svc"],
-                                           WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     events = receive(ws, 7)
     assert [summary(e) for e in events] == [
         ("ECS Cluster State Change", "ACTIVE"),

@@ -51,9 +51,20 @@ def test_a_restarted_kecs_adopts_its_pods_and_deletes_orphans(kecs_binary, tmp_p
                                {"content-type": "application/json"})
         assert status == 201, body
 
-        # Crash, and let the brief task's container exit while KECS is down.
+        # Crash, and let the brief task's container exit while KECS is down (waiting for the
+        # exit itself, not for a time a slow machine could miss).
         kecs.stop(signal.SIGKILL)
-        time.sleep(5)
+        brief_pod = f"{pods}/{brief.rsplit('/', 1)[1]}"
+
+        def brief_exited():
+            status, _, body = http("GET", brief_pod)
+            assert status == 200, body
+            statuses = json.loads(body).get("status", {}).get("containerStatuses") or []
+            return any((s.get("state") or {}).get("terminated") for s in statuses)
+        deadline = time.monotonic() + 60
+        while not brief_exited():
+            assert time.monotonic() < deadline, "the brief task's container never exited"
+            time.sleep(0.2)
         kecs = fake.kecs(data).start()
         ecs = make_client(kecs.api_url)
         task = ecs.describe_tasks(cluster="recover", tasks=[steady])["tasks"][0]
@@ -100,7 +111,7 @@ def test_a_service_with_ports_has_a_kubernetes_service_while_it_lives(kecs_binar
         ecs.delete_service(cluster="named", service="api", force=True)
         ecs.get_waiter("services_inactive").wait(cluster="named", services=["api"],
                                                  WaiterConfig=waiter)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while http("GET", url)[0] != 404 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert http("GET", url)[0] == 404, "the Kubernetes Service goes with the ECS service"

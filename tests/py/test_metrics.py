@@ -27,7 +27,7 @@ def metric(text, name, **labels):
     return 0.0
 
 
-def wait_for(fn, timeout=15):
+def wait_for(fn, timeout=60):
     end = time.monotonic() + timeout
     while not fn():
         assert time.monotonic() < end, "timed out"
@@ -43,7 +43,7 @@ def test_metrics_count_a_known_workload(start_server):
     ecs.stop_task(cluster="m", task=tasks[0]["taskArn"])
     ecs.create_service(cluster="m", serviceName="svc", taskDefinition="web", desiredCount=2)
     ecs.get_waiter("services_stable").wait(cluster="m", services=["svc"],
-                                           WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     ws = websocket.create_connection(f"ws://127.0.0.1:{server.api_port}/ws/events", timeout=10)
     text = scrape(server)
 
@@ -75,5 +75,5 @@ def test_runtime_errors_are_counted(docker_server):
     ecs.register_task_definition(family="missing", containerDefinitions=[container(image=IMAGE_MISSING)])
     task = ecs.run_task(cluster="errors", taskDefinition="missing")["tasks"][0]
     ecs.get_waiter("tasks_stopped").wait(cluster="errors", tasks=[task["taskArn"]],
-                                         WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+                                         WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     assert metric(scrape(docker_server), "kecs_runtime_errors_total") >= before + 1

@@ -9,7 +9,7 @@ import pytest
 from conftest import KecsServer, make_client, remove_containers_of
 
 
-def wait_missing(ecs, cluster, arn, timeout=20):
+def wait_missing(ecs, cluster, arn, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         answer = ecs.describe_tasks(cluster=cluster, tasks=[arn])

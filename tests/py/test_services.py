@@ -5,7 +5,7 @@ import time
 
 from conftest import assert_error, cluster_arn, container, error_of, td_arn
 
-FAST = {"Delay": 1, "MaxAttempts": 30}
+FAST = {"Delay": 1, "MaxAttempts": 60}
 
 
 def svc_arn(name, cluster="c"):
@@ -22,7 +22,7 @@ def describe(ecs, name="svc", cluster="c", **kw):
     return ecs.describe_services(cluster=cluster, services=[name], **kw)["services"][0]
 
 
-def wait_until(fn, timeout=20):
+def wait_until(fn, timeout=60):
     deadline = time.monotonic() + timeout
     while True:
         value = fn()

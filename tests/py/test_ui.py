@@ -1,6 +1,9 @@
 """The web UI at /ui/ in a real browser (Debian's chromium and chromedriver, headless): every
 page's content against the API's answers, every action, and live updates without a reload.
-Screenshots go to $KECS_ARTIFACTS/ui (default: a kecs-artifacts directory in the temp dir)."""
+Screenshots go to $KECS_ARTIFACTS/ui (default: a kecs-artifacts directory in the temp dir).
+
+Pages update live at any moment, so every check of what a page shows waits for it (polling, up
+to WAIT_SECONDS), never for a fixed time that a slower machine would miss."""
 import json
 import os
 import shutil
@@ -19,12 +22,14 @@ from conftest import container, http
 
 ARTIFACTS = Path(os.environ.get("KECS_ARTIFACTS", Path(tempfile.gettempdir()) / "kecs-artifacts")) / "ui"
 IMAGE = "kecs-test/busybox:latest"
+# The bound of every wait: only reached when a test is failing anyway.
+WAIT_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
 def browser():
     chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver_path, "chromium and chromium-driver are needed (.ci/run installs them)"
+    assert chromium and driver_path, "chromium and chromium-driver are needed (scripts/test.sh installs them)"
     options = Options()
     options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1440,900"):
@@ -35,18 +40,36 @@ def browser():
     driver.quit()
 
 
-def wait(driver, fn, timeout=15, what="condition"):
+def wait(driver, fn, timeout=WAIT_SECONDS, what="condition"):
     end = time.monotonic() + timeout
+    last = None
     while time.monotonic() < end:
         try:
             value = fn(driver)
             if value:
                 return value
-        except Exception:  # the page is being redrawn: look again
-            pass
+            last = value
+        except Exception as e:  # the page is being redrawn: look again
+            last = e
         time.sleep(0.05)
     shot(driver, f"timeout-{what}")
-    pytest.fail(f"timed out waiting for {what}")
+    pytest.fail(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+def wait_equal(driver, read, expected, what, timeout=WAIT_SECONDS):
+    """Polls `read(driver)` until it equals `expected`; fails naming what the page showed last."""
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        try:
+            last = read(driver)
+            if last == expected:
+                return
+        except Exception as e:  # the page is being redrawn: look again
+            last = e
+        time.sleep(0.05)
+    shot(driver, f"timeout-{what}")
+    pytest.fail(f"timed out after {timeout} s waiting for {what}: page shows {last!r}, expected {expected!r}")
 
 
 def shot(driver, name):
@@ -98,12 +121,13 @@ def test_clusters_overview_matches_the_api_and_updates_live(server, ecs, browser
     open_page(browser, server, "/")
     api = {c["clusterName"]: c for c in
            ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]}
-    assert sorted(rows(browser, "clusters", "data-cluster")) == sorted(api)
+    wait_equal(browser, lambda d: sorted(rows(d, "clusters", "data-cluster")), sorted(api), "clusters")
     wait(browser, lambda d: cell(d, "[data-cluster='beta']", "running") == "1", what="service task")
     for name, c in api.items():
         row = f"[data-cluster='{name}']"
-        assert cell(browser, row, "services") == str(c["activeServicesCount"])
-    assert cell(browser, "[data-cluster='alpha']", "running") == "2"
+        wait_equal(browser, lambda d: cell(d, row, "services"), str(c["activeServicesCount"]),
+                   f"services of {name}")
+    wait_equal(browser, lambda d: cell(d, "[data-cluster='alpha']", "running"), "2", "alpha's tasks")
     shot(browser, "clusters")
 
     # Changes made elsewhere appear without a reload.
@@ -111,8 +135,9 @@ def test_clusters_overview_matches_the_api_and_updates_live(server, ecs, browser
     ecs.create_cluster(clusterName="gamma")
     wait(browser, lambda d: cell(d, "[data-cluster='alpha']", "running") == "3", what="live count")
     wait(browser, lambda d: "gamma" in rows(d, "clusters", "data-cluster"), what="new cluster")
-    events = browser.find_element(By.ID, "events").text
-    assert "ECS Task State Change" in events and "ECS Cluster State Change" in events
+    wait(browser, lambda d: all(t in d.find_element(By.ID, "events").text
+                                for t in ("ECS Task State Change", "ECS Cluster State Change")),
+         what="events column")
     not_reloaded(browser)
 
     # Action: create a cluster from the page.
@@ -130,11 +155,11 @@ def test_cluster_page_runs_and_stops_tasks(server, ecs, browser):
     ecs.register_task_definition(family="worker", containerDefinitions=[container()])
     ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=2)
     open_page(browser, server, "/clusters/c")
-    assert rows(browser, "services", "data-service") == ["svc"]
-    assert cell(browser, "[data-service='svc']", "desired") == "2"
+    wait_equal(browser, lambda d: rows(d, "services", "data-service"), ["svc"], "services")
+    wait_equal(browser, lambda d: cell(d, "[data-service='svc']", "desired"), "2", "desired count")
     wait(browser, lambda d: len(rows(d, "tasks", "data-task")) == 2, what="service tasks")
     api_tasks = {a.split("/")[-1] for a in ecs.list_tasks(cluster="c")["taskArns"]}
-    assert set(rows(browser, "tasks", "data-task")) == api_tasks
+    wait_equal(browser, lambda d: set(rows(d, "tasks", "data-task")), api_tasks, "the API's tasks")
 
     # Action: run a task of the chosen family.
     form = browser.find_element(By.ID, "run-task")
@@ -163,7 +188,8 @@ def test_service_page_scales_and_redeploys(server, ecs, browser):
     open_page(browser, server, "/clusters/c/services/svc")
     wait(browser, lambda d: cell(d, "[data-test='service-summary']", "running") == "1", what="running")
     service = ecs.describe_services(cluster="c", services=["svc"])["services"][0]
-    assert rows(browser, "deployments", "data-deployment") == [d["id"] for d in service["deployments"]]
+    wait_equal(browser, lambda d: rows(d, "deployments", "data-deployment"),
+               [x["id"] for x in service["deployments"]], "deployments")
     wait(browser, lambda d: "steady state" in d.find_element(By.ID, "service-events").text, what="events")
 
     # Action: scale to 3; the running count follows live.
@@ -173,7 +199,8 @@ def test_service_page_scales_and_redeploys(server, ecs, browser):
     scale.find_element(By.TAG_NAME, "button").click()
     wait(browser, lambda d: cell(d, "[data-test='service-summary']", "running") == "3", what="scaled")
     assert ecs.describe_services(cluster="c", services=["svc"])["services"][0]["desiredCount"] == 3
-    assert len(rows(browser, "tasks", "data-task")) == 3
+    # The summary and the task rows follow different events: wait for the rows too.
+    wait_equal(browser, lambda d: len(rows(d, "tasks", "data-task")), 3, "task rows")
     shot(browser, "service-scaled")
 
     # Action: force a new deployment; the new PRIMARY shows up.
@@ -181,7 +208,8 @@ def test_service_page_scales_and_redeploys(server, ecs, browser):
     browser.find_element(By.CSS_SELECTOR, "#redeploy button").click()
     wait(browser, lambda d: rows(d, "deployments", "data-deployment")[0] != old, what="new deployment")
     api = ecs.describe_services(cluster="c", services=["svc"])["services"][0]
-    assert rows(browser, "deployments", "data-deployment")[0] == api["deployments"][0]["id"]
+    wait_equal(browser, lambda d: rows(d, "deployments", "data-deployment")[0], api["deployments"][0]["id"],
+               "the PRIMARY deployment")
     not_reloaded(browser)
     shot(browser, "service-redeployed")
 
@@ -196,15 +224,18 @@ def test_task_page_shows_containers_exit_codes_ports_and_logs(docker_server, bro
     task_id = task["taskArn"].split("/")[-1]
     open_page(browser, docker_server, f"/clusters/ui/tasks/{task_id}")
     # Live: the page follows the task to STOPPED and its exit code.
-    wait(browser, lambda d: cell(d, "[data-container='app']", "exit-code") == "3", timeout=30,
-         what="exit code")
+    wait(browser, lambda d: cell(d, "[data-container='app']", "exit-code") == "3", what="exit code")
+    wait_equal(browser, lambda d: cell(d, "[data-container='app']", "container-status"), "STOPPED",
+               "container status")
+    wait_equal(browser, lambda d: cell(d, "[data-test='task-summary']", "last-status"), "STOPPED",
+               "task status")
     described = ecs.describe_tasks(cluster="ui", tasks=[task_id])["tasks"][0]
+    assert described["lastStatus"] == "STOPPED"
     assert described["containers"][0]["exitCode"] == 3
-    assert cell(browser, "[data-test='task-summary']", "last-status") == described["lastStatus"]
-    assert cell(browser, "[data-container='app']", "container-status") == "STOPPED"
-    ports = browser.execute_script("return document.querySelector(\"tr[data-container='app']\").textContent")
-    for b in described["containers"][0].get("networkBindings", []):
-        assert f"{b['hostPort']}→{b['containerPort']}" in ports
+    shown = [f"{b['hostPort']}→{b['containerPort']}" for b in described["containers"][0].get("networkBindings", [])]
+    wait(browser, lambda d: all(p in d.execute_script(
+        "return document.querySelector(\"tr[data-container='app']\").textContent") for p in shown),
+         what="port bindings")
     wait(browser, lambda d: "hello from kecs" in
          d.find_element(By.CSS_SELECTOR, "pre[data-test='logs'][data-container='app']").text, what="logs")
     not_reloaded(browser)
@@ -217,11 +248,11 @@ def test_task_definitions_pages_and_register_from_json(server, ecs, browser):
     ecs.register_task_definition(family="batch", containerDefinitions=[container()])
     open_page(browser, server, "/task-definitions")
     api_families = ecs.list_task_definition_families(status="ALL")["families"]
-    assert rows(browser, "families", "data-family") == api_families
+    wait_equal(browser, lambda d: rows(d, "families", "data-family"), api_families, "families")
     shot(browser, "families")
 
     open_page(browser, server, "/task-definitions/api")
-    assert rows(browser, "revisions", "data-revision") == ["2", "1"]
+    wait_equal(browser, lambda d: rows(d, "revisions", "data-revision"), ["2", "1"], "revisions")
     shown = json.loads(browser.execute_script(
         "return document.querySelector(\"[data-test='task-definition-json']\").textContent"))
     status, _, body = http("POST", f"{server.api_url}/", json.dumps({"taskDefinition": "api:2"}).encode(), {
@@ -239,7 +270,7 @@ def test_task_definitions_pages_and_register_from_json(server, ecs, browser):
          what="the new revision")
     td = ecs.describe_task_definition(taskDefinition="api:3")["taskDefinition"]
     assert td["containerDefinitions"][0]["memory"] == 512
-    assert rows(browser, "revisions", "data-revision") == ["3", "2", "1"]
+    wait_equal(browser, lambda d: rows(d, "revisions", "data-revision"), ["3", "2", "1"], "revisions")
     shot(browser, "registered")
 
     # Bad JSON is refused with a message, nothing registered.
