@@ -99,7 +99,7 @@ async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Resu
         t.pull_started_at = Some(now);
     })
     .await?;
-    let order = start_order(td).map_err(Abort::Failed)?;
+    let order = start_order(td).map_err(|e| Abort::Failed(e.to_string()))?;
     let mut created: Vec<StartedContainer> = vec![];
     for name in &order {
         let c = core

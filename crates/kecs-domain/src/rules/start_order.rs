@@ -6,7 +6,7 @@ use crate::ports::runtime::{ContainerState, ContainerStatus};
 
 /// The containers of `td` in an order that starts every dependency before its dependents
 /// (definition order otherwise), or why there is none.
-pub fn start_order(td: &TaskDefinition) -> Result<Vec<String>, String> {
+pub fn start_order(td: &TaskDefinition) -> Result<Vec<String>, DependencyCycle> {
     let defs = td.container_definitions.as_deref().unwrap_or_default();
     let mut order: Vec<String> = vec![];
     while order.len() < defs.len() {
@@ -20,15 +20,16 @@ pub fn start_order(td: &TaskDefinition) -> Result<Vec<String>, String> {
         });
         match next {
             Some(d) => order.push(d.name.clone().unwrap_or_default()),
-            None => {
-                return Err(
-                    "The dependsOn of the task definition's containers form a cycle.".into(),
-                )
-            }
+            None => return Err(DependencyCycle),
         }
     }
     Ok(order)
 }
+
+/// The containers' `dependsOn` form a cycle: no order starts every dependency first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("The dependsOn of the task definition's containers form a cycle.")]
+pub struct DependencyCycle;
 
 /// Whether a dependency's condition holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
