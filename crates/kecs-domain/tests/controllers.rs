@@ -13,7 +13,10 @@ use kecs_domain::ports::runtime::{
     ContainerRuntime, ContainerState, ContainerStatus, RuntimeError, StartedContainer,
 };
 use kecs_domain::ports::store::MemoryStore;
-use kecs_domain::{Kecs, RequestContext};
+use kecs_domain::Kecs;
+
+mod support;
+use support::{ctx, prepare};
 
 /// An engine whose first `prepare_task` panics; everything after works.
 #[derive(Default)]
@@ -63,11 +66,7 @@ impl ContainerRuntime for PanicsOnce {
     }
 }
 
-fn ctx() -> RequestContext {
-    RequestContext::new("us-east-1", "000000000000")
-}
-
-/// KECS on `PanicsOnce`, the default cluster and the family `f` registered; no controller runs.
+/// KECS on `PanicsOnce`, the default cluster and the family `web` registered; no controller runs.
 async fn setup() -> Arc<Kecs> {
     let kecs = Arc::new(
         Kecs::open(
@@ -78,24 +77,7 @@ async fn setup() -> Arc<Kecs> {
         .await
         .unwrap(),
     );
-    kecs.create_cluster(&ctx(), CreateClusterRequest::default())
-        .await
-        .unwrap();
-    kecs.register_task_definition(
-        &ctx(),
-        RegisterTaskDefinitionRequest {
-            family: Some("f".into()),
-            container_definitions: Some(vec![ContainerDefinition {
-                name: Some("app".into()),
-                image: Some("app".into()),
-                memory: Some(32),
-                ..ContainerDefinition::default()
-            }]),
-            ..RegisterTaskDefinitionRequest::default()
-        },
-    )
-    .await
-    .unwrap();
+    prepare(&kecs, &["app"]).await;
     kecs
 }
 
@@ -104,7 +86,7 @@ async fn run(kecs: &Kecs) -> String {
         .run_task(
             &ctx(),
             RunTaskRequest {
-                task_definition: Some("f".into()),
+                task_definition: Some("web".into()),
                 ..RunTaskRequest::default()
             },
         )

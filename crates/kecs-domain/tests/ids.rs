@@ -9,7 +9,10 @@ use kecs_domain::ports::clock::SystemClock;
 use kecs_domain::ports::ids::SequentialIds;
 use kecs_domain::ports::runtime::NoneRuntime;
 use kecs_domain::ports::store::MemoryStore;
-use kecs_domain::{Kecs, RequestContext};
+use kecs_domain::Kecs;
+
+mod support;
+use support::{ctx, prepare};
 
 #[tokio::test]
 async fn task_and_deployment_ids_come_from_the_id_port() {
@@ -21,30 +24,13 @@ async fn task_and_deployment_ids_come_from_the_id_port() {
     )
     .await
     .unwrap();
-    let ctx = RequestContext::new("us-east-1", "000000000000");
-    kecs.create_cluster(&ctx, CreateClusterRequest::default())
-        .await
-        .unwrap();
-    kecs.register_task_definition(
-        &ctx,
-        RegisterTaskDefinitionRequest {
-            family: Some("f".into()),
-            container_definitions: Some(vec![ContainerDefinition {
-                name: Some("app".into()),
-                image: Some("app".into()),
-                memory: Some(32),
-                ..ContainerDefinition::default()
-            }]),
-            ..RegisterTaskDefinitionRequest::default()
-        },
-    )
-    .await
-    .unwrap();
+    prepare(&kecs, &["app"]).await;
+    let ctx = ctx();
     let task = kecs
         .run_task(
             &ctx,
             RunTaskRequest {
-                task_definition: Some("f".into()),
+                task_definition: Some("web".into()),
                 ..RunTaskRequest::default()
             },
         )
@@ -68,7 +54,7 @@ async fn task_and_deployment_ids_come_from_the_id_port() {
             &ctx,
             CreateServiceRequest {
                 service_name: Some("s".into()),
-                task_definition: Some("f".into()),
+                task_definition: Some("web".into()),
                 desired_count: Some(0),
                 ..CreateServiceRequest::default()
             },

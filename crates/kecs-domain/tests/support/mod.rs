@@ -30,10 +30,27 @@ pub async fn kecs_on(runtime: Arc<dyn ContainerRuntime>) -> Arc<Kecs> {
     kecs
 }
 
+/// Creates the default cluster on `kecs` and registers one revision of the family `web` per
+/// image (one container `app`).
+#[allow(dead_code)] // Not every test binary prepares its own KECS.
+pub async fn prepare(kecs: &Kecs, images: &[&str]) {
+    kecs.create_cluster(&ctx(), CreateClusterRequest::default())
+        .await
+        .unwrap();
+    register_web(kecs, images).await;
+}
+
 /// [`kecs_on`] `runtime`, with one revision of the family `web` per image (one container `app`).
 #[allow(dead_code)] // Not every test binary registers `web`.
 pub async fn kecs_with(runtime: Arc<dyn ContainerRuntime>, images: &[&str]) -> Arc<Kecs> {
     let kecs = kecs_on(runtime).await;
+    register_web(&kecs, images).await;
+    kecs
+}
+
+/// One revision of the family `web` per image (one container `app`).
+#[allow(dead_code)] // Not every test binary registers `web`.
+async fn register_web(kecs: &Kecs, images: &[&str]) {
     for image in images {
         kecs.register_task_definition(
             &ctx(),
@@ -51,7 +68,6 @@ pub async fn kecs_with(runtime: Arc<dyn ContainerRuntime>, images: &[&str]) -> A
         .await
         .unwrap();
     }
-    kecs
 }
 
 /// The ARN of revision `revision` of the family `web`.
