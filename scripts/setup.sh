@@ -37,7 +37,7 @@ kecs_first_build() {
 
 kecs_build_notice() {
     if kecs_first_build; then
-        echo "   first build: compiles DuckDB's bundled C++, about 25 minutes on 2 cores (up to an" \
+        echo "   first build: compiles DuckDB's bundled C++, about 17 minutes on 2 idle cores (up to an" \
             "hour on a busy machine), once; later runs reuse it from $CARGO_TARGET_DIR"
     fi
 }

@@ -8,7 +8,7 @@
 # ~/.cache/kecs-venv), and stops there, listing what is missing, before any build starts.
 #   scripts/test.sh --setup-only    (or KECS_SETUP_ONLY=1) runs only that part
 # Each stage prints `== [mm:ss] NAME`, the time elapsed. What takes long: the first build
-# compiles DuckDB's bundled C++, about 25 minutes on 2 cores (up to an hour on a busy machine);
+# compiles DuckDB's bundled C++, about 17 minutes on 2 idle cores (up to an hour on a busy machine);
 # the Python suites take about 3 minutes. The target dir then holds about 16 GB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
