@@ -13,15 +13,7 @@ image=${KECS_IMAGE:-kecs:local}
 profile=${KECS_PROFILE:-dev}
 target_dir=${CARGO_TARGET_DIR:-target}
 
-if ! docker image inspect "$base" >/dev/null 2>&1; then
-    command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
-    rootfs=$(mktemp -d)
-    trap 'rm -rf "$rootfs"' EXIT
-    echo "creating $base with debootstrap (minbase)"
-    debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-    tar -C "$rootfs" -c . | docker import -c 'CMD ["bash"]' - "$base" >/dev/null
-fi
+scripts/debian-base.sh
 
 cargo build -q --profile "$profile" -p kecs-server --bin kecs
 dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
