@@ -11,6 +11,29 @@ use crate::model::{Cluster, Deployment, Service, Task, TaskDefinition};
 use crate::ports::events::*;
 use crate::state::{Mutation, State};
 
+/// A write's place in the event order (see [`OrderedRelease::ticket`]).
+pub(crate) struct Ticket<'r> {
+    release: &'r OrderedRelease,
+    number: Option<u64>,
+}
+
+impl Ticket<'_> {
+    /// The write is finished: committed with `events`, or failed with none.
+    pub(crate) fn finish(mut self, events: Vec<Event>) {
+        if let Some(number) = self.number.take() {
+            self.release.finish(number, events);
+        }
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if let Some(number) = self.number.take() {
+            self.release.finish(number, vec![]);
+        }
+    }
+}
+
 /// Releases each write's events in ticket order once its commit is done: a write that
 /// committed late holds back the events of the writes that took the lock after it.
 pub(crate) struct OrderedRelease {
@@ -38,18 +61,24 @@ impl OrderedRelease {
         *self.bus.write().unwrap_or_else(|e| e.into_inner()) = bus;
     }
 
-    /// A place in the order; taken under the state's write lock.
-    pub(crate) fn ticket(&self) -> u64 {
+    /// A place in the order; taken under the state's write lock. Dropped unfinished (the
+    /// request was cancelled before its commit answered), it releases its place with no events,
+    /// so it never holds back the writes after it.
+    pub(crate) fn ticket(&self) -> Ticket<'_> {
         let mut p = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         p.next_ticket += 1;
-        p.next_ticket - 1
+        Ticket {
+            release: self,
+            number: Some(p.next_ticket - 1),
+        }
     }
 
-    /// The write holding `ticket` is finished (committed with `events`, or failed with none).
-    pub(crate) fn finish(&self, ticket: u64, events: Vec<Event>) {
+    /// The write holding ticket `number` is finished (committed with `events`, or failed with
+    /// none).
+    fn finish(&self, number: u64, events: Vec<Event>) {
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let p = &mut *guard;
-        p.done.insert(ticket, events);
+        p.done.insert(number, events);
         while let Some(events) = p.done.remove(&p.next_release) {
             p.next_release += 1;
             if !events.is_empty() {
@@ -430,15 +459,27 @@ mod tests {
         let recorder = Arc::new(Recorder::default());
         let release = OrderedRelease::new(recorder.clone());
         let (first, second, third) = (release.ticket(), release.ticket(), release.ticket());
-        release.finish(third, vec![named("c")]);
-        release.finish(second, vec![named("b")]);
+        third.finish(vec![named("c")]);
+        second.finish(vec![named("b")]);
         assert!(
             recorder.0.lock().unwrap().is_empty(),
             "held back by the first"
         );
         // The first write failed: it announces nothing but lets the others through.
-        release.finish(first, vec![]);
+        first.finish(vec![]);
         assert_eq!(*recorder.0.lock().unwrap(), vec!["b", "c"]);
+    }
+
+    #[test]
+    fn a_dropped_ticket_releases_its_place() {
+        let recorder = Arc::new(Recorder::default());
+        let release = OrderedRelease::new(recorder.clone());
+        let (cancelled, later) = (release.ticket(), release.ticket());
+        later.finish(vec![named("later")]);
+        assert!(recorder.0.lock().unwrap().is_empty());
+        // The request holding the first place was cancelled before its commit answered.
+        drop(cancelled);
+        assert_eq!(*recorder.0.lock().unwrap(), vec!["later"]);
     }
 
     #[test]

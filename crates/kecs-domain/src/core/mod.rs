@@ -127,10 +127,11 @@ impl Core {
             (result, self.store.commit(changes), touched, ticket, events)
         };
         let (result, durable, touched, ticket, events) = commit;
+        // Should this future be dropped here (the client hung up), the ticket releases its place
+        // with no events: the write may still commit, but nothing after it is held back.
         let committed = durable.await;
         // Only a committed change is announced; a failed one still releases its place.
-        self.events
-            .finish(ticket, if committed.is_ok() { events } else { vec![] });
+        ticket.finish(if committed.is_ok() { events } else { vec![] });
         committed.map_err(|e| EcsError::internal("commit failed", e))?;
         // A service's task changed: its scheduler looks again (cost follows changes, not tasks).
         for service in touched {
