@@ -52,12 +52,15 @@ pub struct Decision {
 /// The most tasks that may exist at once: maximumPercent of desired, rounded down, never fewer
 /// than the desired count itself.
 pub fn ceiling(t: &Targets) -> u32 {
-    (t.desired * t.maximum_percent / 100).max(t.desired)
+    // In 64 bits: a desired count and a percentage near u32::MAX must not overflow.
+    let c = u64::from(t.desired) * u64::from(t.maximum_percent) / 100;
+    u32::try_from(c).unwrap_or(u32::MAX).max(t.desired)
 }
 
 /// The fewest healthy tasks a deployment may leave: minimumHealthyPercent of desired, rounded up.
 pub fn floor(t: &Targets) -> u32 {
-    (t.desired * t.minimum_healthy_percent).div_ceil(100)
+    let f = (u64::from(t.desired) * u64::from(t.minimum_healthy_percent)).div_ceil(100);
+    u32::try_from(f).unwrap_or(u32::MAX)
 }
 
 /// Decides for a service whose primary deployment is `primary`.
@@ -270,6 +273,16 @@ mod tests {
             }
             assert!(seen.iter().all(|x| x.deployment == "new"));
         }
+    }
+
+    #[test]
+    fn huge_counts_and_percentages_do_not_overflow() {
+        let t = targets(i32::MAX as u32, 100, i32::MAX as u32);
+        assert_eq!(ceiling(&t), u32::MAX);
+        assert_eq!(floor(&t), i32::MAX as u32);
+        let t = targets(u32::MAX, u32::MAX, u32::MAX);
+        assert_eq!((ceiling(&t), floor(&t)), (u32::MAX, u32::MAX));
+        assert_eq!(decide(&t, "d", &[]).start, u32::MAX);
     }
 
     #[test]
