@@ -59,11 +59,24 @@ fn instance_id(data_dir: &str) -> Result<String, ServerError> {
         }
     }
     let id = fresh();
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, &id)
-        .and_then(|()| std::fs::rename(&tmp, &path))
+    write_durably(&path, id.as_bytes())
         .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))?;
     Ok(id)
+}
+
+/// Writes `contents` to `path` so that a crash leaves either the old file or the whole new one:
+/// a temporary file synced to disk, renamed over `path`, then the directory synced (the rename).
+fn write_durably(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    match path.parent() {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
 }
 
 /// The runtime tasks run on.
@@ -401,5 +414,31 @@ async fn shutdown_signal() -> &'static str {
     tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_instance_id_is_kept_in_the_data_directory() {
+        let dir = std::env::temp_dir().join(format!("kecs-instance-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data_dir = dir.to_string_lossy().into_owned();
+        let first = instance_id(&data_dir).unwrap();
+        assert_eq!(first.len(), 32);
+        assert_eq!(
+            instance_id(&data_dir).unwrap(),
+            first,
+            "a restart is the same instance"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("instance-id")).unwrap(),
+            first
+        );
+        assert!(!dir.join("instance-id.tmp").exists());
+        assert_ne!(instance_id(":memory:").unwrap(), first);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
