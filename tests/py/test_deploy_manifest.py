@@ -38,7 +38,10 @@ def test_deployment_runs_kecs_on_kubernetes():
     assert env["KECS_RUNTIME"] == "kubernetes"
     assert env["KECS_API_ADDR"] == "0.0.0.0:8080"
     assert env["KECS_DATA_DIR"] == c["volumeMounts"][0]["mountPath"]
-    assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "admin"}
+    localhost = [{"name": "Host", "value": "localhost"}]
+    assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "admin", "httpHeaders": localhost}
+    assert c["livenessProbe"]["httpGet"]["httpHeaders"] == localhost
+    assert "kecs.kecs-system.svc" in env["KECS_ALLOWED_HOSTS"].split(",")
     assert c["livenessProbe"]["httpGet"]["path"] == "/health"
     claim = pod["volumes"][0]["persistentVolumeClaim"]["claimName"]
     assert ("PersistentVolumeClaim", claim) in o

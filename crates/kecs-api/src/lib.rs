@@ -7,6 +7,7 @@ mod conformance;
 mod dispatch;
 mod error;
 mod events;
+mod hosts;
 mod metrics;
 mod protocol;
 mod ui;
@@ -19,6 +20,7 @@ use kecs_domain::Kecs;
 pub use conformance::ConformanceLog;
 pub use error::AwsError;
 pub use events::{EventHub, Filter as EventFilter};
+pub use hosts::{guard as host_guard, AllowedHosts};
 pub use metrics::Metrics;
 pub use workers::Workers;
 
@@ -44,6 +46,8 @@ pub struct AppState {
     pub conformance: Option<ConformanceLog>,
     /// The background workers' state: `/ready` fails while one is down.
     pub workers: Workers,
+    /// The hosts requests may be addressed to and come from, beyond loopback.
+    pub allowed_hosts: AllowedHosts,
 }
 
 /// Routes of the API port.

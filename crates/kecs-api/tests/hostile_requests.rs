@@ -164,6 +164,7 @@ fn no_request_body_yields_a_server_error() {
             allow_reset: false,
             conformance: None,
             workers: kecs_api::Workers::default(),
+            allowed_hosts: kecs_api::AllowedHosts::default(),
         };
         actix_test::init_service(
             App::new()

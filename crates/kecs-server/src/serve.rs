@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 use futures::StreamExt;
-use kecs_api::{AppState, ConformanceLog, EventHub, Metrics, Workers};
+use kecs_api::{AllowedHosts, AppState, ConformanceLog, EventHub, Metrics, Workers};
 use kecs_domain::ports::clock::SystemClock;
 use kecs_domain::ports::runtime::{ContainerRuntime, NoneRuntime};
 use kecs_domain::ports::store::{MemoryStore, Store};
@@ -225,6 +225,8 @@ pub struct Wiring {
     pub account_id: String,
     /// Whether `POST /_kecs/reset` is enabled.
     pub allow_reset: bool,
+    /// Host names accepted besides loopback ones (`*`: any).
+    pub allowed_hosts: Vec<String>,
     /// How long a stopped task is kept.
     pub stopped_task_retention: std::time::Duration,
     /// Where responses are recorded for the conformance tests.
@@ -242,6 +244,7 @@ impl Wiring {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             allow_reset: true,
+            allowed_hosts: vec![],
             stopped_task_retention: std::time::Duration::from_secs(3600),
             conformance: None,
         })
@@ -309,6 +312,7 @@ pub async fn start(
         metrics,
         events,
         allow_reset: wiring.allow_reset,
+        allowed_hosts: AllowedHosts::new(wiring.allowed_hosts),
         conformance: wiring.conformance,
         workers: Workers::default(),
     };
@@ -322,6 +326,7 @@ pub async fn start(
     let api = HttpServer::new(move || {
         App::new()
             .app_data(api_data.clone())
+            .wrap(actix_web::middleware::from_fn(kecs_api::host_guard))
             .configure(kecs_api::api_routes)
     })
     .disable_signals()
@@ -331,6 +336,7 @@ pub async fn start(
     let admin = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(kecs_api::host_guard))
             .configure(kecs_api::admin_routes)
     })
     .workers(1)
@@ -376,6 +382,7 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         region: settings.region.clone(),
         account_id: settings.account_id.clone(),
         allow_reset: settings.allow_reset,
+        allowed_hosts: settings.allowed_hosts.clone(),
         stopped_task_retention: std::time::Duration::from_secs(settings.stopped_task_retention),
         conformance,
     };
@@ -389,6 +396,15 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         runtime = %settings.runtime,
         "KECS is serving the ECS API"
     );
+    let loopback_only = [started.api_addr, started.admin_addr]
+        .iter()
+        .all(|a| a.ip().is_loopback());
+    if !loopback_only {
+        tracing::info!(
+            accepted_hosts = %AllowedHosts::new(settings.allowed_hosts.clone()).describe(),
+            "listening beyond loopback: requests addressed to other host names get 403 (--allowed-host)"
+        );
+    }
     tokio::select! {
         result = &mut started.servers => {
             result?.map_err(|e| ServerError::io("serving", e))?;

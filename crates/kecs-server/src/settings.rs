@@ -42,6 +42,14 @@ pub struct ServerArgs {
     /// as ECS forgets stopped tasks after about an hour [default: 3600]
     #[arg(long, env = "KECS_STOPPED_TASK_RETENTION")]
     pub stopped_task_retention: Option<u64>,
+    /// A host name requests may be addressed to (and come from, in a browser's Origin) besides
+    /// loopback ones; repeatable, `*` accepts any (env: comma-separated)
+    #[arg(
+        long = "allowed-host",
+        env = "KECS_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
     /// Append every API response to this JSON-lines file (for the conformance tests).
     #[arg(long, env = "KECS_CONFORMANCE_LOG", hide = true)]
     pub conformance_log: Option<PathBuf>,
@@ -68,6 +76,9 @@ pub struct Settings {
     pub log_format: String,
     /// Seconds a stopped task is kept.
     pub stopped_task_retention: u64,
+    /// Host names accepted besides loopback ones (`*`: any).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
     /// Where every API response is recorded (conformance tests).
     #[serde(default)]
     pub conformance_log: Option<PathBuf>,
@@ -120,6 +131,10 @@ impl Settings {
             b = b.set_override_option(k, v)?;
         }
         b = b
+            .set_override_option(
+                "allowed_hosts",
+                (!args.allowed_hosts.is_empty()).then(|| args.allowed_hosts.clone()),
+            )?
             .set_override_option("allow_reset", args.allow_reset)
             .and_then(|b| {
                 b.set_override_option("stopped_task_retention", args.stopped_task_retention)
@@ -167,6 +182,7 @@ mod tests {
         assert_eq!(s.region, "us-east-1");
         assert!(!s.allow_reset);
         assert_eq!(s.stopped_task_retention, 3600);
+        assert!(s.allowed_hosts.is_empty());
     }
 
     #[test]
@@ -176,7 +192,7 @@ mod tests {
         let file = dir.join("kecs.toml");
         std::fs::write(
             &file,
-            "api_addr = \"127.0.0.1:9000\"\nregion = \"eu-west-1\"\nallow_reset = true\nstopped_task_retention = 60\n",
+            "api_addr = \"127.0.0.1:9000\"\nregion = \"eu-west-1\"\nallow_reset = true\nstopped_task_retention = 60\nallowed_hosts = [\"from-file\"]\n",
         )
         .unwrap();
         let args = ServerArgs {
@@ -189,6 +205,15 @@ mod tests {
         assert_eq!(s.region, "ap-south-1");
         assert!(s.allow_reset);
         assert_eq!(s.stopped_task_retention, 60);
+        assert_eq!(s.allowed_hosts, ["from-file"]);
+        let args = ServerArgs {
+            allowed_hosts: vec!["a.test".into(), "b.test".into()],
+            ..args
+        };
+        assert_eq!(
+            Settings::load(&args).unwrap().allowed_hosts,
+            ["a.test", "b.test"]
+        );
     }
 
     #[test]
