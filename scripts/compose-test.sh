@@ -36,6 +36,10 @@ wait_healthy() {
 "${compose[@]}" up -d >/dev/null 2>&1 || fail "docker-compose up"
 wait_healthy
 echo "compose: KECS healthy"
+# Another container of the project reaches KECS by its service name (KECS_ALLOWED_HOSTS: kecs).
+docker run --rm --network "${project}_default" kecs-test/busybox:latest \
+    wget -q -O- http://kecs:8081/health | grep -q ok || fail "a container could not reach http://kecs:8081"
+echo "compose: reachable as http://kecs from the project's network"
 
 "${ecs[@]}" create-cluster --cluster-name compose >/dev/null
 "${ecs[@]}" register-task-definition --family web --container-definitions '[{
