@@ -11,6 +11,7 @@ use kecs_api::{AllowedHosts, AppState, ConformanceLog, EventHub, Metrics, Worker
 use kecs_domain::ports::clock::SystemClock;
 use kecs_domain::ports::runtime::{ContainerRuntime, NoneRuntime};
 use kecs_domain::ports::store::{MemoryStore, Store};
+use kecs_domain::rules::container_policy::ContainerPolicy;
 use kecs_domain::Kecs;
 use kecs_runtime::docker::DockerRuntime;
 use kecs_runtime::kubernetes::KubernetesRuntime;
@@ -227,6 +228,8 @@ pub struct Wiring {
     pub allow_reset: bool,
     /// Host names accepted besides loopback ones (`*`: any).
     pub allowed_hosts: Vec<String>,
+    /// What task definitions may ask of this machine.
+    pub container_policy: ContainerPolicy,
     /// How long a stopped task is kept.
     pub stopped_task_retention: std::time::Duration,
     /// Where responses are recorded for the conformance tests.
@@ -245,6 +248,7 @@ impl Wiring {
             account_id: "000000000000".into(),
             allow_reset: true,
             allowed_hosts: vec![],
+            container_policy: ContainerPolicy::Permissive,
             stopped_task_retention: std::time::Duration::from_secs(3600),
             conformance: None,
         })
@@ -303,7 +307,8 @@ pub async fn start(
                 context: "loading state".into(),
                 source,
             })?
-            .with_events(Arc::new(events.clone())),
+            .with_events(Arc::new(events.clone()))
+            .with_container_policy(wiring.container_policy),
     );
     let state = AppState {
         kecs,
@@ -383,6 +388,12 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         account_id: settings.account_id.clone(),
         allow_reset: settings.allow_reset,
         allowed_hosts: settings.allowed_hosts.clone(),
+        container_policy: match settings.container_policy.as_str() {
+            "restricted" => ContainerPolicy::Restricted {
+                docker_socket: settings.allow_docker_socket,
+            },
+            _ => ContainerPolicy::Permissive,
+        },
         stopped_task_retention: std::time::Duration::from_secs(settings.stopped_task_retention),
         conformance,
     };

@@ -42,6 +42,14 @@ pub struct ServerArgs {
     /// as ECS forgets stopped tasks after about an hour [default: 3600]
     #[arg(long, env = "KECS_STOPPED_TASK_RETENTION")]
     pub stopped_task_retention: Option<u64>,
+    /// What task definitions may ask of this machine: permissive (all ECS allows) or restricted
+    /// (no privileged containers, host namespaces, added capabilities, devices or host-path
+    /// volumes) [default: permissive]
+    #[arg(long, env = "KECS_CONTAINER_POLICY")]
+    pub container_policy: Option<String>,
+    /// With --container-policy restricted, still allow a host volume of /var/run/docker.sock
+    #[arg(long, env = "KECS_ALLOW_DOCKER_SOCKET", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_docker_socket: Option<bool>,
     /// A host name requests may be addressed to (and come from, in a browser's Origin) besides
     /// loopback ones; repeatable, `*` accepts any (env: comma-separated)
     #[arg(
@@ -79,6 +87,10 @@ pub struct Settings {
     /// Host names accepted besides loopback ones (`*`: any).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// `permissive` or `restricted`.
+    pub container_policy: String,
+    /// Whether the Docker socket may be mounted under the restricted policy.
+    pub allow_docker_socket: bool,
     /// Where every API response is recorded (conformance tests).
     #[serde(default)]
     pub conformance_log: Option<PathBuf>,
@@ -108,12 +120,14 @@ impl Settings {
             ("account_id", "000000000000".to_string()),
             ("region", "us-east-1".to_string()),
             ("log_format", "text".to_string()),
+            ("container_policy", "permissive".to_string()),
         ];
         for (k, v) in defaults {
             b = b.set_default(k, v)?;
         }
         b = b
             .set_default("allow_reset", false)
+            .and_then(|b| b.set_default("allow_docker_socket", false))
             .and_then(|b| b.set_default("stopped_task_retention", 3600))?;
         if let Some(path) = &args.config {
             b = b.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
@@ -126,6 +140,7 @@ impl Settings {
             ("account_id", args.account_id.clone()),
             ("region", args.region.clone()),
             ("log_format", args.log_format.clone()),
+            ("container_policy", args.container_policy.clone()),
         ];
         for (k, v) in overrides {
             b = b.set_override_option(k, v)?;
@@ -135,6 +150,7 @@ impl Settings {
                 "allowed_hosts",
                 (!args.allowed_hosts.is_empty()).then(|| args.allowed_hosts.clone()),
             )?
+            .set_override_option("allow_docker_socket", args.allow_docker_socket)?
             .set_override_option("allow_reset", args.allow_reset)
             .and_then(|b| {
                 b.set_override_option("stopped_task_retention", args.stopped_task_retention)
@@ -156,6 +172,12 @@ impl Settings {
             return Err(ServerError::Setting(format!(
                 "log_format must be text or json, not '{}'",
                 self.log_format
+            )));
+        }
+        if !matches!(self.container_policy.as_str(), "permissive" | "restricted") {
+            return Err(ServerError::Setting(format!(
+                "container_policy must be permissive or restricted, not '{}'",
+                self.container_policy
             )));
         }
         if self.account_id.len() != 12 || !self.account_id.chars().all(|c| c.is_ascii_digit()) {
@@ -183,6 +205,8 @@ mod tests {
         assert!(!s.allow_reset);
         assert_eq!(s.stopped_task_retention, 3600);
         assert!(s.allowed_hosts.is_empty());
+        assert_eq!(s.container_policy, "permissive");
+        assert!(!s.allow_docker_socket);
     }
 
     #[test]
@@ -229,6 +253,10 @@ mod tests {
             },
             ServerArgs {
                 account_id: Some("12".into()),
+                ..ServerArgs::default()
+            },
+            ServerArgs {
+                container_policy: Some("lax".into()),
                 ..ServerArgs::default()
             },
         ] {

@@ -16,6 +16,7 @@ use crate::ports::events::EventBus;
 use crate::ports::ids::{Ids, RandomIds};
 use crate::ports::runtime::{ContainerExit, ContainerRuntime, ObservedContainer, RuntimeEvent};
 use crate::ports::store::{Store, StoreError};
+use crate::rules::container_policy::ContainerPolicy;
 use crate::state::Mutation;
 use crate::{Census, EcsError};
 
@@ -56,6 +57,13 @@ impl Kecs {
     /// Publishes every state change on `bus` from now on (see [`crate::ports::events`]).
     pub fn with_events(self, bus: Arc<dyn EventBus>) -> Self {
         self.core.publish_to(bus);
+        self
+    }
+
+    /// Applies `policy` to the task definitions registered and the tasks run from now on
+    /// (permissive by default).
+    pub fn with_container_policy(self, policy: ContainerPolicy) -> Self {
+        self.core.set_container_policy(policy);
         self
     }
 

@@ -15,6 +15,8 @@ pub(crate) use events::OrderedRelease;
 
 use std::sync::{Arc, RwLock};
 
+use crate::rules::container_policy::ContainerPolicy;
+
 use crate::ports::clock::Clock;
 use crate::ports::events::{EventBus, NoEvents};
 use crate::ports::ids::Ids;
@@ -32,6 +34,7 @@ pub(crate) struct Core {
     clock: Arc<dyn Clock>,
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
     ids: Arc<dyn Ids>,
+    policy: RwLock<ContainerPolicy>,
     pub(crate) work: Queues,
     events: OrderedRelease,
 }
@@ -58,6 +61,7 @@ impl Core {
             clock,
             runtime,
             ids,
+            policy: RwLock::default(),
             work: Queues::new(),
             events: OrderedRelease::new(Arc::new(NoEvents)),
         })
@@ -71,6 +75,16 @@ impl Core {
     /// Checks that the store answers.
     pub(crate) async fn ready(&self) -> Result<(), StoreError> {
         self.store.ping().await
+    }
+
+    /// What task definitions may ask of the machine.
+    pub(crate) fn container_policy(&self) -> ContainerPolicy {
+        *self.policy.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies `policy` to task definitions registered and tasks run from now on.
+    pub(crate) fn set_container_policy(&self, policy: ContainerPolicy) {
+        *self.policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
     }
 
     /// Where new IDs come from.

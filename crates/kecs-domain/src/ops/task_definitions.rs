@@ -102,6 +102,7 @@ pub(crate) async fn register_task_definition(
     let tags = validate::dedupe_tags(input.tags.as_deref().unwrap_or_default());
     validate::tags(&tags)?;
     let draft = rules::build(&input)?;
+    core.container_policy().check(&draft)?;
     let family = draft.family.clone().unwrap_or_default();
     let now = core.now();
     let registered_by = ctx.root_principal();

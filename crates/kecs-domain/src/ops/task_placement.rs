@@ -357,6 +357,7 @@ pub(crate) async fn place_tasks(
     validate::tags(input.tags.as_deref().unwrap_or_default())?;
     let now = core.now();
     // 1. Decide and record the tasks as PROVISIONING.
+    let policy = core.container_policy();
     let (tasks, replay) = core
         .write(|state| {
             let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
@@ -368,6 +369,8 @@ pub(crate) async fn place_tasks(
             if td.status != Some(TaskDefinitionStatus::Active) {
                 return Err(EcsError::client("TaskDefinition is inactive."));
             }
+            // Registered under another policy (or before a restart with this one).
+            policy.check(&td)?;
             if let Some(token) = &input.client_token {
                 let hash = token_hash(token);
                 let earlier: Vec<Task> = tasks_in(state, &cluster_arn)
