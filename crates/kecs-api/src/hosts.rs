@@ -97,10 +97,10 @@ pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let allowed = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.allowed_hosts.clone())
-        .unwrap_or_default();
+    // The state's Arc, not a copy of the list: this runs for every request.
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let none = AllowedHosts::default();
+    let allowed = state.as_ref().map_or(&none, |s| &s.allowed_hosts);
     let header = |name| {
         req.headers()
             .get(name)
