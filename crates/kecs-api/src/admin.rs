@@ -2,6 +2,9 @@
 //! (`GET /_kecs/tasks/{task}/containers/{container}/logs?tail=N`) and (when enabled)
 //! `POST /_kecs/reset`.
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
@@ -13,6 +16,39 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics))
         .route("/_kecs/reset", web::post().to(reset));
     logs_route(cfg);
+}
+
+/// Middleware for the admin port: with `--admin-token`, every path but `/health` and `/ready`
+/// (which probes call) asks for `Authorization: Bearer <token>`.
+pub async fn token_guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let expected = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.admin_token.clone());
+    let open = matches!(req.path(), "/health" | "/ready");
+    if let (Some(expected), false) = (expected, open) {
+        let given = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let same = given.len() == expected.len()
+            && given
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !same {
+            let refused = HttpResponse::Unauthorized()
+                .insert_header(("WWW-Authenticate", "Bearer"))
+                .json(json!({"error": "this admin endpoint needs the admin token (Authorization: Bearer <token>)"}));
+            return Ok(req.into_response(refused));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// A container's recent logs, on the admin port and (for the web UI) on the API port.

@@ -3,6 +3,7 @@
 //! events over a WebSocket (`/ws/events`) and the web UI (`/ui/`) on the API port.
 
 mod admin;
+mod auth;
 mod conformance;
 mod dispatch;
 mod error;
@@ -17,6 +18,8 @@ use std::sync::Arc;
 
 use kecs_domain::Kecs;
 
+pub use admin::token_guard as admin_token_guard;
+pub use auth::Auth;
 pub use conformance::ConformanceLog;
 pub use error::AwsError;
 pub use events::{EventHub, Filter as EventFilter};
@@ -48,6 +51,10 @@ pub struct AppState {
     pub workers: Workers,
     /// The hosts requests may be addressed to and come from, beyond loopback.
     pub allowed_hosts: AllowedHosts,
+    /// Who may call the ECS API (`--auth`).
+    pub auth: Auth,
+    /// The bearer token the admin port asks for, except on `/health` and `/ready`.
+    pub admin_token: Option<String>,
 }
 
 /// Routes of the API port.

@@ -59,6 +59,7 @@ async fn answer(
     operation: Option<Operation>,
 ) -> Result<Vec<u8>, AwsError> {
     let body = read_body(req, payload).await?;
+    state.auth.verify(req, &body)?;
     let Some(op) = operation else {
         let target = req
             .headers()

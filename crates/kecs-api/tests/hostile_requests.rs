@@ -165,6 +165,8 @@ fn no_request_body_yields_a_server_error() {
             conformance: None,
             workers: kecs_api::Workers::default(),
             allowed_hosts: kecs_api::AllowedHosts::default(),
+            auth: kecs_api::Auth::none(),
+            admin_token: None,
         };
         actix_test::init_service(
             App::new()

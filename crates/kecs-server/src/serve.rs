@@ -22,25 +22,34 @@ use crate::error::ServerError;
 use crate::settings::Settings;
 use crate::supervise::{supervise, RESTART_DELAY};
 
-fn open_store(data_dir: &str) -> Result<Arc<dyn Store>, ServerError> {
+fn open_store(data_dir: &str, repair_journal: bool) -> Result<Arc<dyn Store>, ServerError> {
     if data_dir == ":memory:" {
         return Ok(Arc::new(MemoryStore::new()));
     }
-    open_durable(data_dir)
+    open_durable(data_dir, repair_journal)
 }
 
 #[cfg(feature = "duckdb")]
-fn open_durable(data_dir: &str) -> Result<Arc<dyn Store>, ServerError> {
-    kecs_store::DuckStore::open(Path::new(data_dir))
-        .map(|s| Arc::new(s) as Arc<dyn Store>)
+fn open_durable(data_dir: &str, repair_journal: bool) -> Result<Arc<dyn Store>, ServerError> {
+    use kecs_store::journal::OnDamage;
+    let on_damage = if repair_journal {
+        OnDamage::Repair
+    } else {
+        OnDamage::Refuse
+    };
+    let (store, repairs) = kecs_store::DuckStore::open_with(Path::new(data_dir), on_damage)
         .map_err(|source| ServerError::Store {
             context: "opening the store".into(),
             source,
-        })
+        })?;
+    for repair in repairs {
+        tracing::warn!(repair = %repair, "--repair-journal dropped part of the journal");
+    }
+    Ok(Arc::new(store))
 }
 
 #[cfg(not(feature = "duckdb"))]
-fn open_durable(data_dir: &str) -> Result<Arc<dyn Store>, ServerError> {
+fn open_durable(data_dir: &str, _repair_journal: bool) -> Result<Arc<dyn Store>, ServerError> {
     Err(ServerError::Setting(format!(
         "this KECS was built without DuckDB: use --data-dir :memory: instead of {data_dir}"
     )))
@@ -234,6 +243,10 @@ pub struct Wiring {
     pub stopped_task_retention: std::time::Duration,
     /// Where responses are recorded for the conformance tests.
     pub conformance: Option<ConformanceLog>,
+    /// Who may call the ECS API.
+    pub auth: kecs_api::Auth,
+    /// The admin port's bearer token.
+    pub admin_token: Option<String>,
 }
 
 impl Wiring {
@@ -251,6 +264,8 @@ impl Wiring {
             container_policy: ContainerPolicy::Permissive,
             stopped_task_retention: std::time::Duration::from_secs(3600),
             conformance: None,
+            auth: kecs_api::Auth::none(),
+            admin_token: None,
         })
     }
 }
@@ -320,6 +335,8 @@ pub async fn start(
         allowed_hosts: AllowedHosts::new(wiring.allowed_hosts),
         conformance: wiring.conformance,
         workers: Workers::default(),
+        auth: wiring.auth,
+        admin_token: wiring.admin_token,
     };
     if !runtime.is_emulated() {
         recover(runtime.as_ref(), &state.kecs).await?;
@@ -341,6 +358,7 @@ pub async fn start(
     let admin = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(kecs_api::admin_token_guard))
             .wrap(actix_web::middleware::from_fn(kecs_api::host_guard))
             .configure(kecs_api::admin_routes)
     })
@@ -371,7 +389,7 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         data_dir: settings.data_dir.clone(),
         source: Box::new(source),
     };
-    let store = open_store(&settings.data_dir)?;
+    let store = open_store(&settings.data_dir, settings.repair_journal)?;
     let instance = instance_id(&settings.data_dir)?;
     let task_runtime = runtime(&settings.runtime, &instance).await?;
     let conformance = match &settings.conformance_log {
@@ -396,6 +414,8 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         },
         stopped_task_retention: std::time::Duration::from_secs(settings.stopped_task_retention),
         conformance,
+        auth: settings.api_auth(),
+        admin_token: settings.admin_token.clone().filter(|t| !t.is_empty()),
     };
     let mut started = start(wiring, &settings.api_addr, &settings.admin_addr)
         .await

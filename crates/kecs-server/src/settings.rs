@@ -50,6 +50,23 @@ pub struct ServerArgs {
     /// With --container-policy restricted, still allow a host volume of /var/run/docker.sock
     #[arg(long, env = "KECS_ALLOW_DOCKER_SOCKET", num_args = 0..=1, default_missing_value = "true")]
     pub allow_docker_socket: Option<bool>,
+    /// Start even if the journal is damaged in the middle: keep every group before the damage,
+    /// drop the rest, and log what was dropped [default: off, start-up stops naming the damage]
+    #[arg(long, env = "KECS_REPAIR_JOURNAL", num_args = 0..=1, default_missing_value = "true")]
+    pub repair_journal: Option<bool>,
+    /// Authentication of ECS requests: none, or sigv4 (AWS Signature V4 with
+    /// --access-key-id / --secret-access-key) [default: none]
+    #[arg(long, env = "KECS_AUTH")]
+    pub auth: Option<String>,
+    /// The access key ID clients sign with under --auth sigv4
+    #[arg(long, env = "KECS_ACCESS_KEY_ID")]
+    pub access_key_id: Option<String>,
+    /// The secret access key clients sign with under --auth sigv4
+    #[arg(long, env = "KECS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub secret_access_key: Option<String>,
+    /// A bearer token the admin port asks for (except on /health and /ready) [default: none]
+    #[arg(long, env = "KECS_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// A host name requests may be addressed to (and come from, in a browser's Origin) besides
     /// loopback ones; repeatable, `*` accepts any (env: comma-separated)
     #[arg(
@@ -91,9 +108,38 @@ pub struct Settings {
     pub container_policy: String,
     /// Whether the Docker socket may be mounted under the restricted policy.
     pub allow_docker_socket: bool,
+    /// Whether damage in the journal is cut away at start instead of stopping it.
+    pub repair_journal: bool,
+    /// `none` or `sigv4`.
+    pub auth: String,
+    /// The credentials of `sigv4`.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// The credentials of `sigv4`.
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+    /// The admin port's bearer token.
+    #[serde(default)]
+    pub admin_token: Option<String>,
     /// Where every API response is recorded (conformance tests).
     #[serde(default)]
     pub conformance_log: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Who may call the ECS API, as `auth` and the credentials say.
+    pub fn api_auth(&self) -> kecs_api::Auth {
+        match (
+            self.auth.as_str(),
+            &self.access_key_id,
+            &self.secret_access_key,
+        ) {
+            ("sigv4", Some(id), Some(secret)) => {
+                kecs_api::Auth::sigv4([(id.clone(), secret.clone())])
+            }
+            _ => kecs_api::Auth::none(),
+        }
+    }
 }
 
 /// `$XDG_DATA_HOME/kecs`, else `~/.local/share/kecs`, else `./kecs-data`.
@@ -121,6 +167,7 @@ impl Settings {
             ("region", "us-east-1".to_string()),
             ("log_format", "text".to_string()),
             ("container_policy", "permissive".to_string()),
+            ("auth", "none".to_string()),
         ];
         for (k, v) in defaults {
             b = b.set_default(k, v)?;
@@ -128,6 +175,7 @@ impl Settings {
         b = b
             .set_default("allow_reset", false)
             .and_then(|b| b.set_default("allow_docker_socket", false))
+            .and_then(|b| b.set_default("repair_journal", false))
             .and_then(|b| b.set_default("stopped_task_retention", 3600))?;
         if let Some(path) = &args.config {
             b = b.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
@@ -141,6 +189,10 @@ impl Settings {
             ("region", args.region.clone()),
             ("log_format", args.log_format.clone()),
             ("container_policy", args.container_policy.clone()),
+            ("auth", args.auth.clone()),
+            ("access_key_id", args.access_key_id.clone()),
+            ("secret_access_key", args.secret_access_key.clone()),
+            ("admin_token", args.admin_token.clone()),
         ];
         for (k, v) in overrides {
             b = b.set_override_option(k, v)?;
@@ -151,6 +203,7 @@ impl Settings {
                 (!args.allowed_hosts.is_empty()).then(|| args.allowed_hosts.clone()),
             )?
             .set_override_option("allow_docker_socket", args.allow_docker_socket)?
+            .set_override_option("repair_journal", args.repair_journal)?
             .set_override_option("allow_reset", args.allow_reset)
             .and_then(|b| {
                 b.set_override_option("stopped_task_retention", args.stopped_task_retention)
@@ -179,6 +232,24 @@ impl Settings {
                 "container_policy must be permissive or restricted, not '{}'",
                 self.container_policy
             )));
+        }
+        match (
+            self.auth.as_str(),
+            &self.access_key_id,
+            &self.secret_access_key,
+        ) {
+            ("none", _, _) => {}
+            ("sigv4", Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {}
+            ("sigv4", _, _) => {
+                return Err(ServerError::Setting(
+                    "auth sigv4 needs --access-key-id and --secret-access-key (KECS_ACCESS_KEY_ID, KECS_SECRET_ACCESS_KEY)".into(),
+                ))
+            }
+            (other, _, _) => {
+                return Err(ServerError::Setting(format!(
+                    "auth must be none or sigv4, not '{other}'"
+                )))
+            }
         }
         if self.account_id.len() != 12 || !self.account_id.chars().all(|c| c.is_ascii_digit()) {
             return Err(ServerError::Setting(format!(

@@ -63,8 +63,18 @@ impl std::fmt::Debug for DuckStore {
 }
 
 impl DuckStore {
-    /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
+    /// Opens (creating if needed) the database in `data_dir` and applies pending migrations;
+    /// damage in the journal stops it (see [`open_with`](Self::open_with)).
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, journal::OnDamage::Refuse).map(|(store, _)| store)
+    }
+
+    /// [`open`](Self::open), with damage in the journal refused or repaired as `on_damage` says;
+    /// also returns what a repair dropped.
+    pub fn open_with(
+        data_dir: &Path,
+        on_damage: journal::OnDamage,
+    ) -> Result<(Self, Vec<String>), StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::io(
                 format!("cannot create data directory {}", data_dir.display()),
@@ -77,34 +87,29 @@ impl DuckStore {
         migrations::apply(&mut conn)?;
         // Groups acknowledged but not yet in DuckDB when KECS last stopped go in first.
         let applied = writer::applied_seq(&conn)?;
-        let replay = journal::read_after(data_dir, applied)?;
-        let last = replay.last().map_or(applied, |g| g.seq);
-        if !replay.is_empty() {
-            let groups = replay.len();
-            let changes = replay.into_iter().flat_map(|g| g.changes).collect();
-            writer::apply(&mut conn, changes, Some(last))?;
-            tracing::info!(
-                groups,
-                "applied the journal's groups DuckDB did not hold yet"
-            );
-        }
-        let journal = journal::Journal::start(data_dir, last)?;
+        let fs: Arc<dyn journal::Fs> = Arc::new(journal::RealFs);
+        let recovered = journal::recover(fs.as_ref(), data_dir, applied, on_damage)?;
+        let last = recovered.groups.last().map_or(applied, |g| g.seq);
+        writer::replay(&mut conn, recovered.groups)?;
+        let journal = journal::Journal::start(fs, data_dir, last)?;
         let applied = Arc::new(AtomicU64::new(last));
         let (front_tx, front_rx) = mpsc::channel();
         let (duck_tx, duck_rx) = mpsc::sync_channel(writer::MAX_LAG_GROUPS);
         let seen = applied.clone();
+        let duck = writer::Duck::new(conn, Some(path));
         let threads = vec![
             spawn("kecs-store-duckdb", move || {
-                writer::run_duck(conn, duck_rx, seen, writer::Cache::Evict)
+                writer::run_duck(duck, duck_rx, seen, writer::Cache::Evict)
             })?,
             spawn("kecs-store-journal", move || {
                 writer::run_front(journal, front_rx, duck_tx, applied)
             })?,
         ];
-        Ok(Self {
+        let store = Self {
             commands: Commands::Journaled(front_tx),
             threads: Mutex::new(threads),
-        })
+        };
+        Ok((store, recovered.repairs))
     }
 
     /// A DuckDB database that lives in memory only (no journal: each group is acknowledged
@@ -116,7 +121,12 @@ impl DuckStore {
         let (tx, rx) = mpsc::sync_channel(writer::MAX_LAG_GROUPS);
         let applied = Arc::new(AtomicU64::new(0));
         let duck = spawn("kecs-store-duckdb", move || {
-            writer::run_duck(conn, rx, applied, writer::Cache::Keep)
+            writer::run_duck(
+                writer::Duck::new(conn, None),
+                rx,
+                applied,
+                writer::Cache::Keep,
+            )
         })?;
         Ok(Self {
             commands: Commands::Direct(tx),
@@ -165,6 +175,10 @@ impl Store for DuckStore {
 
     fn ping(&self) -> StoreFuture<()> {
         self.ask(Command::Ping)
+    }
+
+    fn resume(&self) -> StoreFuture<()> {
+        self.ask(Command::Resume)
     }
 }
 
@@ -216,7 +230,8 @@ mod tests {
         store.commit(vec![put("a")]).await.unwrap();
         drop(store);
         // As if KECS was killed after acknowledging two more groups, before DuckDB took them.
-        let mut journal = journal::Journal::start(dir.path(), 1).unwrap();
+        let mut journal =
+            journal::Journal::start(Arc::new(journal::RealFs), dir.path(), 1).unwrap();
         journal.append(vec![put("b")]).unwrap();
         journal.append(vec![put("c"), put("a")]).unwrap();
         drop(journal);

@@ -29,7 +29,32 @@ pub(crate) enum Command {
     /// Every record, in batches of [`LOAD_BATCH`] (the channel ends after the last).
     Load(Batches),
     Ping(Ack<()>),
+    /// Take commits again after a failed one (see [`Gate`]).
+    Resume(Ack<()>),
     Stop,
+}
+
+/// After a commit fails, every later one is refused until [`Command::Resume`]: they were decided
+/// on a state that included the failed changes (the domain reloads its state, then resumes).
+#[derive(Default)]
+pub(crate) struct Gate(Option<StoreError>);
+
+impl Gate {
+    /// Whether a commit may go ahead.
+    fn check(&self) -> Result<(), StoreError> {
+        match &self.0 {
+            None => Ok(()),
+            Some(failure) => Err(StoreError::Refused {
+                cause: kecs_domain::Cause::new(failure.clone()),
+            }),
+        }
+    }
+    fn failed(&mut self, failure: &StoreError) {
+        self.0.get_or_insert_with(|| failure.clone());
+    }
+    fn resume(&mut self) {
+        self.0 = None;
+    }
 }
 
 /// What the DuckDB thread is given: commands, or groups the journal already made durable.
@@ -79,6 +104,7 @@ pub(crate) fn run_front(
     duck: mpsc::SyncSender<ToDuck>,
     applied: Arc<AtomicU64>,
 ) {
+    let mut gate = Gate::default();
     while let Ok(first) = rx.recv() {
         let pending = drain(&rx, first, |c| match c {
             Command::Commit(c, _) => c.len(),
@@ -89,12 +115,24 @@ pub(crate) fn run_front(
         let mut stop = false;
         for cmd in pending {
             match cmd {
-                Command::Commit(changes, ack) => {
-                    group.extend(changes);
-                    acks.push(ack);
+                Command::Commit(changes, ack) => match gate.check() {
+                    Ok(()) => {
+                        group.extend(changes);
+                        acks.push(ack);
+                    }
+                    Err(refused) => {
+                        let _ = ack.send(Err(refused));
+                    }
+                },
+                Command::Resume(ack) => {
+                    let group = std::mem::take(&mut group);
+                    journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &applied);
+                    gate.resume();
+                    let _ = ack.send(Ok(()));
                 }
                 other => {
-                    journal_group(&mut journal, &duck, std::mem::take(&mut group), &mut acks);
+                    let group = std::mem::take(&mut group);
+                    journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &applied);
                     stop = matches!(other, Command::Stop);
                     if duck.send(ToDuck::Command(other)).is_err() {
                         return;
@@ -102,7 +140,7 @@ pub(crate) fn run_front(
                 }
             }
         }
-        journal_group(&mut journal, &duck, group, &mut acks);
+        journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &applied);
         journal.applied(applied.load(Ordering::Acquire));
         if stop {
             break;
@@ -115,16 +153,32 @@ fn journal_group(
     duck: &mpsc::SyncSender<ToDuck>,
     group: Vec<Change>,
     acks: &mut Vec<Ack<()>>,
+    gate: &mut Gate,
+    applied: &AtomicU64,
 ) {
     if acks.is_empty() {
         return;
     }
-    let result = journal.append(group).map(|g| {
-        // The group is durable: DuckDB takes it when it can.
-        let _ = duck.send(ToDuck::Journaled(g.seq, g.changes));
-    });
+    let lag = journal
+        .next_seq()
+        .saturating_sub(1 + applied.load(Ordering::Acquire));
+    let result = if lag >= MAX_LAG_GROUPS as u64 {
+        // DuckDB is failing (or far behind): refuse rather than hold ever more in memory.
+        Err(StoreError::Engine {
+            context: format!(
+                "DuckDB is {lag} journaled groups behind; refusing writes until it catches up"
+            ),
+            cause: kecs_domain::Cause::new(std::io::Error::other("DuckDB lag")),
+        })
+    } else {
+        journal.append(group).map(|g| {
+            // The group is durable: DuckDB takes it when it can.
+            let _ = duck.send(ToDuck::Journaled(g.seq, g.changes));
+        })
+    };
     if let Err(e) = &result {
-        tracing::error!(error = %e, "journal append failed");
+        tracing::error!(error = %e, "journal append failed; refusing writes until the state is reloaded");
+        gate.failed(e);
     }
     for ack in acks.drain(..) {
         let _ = ack.send(result.clone().map(|_| ()));
@@ -153,20 +207,95 @@ fn evict_cache(conn: &duckdb::Connection) {
     }
 }
 
+/// The DuckDB connection. After a failure DuckDB does not come back from on its own (it
+/// "invalidates" the database after a fatal I/O error, e.g. a full disk during a checkpoint),
+/// the connection is dropped and the file opened again at the next attempt; the changes not yet
+/// committed are still in the backlog (and in the journal), and applying them again is
+/// idempotent.
+pub(crate) struct Duck {
+    conn: Option<duckdb::Connection>,
+    /// The file to open again (`None`: an in-memory database, which cannot be).
+    path: Option<std::path::PathBuf>,
+}
+
+impl Duck {
+    pub(crate) fn new(conn: duckdb::Connection, path: Option<std::path::PathBuf>) -> Self {
+        Self {
+            conn: Some(conn),
+            path,
+        }
+    }
+
+    fn conn(&mut self) -> Result<&mut duckdb::Connection, StoreError> {
+        if self.conn.is_none() {
+            if let Some(path) = &self.path {
+                let conn = duckdb::Connection::open(path)
+                    .map_err(|e| StoreError::engine("DuckDB: opening the database again", e))?;
+                tracing::warn!("DuckDB was opened again after a fatal error");
+                self.conn = Some(conn);
+            }
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::corrupt("DuckDB: the in-memory database failed"))
+    }
+
+    /// Notes a failure: a fatal one drops the connection, to open the file again next time.
+    fn failed(&mut self, e: &StoreError) {
+        let text = e.to_string();
+        if self.path.is_some() && (text.contains("invalidated") || text.contains("FATAL")) {
+            tracing::error!(error = %e, "DuckDB failed fatally; it will be opened again");
+            self.conn = None;
+        }
+    }
+
+    fn flush(&mut self, backlog: &mut Backlog, applied: &AtomicU64) -> Result<(), StoreError> {
+        if backlog.is_empty() {
+            return Ok(());
+        }
+        let flushed = match self.conn() {
+            Ok(conn) => backlog.flush(conn, applied),
+            Err(e) => Err(backlog.fail(e)),
+        };
+        if let Err(e) = &flushed {
+            self.failed(e);
+        }
+        flushed
+    }
+}
+
+/// The first wait before DuckDB is tried again after a failure; it doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(200);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
 /// The DuckDB thread: applies journaled groups (and, without a journal, commits) in large
-/// transactions; answers loads and pings after everything before them is applied.
+/// transactions; answers loads and pings after everything before them is applied. While DuckDB
+/// fails, the groups wait in the backlog and are tried again on a timer (the front refuses
+/// writes once they are [`MAX_LAG_GROUPS`] behind, so the backlog stays bounded).
 pub(crate) fn run_duck(
-    mut conn: duckdb::Connection,
+    mut duck: Duck,
     rx: mpsc::Receiver<ToDuck>,
     applied: Arc<AtomicU64>,
     cache: Cache,
 ) {
     let mut backlog = Backlog::default();
-    while let Ok(first) = rx.recv() {
-        let pending = drain(&rx, first, |m| match m {
-            ToDuck::Journaled(_, c) | ToDuck::Command(Command::Commit(c, _)) => c.len(),
-            _ => 0,
-        });
+    let mut gate = Gate::default();
+    let mut retry = RETRY_FIRST;
+    let mut loaded_once = false;
+    loop {
+        let first = if backlog.is_empty() {
+            rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+        } else {
+            rx.recv_timeout(retry)
+        };
+        let pending = match first {
+            Ok(first) => drain(&rx, first, |m| match m {
+                ToDuck::Journaled(_, c) | ToDuck::Command(Command::Commit(c, _)) => c.len(),
+                _ => 0,
+            }),
+            Err(mpsc::RecvTimeoutError::Timeout) => vec![],
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut stop = false;
         for msg in pending {
             match msg {
@@ -175,36 +304,76 @@ pub(crate) fn run_duck(
                     backlog.seq = Some(seq);
                 }
                 ToDuck::Command(Command::Commit(changes, ack)) => {
+                    if let Err(refused) = gate.check() {
+                        let _ = ack.send(Err(refused));
+                        continue;
+                    }
                     backlog.changes.extend(changes);
                     backlog.acks.push(ack);
+                }
+                ToDuck::Command(Command::Resume(ack)) => {
+                    // Commits queued before it are answered first, as decided before the reload.
+                    let _ = duck.flush(&mut backlog, &applied);
+                    gate.resume();
+                    let _ = ack.send(Ok(()));
                 }
                 ToDuck::Command(Command::Load(batches)) => {
                     // Apply what came before, so the load sees it. The loader takes one batch
                     // at a time (blocking here), so no more than two are ever held.
-                    let loaded = backlog.flush(&mut conn, &applied).and_then(|()| {
-                        load(&conn, |batch| batches.blocking_send(Ok(batch)).is_ok())
-                    });
+                    let emit = |batch| batches.blocking_send(Ok(batch)).is_ok();
+                    let loaded = match duck.flush(&mut backlog, &applied) {
+                        Ok(()) => duck.conn().and_then(|conn| load(conn, emit)),
+                        // DuckDB cannot take them now (a full disk): what it holds, with the
+                        // journaled changes it lacks on top, is still the durable state.
+                        Err(e) => {
+                            tracing::warn!(error = %e, "loading from DuckDB with the journaled changes it lacks on top");
+                            let changes = backlog.changes.clone();
+                            duck.conn()
+                                .and_then(|conn| load_overlaid(conn, changes, emit))
+                        }
+                    };
                     let ok = loaded.is_ok();
                     if let Err(e) = loaded {
+                        duck.failed(&e);
                         let _ = batches.blocking_send(Err(e));
                     }
                     // The loader sees the end now; the eviction runs while it builds the state.
                     drop(batches);
-                    if ok && cache == Cache::Evict {
-                        evict_cache(&conn);
+                    // Only after the start-up load: its checkpoint is a write, and a reload
+                    // comes after a failure (a full disk, where a failed checkpoint makes
+                    // DuckDB give up on the database).
+                    if let (true, Cache::Evict, Ok(conn)) = (ok && !loaded_once, cache, duck.conn())
+                    {
+                        evict_cache(conn);
                     }
+                    loaded_once |= ok;
                 }
                 ToDuck::Command(Command::Ping(ack)) => {
-                    let flushed = backlog.flush(&mut conn, &applied);
-                    let _ = ack
-                        .send(flushed.and_then(|()| conn.execute_batch("SELECT 1").map_err(err)));
+                    let lag = backlog.lag(&applied);
+                    let answered = duck
+                        .flush(&mut backlog, &applied)
+                        .and_then(|()| duck.conn()?.execute_batch("SELECT 1").map_err(err))
+                        .inspect_err(|e| duck.failed(e))
+                        .map_err(|e| match lag {
+                            0 => e,
+                            lag => StoreError::Engine {
+                                context: format!(
+                                    "DuckDB is {lag} journaled group(s) behind the journal and failing"
+                                ),
+                                cause: kecs_domain::Cause::new(e),
+                            },
+                        });
+                    let _ = ack.send(answered);
                 }
                 ToDuck::Command(Command::Stop) => stop = true,
             }
         }
-        if backlog.flush(&mut conn, &applied).is_err() {
-            // The groups are safe in the journal; try again shortly, in order.
-            std::thread::sleep(Duration::from_millis(200));
+        match duck.flush(&mut backlog, &applied) {
+            Ok(()) => retry = RETRY_FIRST,
+            // Direct commits (no journal) that failed: later ones wait for the reload.
+            Err(e) if backlog.seq.is_none() => gate.failed(&e),
+            // The groups are safe in the journal: tried again, in order, after a while.
+            Err(_) => retry = (retry * 2).min(RETRY_MAX),
         }
         if stop {
             break;
@@ -222,6 +391,27 @@ struct Backlog {
 }
 
 impl Backlog {
+    fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.acks.is_empty()
+    }
+
+    /// Journaled groups not yet in DuckDB.
+    fn lag(&self, applied: &AtomicU64) -> u64 {
+        self.seq
+            .map_or(0, |seq| seq.saturating_sub(applied.load(Ordering::Acquire)))
+    }
+
+    /// Answers the waiting commits with `e` (DuckDB could not even be reached); returns it.
+    fn fail(&mut self, e: StoreError) -> StoreError {
+        for ack in self.acks.drain(..) {
+            let _ = ack.send(Err(e.clone()));
+        }
+        if self.seq.is_none() {
+            self.changes.clear();
+        }
+        e
+    }
+
     fn flush(
         &mut self,
         conn: &mut duckdb::Connection,
@@ -366,6 +556,32 @@ pub(crate) fn apply(
     tx.commit().map_err(err)
 }
 
+/// Applies the journal's groups DuckDB does not hold yet, in transactions of about
+/// [`MAX_BATCH`] changes (a long backlog is never one huge transaction).
+pub(crate) fn replay(
+    conn: &mut duckdb::Connection,
+    groups: Vec<crate::journal::Group>,
+) -> Result<(), StoreError> {
+    let (total, mut chunk, mut last) = (groups.len(), vec![], None);
+    for group in groups {
+        chunk.extend(group.changes);
+        last = Some(group.seq);
+        if chunk.len() >= MAX_BATCH {
+            apply(conn, std::mem::take(&mut chunk), last)?;
+        }
+    }
+    if !chunk.is_empty() || last.is_some() {
+        apply(conn, chunk, last)?;
+    }
+    if total > 0 {
+        tracing::info!(
+            groups = total,
+            "applied the journal's groups DuckDB did not hold yet"
+        );
+    }
+    Ok(())
+}
+
 /// The last journal group DuckDB holds.
 pub(crate) fn applied_seq(conn: &duckdb::Connection) -> Result<u64, StoreError> {
     let seq: i64 = conn
@@ -401,6 +617,47 @@ pub(crate) fn load(
     }
     if !batch.is_empty() {
         emit(batch);
+    }
+    Ok(())
+}
+
+/// [`load`], with `changes` (not yet in DuckDB) applied over what it holds.
+fn load_overlaid(
+    conn: &duckdb::Connection,
+    changes: Vec<Change>,
+    mut emit: impl FnMut(Vec<Record>) -> bool,
+) -> Result<(), StoreError> {
+    let (truncate, overlay) = collapse(changes);
+    let replaced: std::collections::HashSet<(Kind, String)> = overlay
+        .iter()
+        .filter_map(|c| match c {
+            Change::Put(r) => Some((r.kind, r.key.clone())),
+            Change::Delete { kind, key } => Some((*kind, key.clone())),
+            Change::Truncate => None,
+        })
+        .collect();
+    let mut taken = true;
+    if !truncate {
+        load(conn, |batch| {
+            let kept: Vec<Record> = batch
+                .into_iter()
+                .filter(|r| !replaced.contains(&(r.kind, r.key.clone())))
+                .collect();
+            taken = emit(kept);
+            taken
+        })?;
+    }
+    let puts: Vec<Record> = overlay
+        .into_iter()
+        .filter_map(|c| match c {
+            Change::Put(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    for chunk in puts.chunks(LOAD_BATCH) {
+        if !taken || !emit(chunk.to_vec()) {
+            break;
+        }
     }
     Ok(())
 }
@@ -524,6 +781,41 @@ mod tests {
         assert_eq!(doc("k200").as_deref(), Some("1"));
         assert_eq!(doc("k340"), None);
         assert_eq!(doc("k359").as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn a_load_can_lay_changes_duckdb_lacks_over_what_it_holds() {
+        let mut conn = duckdb::Connection::open_in_memory().unwrap();
+        crate::migrations::apply(&mut conn).unwrap();
+        apply(
+            &mut conn,
+            vec![put("a", "1"), put("b", "1"), put("c", "1")],
+            None,
+        )
+        .unwrap();
+        let read = |changes: Vec<Change>| {
+            let mut seen = vec![];
+            load_overlaid(&conn, changes, |batch| {
+                seen.extend(batch.into_iter().map(|r| (r.key, r.doc)));
+                true
+            })
+            .unwrap();
+            seen.sort();
+            seen
+        };
+        let delete_c = Change::Delete {
+            kind: Kind::Cluster,
+            key: "c".into(),
+        };
+        let pair = |k: &str, d: &str| (k.to_string(), d.to_string());
+        assert_eq!(
+            read(vec![put("b", "2"), delete_c, put("d", "2")]),
+            [pair("a", "1"), pair("b", "2"), pair("d", "2")]
+        );
+        assert_eq!(
+            read(vec![Change::Truncate, put("e", "3")]),
+            [pair("e", "3")]
+        );
     }
 
     #[test]

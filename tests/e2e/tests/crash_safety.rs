@@ -1,7 +1,7 @@
 //! Crash safety: a storm of writes from several clients (RunTask, RegisterTaskDefinition,
 //! CreateCluster), the server killed with SIGKILL at a pseudo-random moment, restarted on the same
 //! data directory: every acknowledged write is there, no half-written resource is visible, and
-//! revisions run 1..n without gaps. Twenty times over.
+//! revisions run 1..n without gaps. Twenty times over (`KECS_KILL_ROUNDS` sets how many).
 
 mod common;
 
@@ -12,7 +12,13 @@ use std::time::{Duration, Instant};
 use common::container;
 use kecs_e2e::Server;
 
-const KILLS: u64 = 20;
+/// Rounds in the test command; `KECS_KILL_ROUNDS=100` runs the longer storm the README reports.
+fn kills() -> u64 {
+    std::env::var("KECS_KILL_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20)
+}
 const WRITERS: usize = 6;
 
 /// What the server acknowledged.
@@ -183,7 +189,8 @@ async fn every_acknowledged_write_survives_kill_9_mid_storm() {
         kecs.kill();
     }
     let begun = Instant::now();
-    for round in 0..KILLS {
+    let kills = kills();
+    for round in 0..kills {
         let kecs = Server::start_on(dir.path(), &[]).await;
         let ecs = kecs.client().await;
         let so_far = acked.lock().unwrap().clone();
@@ -200,14 +207,14 @@ async fn every_acknowledged_write_survives_kill_9_mid_storm() {
     let kecs = Server::start_on(dir.path(), &[]).await;
     let ecs = kecs.client().await;
     let acked = acked.lock().unwrap().clone();
-    verify(&ecs, &acked, KILLS).await;
+    verify(&ecs, &acked, kills).await;
     assert!(
         acked.tasks.len() > 100 && acked.revisions.values().sum::<i32>() > 50,
         "the storm wrote too little to prove anything: {} tasks",
         acked.tasks.len()
     );
     println!(
-        "{KILLS} kills in {:.1} s: {} tasks, {} clusters, {} revisions acknowledged and found",
+        "{kills} kills in {:.1} s: {} tasks, {} clusters, {} revisions acknowledged and found",
         begun.elapsed().as_secs_f64(),
         acked.tasks.len(),
         acked.clusters.len(),

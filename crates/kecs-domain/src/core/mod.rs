@@ -7,12 +7,18 @@
 //! sees writes in the order memory did), releases the lock, and only then waits for the durable
 //! commit before answering: an acknowledged write is a committed write, and many writers waiting
 //! at once share one commit.
+//!
+//! A commit that fails leaves its mutations in memory, and writes decided after it may build on
+//! them; the store refuses those too. The first failed writer reloads the state from the store
+//! (what is durable) and only then lets the store take commits again, so nothing that failed is
+//! served for longer than the reload takes, and nothing decided on it becomes durable.
 
 mod events;
 pub(crate) mod work;
 
 pub(crate) use events::OrderedRelease;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::rules::container_policy::ContainerPolicy;
@@ -37,6 +43,23 @@ pub(crate) struct Core {
     policy: RwLock<ContainerPolicy>,
     pub(crate) work: Queues,
     events: OrderedRelease,
+    /// How many times the state was reloaded after a failed commit.
+    reloads: AtomicU64,
+    /// Held while reloading: one reload per failure, however many writers saw it.
+    reloading: futures::lock::Mutex<()>,
+}
+
+/// The state as the store holds it.
+async fn load_state(store: &dyn Store) -> Result<State, StoreError> {
+    // Batch by batch: each batch's documents are dropped once decoded, so a large store is
+    // never held twice in memory.
+    let mut state = State::default();
+    let mut batches = store.load_batches();
+    while let Some(batch) = futures::StreamExt::next(&mut batches).await {
+        state.load(batch?)?;
+    }
+    state.index_service_tasks();
+    Ok(state)
 }
 
 impl Core {
@@ -47,14 +70,7 @@ impl Core {
         runtime: Arc<dyn ContainerRuntime>,
         ids: Arc<dyn Ids>,
     ) -> Result<Self, StoreError> {
-        // Batch by batch: each batch's documents are dropped once decoded, so a large store
-        // is never held twice in memory.
-        let mut state = State::default();
-        let mut batches = store.load_batches();
-        while let Some(batch) = futures::StreamExt::next(&mut batches).await {
-            state.load(batch?)?;
-        }
-        state.index_service_tasks();
+        let state = load_state(store.as_ref()).await?;
         Ok(Self {
             state: RwLock::new(state),
             store,
@@ -64,6 +80,8 @@ impl Core {
             policy: RwLock::default(),
             work: Queues::new(),
             events: OrderedRelease::new(Arc::new(NoEvents)),
+            reloads: AtomicU64::new(0),
+            reloading: futures::lock::Mutex::new(()),
         })
     }
 
@@ -138,19 +156,58 @@ impl Core {
                 event.id = self.ids.uuid();
             }
             let ticket = self.events.ticket();
-            (result, self.store.commit(changes), touched, ticket, events)
+            let reloads = self.reloads.load(Ordering::Acquire);
+            (
+                result,
+                self.store.commit(changes),
+                touched,
+                ticket,
+                events,
+                reloads,
+            )
         };
-        let (result, durable, touched, ticket, events) = commit;
+        let (result, durable, touched, ticket, events, reloads) = commit;
         // Should this future be dropped here (the client hung up), the ticket releases its place
         // with no events: the write may still commit, but nothing after it is held back.
         let committed = durable.await;
         // Only a committed change is announced; a failed one still releases its place.
         ticket.finish(if committed.is_ok() { events } else { vec![] });
-        committed.map_err(|e| EcsError::internal("commit failed", e))?;
+        if let Err(e) = committed {
+            self.reload_after_failure(reloads).await;
+            return Err(EcsError::internal("commit failed", e));
+        }
         // A service's task changed: its scheduler looks again (cost follows changes, not tasks).
         for service in touched {
             self.enqueue(TaskWork::Schedule(service));
         }
         Ok(result)
+    }
+
+    /// A commit decided when the state had been reloaded `seen` times failed: unless that was
+    /// done since, reloads the state from the store and lets the store take commits again.
+    async fn reload_after_failure(&self, seen: u64) {
+        let _one = self.reloading.lock().await;
+        if self.reloads.load(Ordering::Acquire) != seen {
+            return;
+        }
+        let state = match load_state(self.store.as_ref()).await {
+            Ok(state) => state,
+            Err(e) => {
+                // Writes stay refused; the next one that fails tries again.
+                tracing::error!(error = %e, "reloading the state after a failed commit failed; writes stay refused");
+                return;
+            }
+        };
+        let resumed = {
+            let mut current = self.state.write().unwrap_or_else(|p| p.into_inner());
+            *current = state;
+            self.reloads.fetch_add(1, Ordering::AcqRel);
+            // Queued under the lock: after every commit decided on the state just replaced.
+            self.store.resume()
+        };
+        match resumed.await {
+            Ok(()) => tracing::warn!("the state was reloaded from the store after a failed commit; writes are taken again"),
+            Err(e) => tracing::error!(error = %e, "the store did not take writes again"),
+        }
     }
 }

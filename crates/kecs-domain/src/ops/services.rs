@@ -50,6 +50,7 @@ fn deployment_configuration(
         ));
     }
     let max = *max;
+    validate::maximum_percent(max)?;
     let min = c
         .minimum_healthy_percent
         .get_or_insert(if daemon { 0 } else { 100 });
@@ -105,8 +106,10 @@ pub(crate) async fn create_service(
     let desired = match (daemon, input.desired_count) {
         // One container instance: this machine.
         (true, _) => 1,
-        (false, Some(n)) if n >= 0 => n,
-        (false, Some(_)) => return Err(EcsError::invalid("desiredCount must be at least 0.")),
+        (false, Some(n)) => {
+            validate::desired_count(n)?;
+            n
+        }
         (false, None) => {
             return Err(EcsError::invalid(
                 "The desiredCount parameter is required for services using the REPLICA scheduling strategy.",
@@ -229,8 +232,8 @@ pub(crate) async fn update_service(
     input: UpdateServiceRequest,
 ) -> Result<UpdateServiceResponse, EcsError> {
     let ident = input.service.clone().unwrap_or_default();
-    if input.desired_count.is_some_and(|n| n < 0) {
-        return Err(EcsError::invalid("desiredCount must be at least 0."));
+    if let Some(n) = input.desired_count {
+        validate::desired_count(n)?;
     }
     let now = core.now();
     let updated = core

@@ -155,6 +155,14 @@ pub enum StoreError {
     /// The store no longer takes writes (it is shutting down, or its writer failed).
     #[error("store: the store writer has stopped")]
     Stopped,
+    /// An earlier commit failed, and this one may have been decided on a state that included
+    /// it: refused until the state is reloaded ([`Store::resume`]).
+    #[error("store: refusing writes until the state is reloaded after a failed commit ({cause})")]
+    Refused {
+        /// The failure of the earlier commit.
+        #[source]
+        cause: Cause,
+    },
 }
 
 impl From<StoreError> for crate::EcsError {
@@ -219,7 +227,17 @@ pub trait Store: Send + Sync {
     /// Queues `changes` as one atomic unit, **in call order** (callers rely on this to keep the
     /// store in the same order as their in-memory state), and returns a future that resolves
     /// once they are durably committed.
+    ///
+    /// After a commit fails, a store that can fail refuses every later one
+    /// ([`StoreError::Refused`]) until [`resume`](Self::resume): they were decided on a state that
+    /// included the failed changes.
     fn commit(&self, changes: Vec<Change>) -> CommitFuture;
+    /// Takes commits again after a failure; queued **when called**, in order with commits, so
+    /// that every commit queued before it is still refused. The caller reloads its state from
+    /// [`load`](Self::load) first. Nothing to do for a store that cannot fail.
+    fn resume(&self) -> StoreFuture<()> {
+        Box::pin(async { Ok(()) })
+    }
     /// Checks that the store answers (readiness).
     fn ping(&self) -> StoreFuture<()>;
 }

@@ -11,6 +11,32 @@ pub fn is_name(s: &str, max: usize) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// ECS's quota of tasks per service.
+pub const MAX_TASKS_PER_SERVICE: i32 = 5_000;
+/// The highest `maximumPercent` KECS takes: ECS documents no bound, but the scheduler must not
+/// be asked for many times a service's size (a deployment of 5,000 tasks may double tenfold).
+pub const MAX_MAXIMUM_PERCENT: i32 = 1_000;
+
+/// Checks a service's `desiredCount` against ECS's bounds.
+pub fn desired_count(n: i32) -> Result<(), EcsError> {
+    if (0..=MAX_TASKS_PER_SERVICE).contains(&n) {
+        return Ok(());
+    }
+    Err(EcsError::invalid(format!(
+        "desiredCount must be between 0 and {MAX_TASKS_PER_SERVICE} (the tasks per service quota)."
+    )))
+}
+
+/// Checks a deployment configuration's `maximumPercent`, where one is given.
+pub fn maximum_percent(n: i32) -> Result<(), EcsError> {
+    if n <= MAX_MAXIMUM_PERCENT {
+        return Ok(());
+    }
+    Err(EcsError::invalid(format!(
+        "maximumPercent must be at most {MAX_MAXIMUM_PERCENT}."
+    )))
+}
+
 /// Checks the tags of a create or TagResource call (ECS's tag restrictions).
 pub fn tags(tags: &[Tag]) -> Result<(), EcsError> {
     if tags.len() > 50 {
@@ -58,6 +84,18 @@ pub fn merge_tags(existing: &[Tag], new: &[Tag]) -> Vec<Tag> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_beyond_ecs_bounds_are_refused() {
+        assert!(desired_count(0).is_ok() && desired_count(5_000).is_ok());
+        for n in [-1, 5_001, i32::MAX] {
+            assert!(matches!(
+                desired_count(n),
+                Err(EcsError::InvalidParameter(_))
+            ));
+        }
+        assert!(maximum_percent(200).is_ok());
+        assert!(maximum_percent(2_000_000_000).is_err());
+    }
     use super::*;
 
     fn tag(k: &str, v: &str) -> Tag {
