@@ -179,3 +179,34 @@ def test_a_docker_task_reports_each_step_of_its_life(docker_server):
     ]
     nothing_more(ws)
     ws.close()
+
+
+def test_clients_hanging_up_mid_write_do_not_hold_back_later_events(server, ecs):
+    """A storm of CreateCluster requests whose clients reset the connection right after
+    sending: the writes they started may land or not, but a later write's event still arrives."""
+    import socket
+    import struct
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import TARGET_PREFIX
+
+    ws = connect(server, "?cluster=after-storm")
+
+    def hang_up(i):
+        body = json.dumps({"clusterName": f"storm-{i}"}).encode()
+        head = (
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/x-amz-json-1.1\r\n"
+            f"X-Amz-Target: {TARGET_PREFIX}CreateCluster\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        s = socket.create_connection(("127.0.0.1", server.api_port), timeout=5)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.sendall(head + body)
+        s.close()  # a reset, before any answer
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(hang_up, range(300)))
+    ecs.create_cluster(clusterName="after-storm")
+    (event,) = receive(ws, 1)
+    assert event["detail-type"] == "ECS Cluster State Change"
+    assert event["detail"]["clusterArn"] == cluster_arn("after-storm")

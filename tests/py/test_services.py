@@ -357,3 +357,21 @@ def test_stop_service_deployment_rolls_back(ecs):
     assert s["taskDefinition"] == td_arn("web", 1)
     assert s["runningCount"] == 1
     assert any("rolling back" in e["message"] for e in s["events"])
+
+
+def test_counts_beyond_ecs_bounds_are_refused_and_change_nothing(ecs):
+    ecs.create_cluster(clusterName="bounds")
+    ecs.register_task_definition(family="bounded", containerDefinitions=[container()])
+    code, msg, status = error_of(ecs.create_service, cluster="bounds", serviceName="huge",
+                                 taskDefinition="bounded", desiredCount=2147483647)
+    assert (code, status) == ("InvalidParameterException", 400), msg
+    assert "5000" in msg
+    code, msg, _ = error_of(ecs.create_service, cluster="bounds", serviceName="wide",
+                            taskDefinition="bounded", desiredCount=1,
+                            deploymentConfiguration={"maximumPercent": 2000000000})
+    assert code == "InvalidParameterException", msg
+    assert ecs.list_services(cluster="bounds")["serviceArns"] == []
+    ecs.create_service(cluster="bounds", serviceName="ok", taskDefinition="bounded", desiredCount=0)
+    code, _, _ = error_of(ecs.update_service, cluster="bounds", service="ok", desiredCount=5001)
+    assert code == "InvalidParameterException"
+    assert ecs.describe_services(cluster="bounds", services=["ok"])["services"][0]["desiredCount"] == 0
