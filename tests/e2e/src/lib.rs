@@ -56,8 +56,20 @@ impl Server {
         s
     }
 
-    /// Starts KECS on `data_dir` with extra flags.
+    /// Starts KECS on `data_dir` with extra flags. Ports are picked free just before; should
+    /// another process take one first (KECS then exits at once), it starts again on new ones.
     pub async fn start_on(data_dir: &Path, extra: &[&str]) -> Self {
+        for _ in 0..5 {
+            let mut server = Self::spawn(data_dir, extra);
+            if server.wait_ready().await {
+                return server;
+            }
+            let _ = server.child.take().map(|mut c| c.wait());
+        }
+        panic!("kecs exited at start five times (ports taken?)");
+    }
+
+    fn spawn(data_dir: &Path, extra: &[&str]) -> Self {
         let (api, admin) = (free_port(), free_port());
         let mut cmd = Command::new(kecs_bin());
         cmd.arg("server")
@@ -75,37 +87,36 @@ impl Server {
                 std::env::var("KECS_TEST_LOG").unwrap_or_else(|_| "warn".into()),
             )
             .stdout(Stdio::null());
-        if let Some(log) = extra
-            .iter()
-            .position(|a| *a == "--log-file")
-            .and_then(|i| extra.get(i + 1))
-        {
-            let _ = log;
-        }
         if let Some(dir) = std::env::var_os("KECS_CONFORMANCE_DIR") {
             let file = PathBuf::from(dir).join(format!("rust-{}-{api}.jsonl", std::process::id()));
             cmd.env("KECS_CONFORMANCE_LOG", file);
         }
         let child = cmd.spawn().expect("spawn kecs");
-        let server = Server {
+        Server {
             child: Some(child),
             endpoint: format!("http://127.0.0.1:{api}"),
             admin: format!("http://127.0.0.1:{admin}"),
             data_dir: data_dir.to_path_buf(),
             _temp: None,
-        };
-        server.wait_ready().await;
-        server
+        }
     }
 
-    async fn wait_ready(&self) {
+    /// Ready within 30 s: true; exited first: false.
+    async fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(30);
         let http = reqwest::Client::new();
         loop {
             if let Ok(r) = http.get(format!("{}/ready", self.admin)).send().await {
                 if r.status().is_success() {
-                    return;
+                    return true;
                 }
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|c| c.try_wait().ok().flatten().is_some());
+            if exited {
+                return false;
             }
             assert!(
                 Instant::now() < deadline,
