@@ -252,8 +252,29 @@ def test_put_account_setting_invalid_name(ecs_raw):
         ecs_raw.put_account_setting(name="noSuchSetting", value="enabled")
     err = info.value.response
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert err["Error"]["Code"] in ("InvalidParameterException", "SerializationException")
+    assert err["Error"]["Code"] == "InvalidParameterException"
+    assert "Value 'noSuchSetting' at 'name'" in err["Error"]["Message"]
+    assert "containerInsights" in err["Error"]["Message"]
     assert ecs_raw.list_account_settings()["settings"] == []
+
+
+def test_an_enum_value_ecs_does_not_know_is_an_invalid_parameter_naming_member_and_values(ecs_raw):
+    ecs_raw.create_cluster(clusterName="enums")
+    with pytest.raises(ClientError) as info:
+        ecs_raw.run_task(cluster="enums", taskDefinition="none", launchType="Fargate")
+    err = info.value.response
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert err["Error"]["Code"] == "InvalidParameterException"
+    assert err["Error"]["Message"] == (
+        "1 validation error detected: Value 'Fargate' at 'launchType' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES]")
+    # Validation comes before any lookup: the unknown task definition is not what is reported.
+    with pytest.raises(ClientError) as info:
+        ecs_raw.register_task_definition(family="f", containerDefinitions=[{
+            "name": "c", "image": "i", "memory": 64,
+            "logConfiguration": {"logDriver": "stdout"}}])
+    assert "at 'containerDefinitions.1.member.logConfiguration.logDriver'" in \
+        info.value.response["Error"]["Message"]
 
 
 def test_account_settings_are_per_region(ecs, ecs_eu):

@@ -375,3 +375,27 @@ def test_counts_beyond_ecs_bounds_are_refused_and_change_nothing(ecs):
     code, _, _ = error_of(ecs.update_service, cluster="bounds", service="ok", desiredCount=5001)
     assert code == "InvalidParameterException"
     assert ecs.describe_services(cluster="bounds", services=["ok"])["services"][0]["desiredCount"] == 0
+
+
+def test_services_and_task_sets_are_taggable_like_other_resources(ecs):
+    setup(ecs, revisions=1)
+    svc = ecs.create_service(cluster="c", serviceName="tagged", taskDefinition="web:1",
+                             desiredCount=0, tags=[{"key": "team", "value": "a"}])["service"]
+    arn = svc["serviceArn"]
+    assert ecs.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "team", "value": "a"}]
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": "env", "value": "dev"}])
+    ecs.untag_resource(resourceArn=arn, tagKeys=["team"])
+    assert ecs.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "env", "value": "dev"}]
+    shown = ecs.describe_services(cluster="c", services=["tagged"], include=["TAGS"])["services"][0]
+    assert shown["tags"] == [{"key": "env", "value": "dev"}]
+
+    ecs.create_service(cluster="c", serviceName="ext-tags", desiredCount=1,
+                       deploymentController={"type": "EXTERNAL"})
+    ts = ecs.create_task_set(cluster="c", service="ext-tags", taskDefinition="web:1",
+                             tags=[{"key": "color", "value": "blue"}])["taskSet"]
+    ecs.tag_resource(resourceArn=ts["taskSetArn"], tags=[{"key": "tier", "value": "1"}])
+    tags = ecs.list_tags_for_resource(resourceArn=ts["taskSetArn"])["tags"]
+    assert sorted(t["key"] for t in tags) == ["color", "tier"]
+    missing = arn.replace("/tagged", "/nope")
+    code, _, _ = error_of(ecs.tag_resource, resourceArn=missing, tags=[{"key": "k", "value": "v"}])
+    assert code == "ResourceNotFoundException"

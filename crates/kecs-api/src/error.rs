@@ -55,6 +55,17 @@ impl AwsError {
         )
     }
 
+    /// A member's value outside its enum, as AWS's request validation words it.
+    pub fn not_in_enum(path: &str, value: &str, allowed: &[String]) -> Self {
+        Self::client(
+            "InvalidParameterException",
+            format!(
+                "1 validation error detected: Value '{value}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                allowed.join(", ")
+            ),
+        )
+    }
+
     /// A body over the limit.
     pub fn too_large(limit: usize) -> Self {
         Self {

@@ -33,7 +33,9 @@ fn check_resource(state: &State, ctx: &RequestContext, resource_arn: &str) -> Re
             .get(resource_arn)
             .is_some_and(|p| p.status == Some(CapacityProviderStatus::Active)),
         "task" => state.tasks.contains_key(resource_arn),
-        "service" | "container-instance" | "task-set" => false,
+        "service" => state.services.contains_key(resource_arn),
+        "task-set" => task_set_exists(state, resource_arn),
+        "container-instance" => false,
         other => {
             return Err(EcsError::invalid(format!(
                 "Resources of type '{other}' cannot be tagged."
@@ -47,6 +49,27 @@ fn check_resource(state: &State, ctx: &RequestContext, resource_arn: &str) -> Re
             "The specified resource could not be found.".into(),
         ))
     }
+}
+
+/// `arn:...:task-set/<cluster>/<service>/ecs-svc/<n>`: a task set of that service.
+fn task_set_exists(state: &State, task_set_arn: &str) -> bool {
+    let Some((prefix, path)) = task_set_arn.split_once(":task-set/") else {
+        return false;
+    };
+    // The ID has a slash of its own (`ecs-svc/<n>`): cluster and service are the first two.
+    let mut parts = path.splitn(3, '/');
+    let (Some(cluster), Some(service), Some(_id)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let service_arn = format!("{prefix}:service/{cluster}/{service}");
+    state.services.get(&service_arn).is_some_and(|s| {
+        s.service
+            .task_sets
+            .unwrap_or_default()
+            .iter()
+            .any(|t| t.task_set_arn.as_deref() == Some(task_set_arn))
+    })
 }
 
 pub(crate) async fn tag_resource(

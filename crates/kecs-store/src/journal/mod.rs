@@ -6,7 +6,7 @@
 //! holds (`journal_applied`), and at open every group after that one is applied again: an
 //! acknowledged write survives `kill -9` and power loss either way.
 //!
-//! Entries are laid out as [`scan`] describes. Segments (`kecs.journal.<first seq>`) roll over at
+//! Entries are laid out as `scan.rs` describes. Segments (`kecs.journal.<first seq>`) roll over at
 //! [`SEGMENT_BYTES`] and are deleted once DuckDB holds all of their groups.
 //!
 //! Faults: an append that fails (a full disk, an I/O error) is cut off the segment before anything
