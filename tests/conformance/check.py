@@ -22,6 +22,8 @@ COMMON_ERRORS = {
     "InvalidParameterException", "ClientException", "ServerException",
     "AccessDeniedException", "UnsupportedFeatureException",
     "RequestEntityTooLargeException", "MissingAuthenticationTokenException",
+    # AWS's common authentication errors (--auth sigv4).
+    "IncompleteSignatureException", "UnrecognizedClientException", "InvalidSignatureException",
 }
 
 

@@ -447,7 +447,7 @@ def _populate(client):
     client.register_task_definition(family="fam", containerDefinitions=[container()])
     client.register_task_definition(family="fam", containerDefinitions=[container()])
     client.deregister_task_definition(taskDefinition="fam:1")
-    client.put_account_setting(name="serviceLongArnFormat", value="disabled")
+    client.put_account_setting(name="awsvpcTrunking", value="enabled")
     client.create_capacity_provider(name="cp1", autoScalingGroupProvider={"autoScalingGroupArn": ASG_ARN})
     client.put_attributes(cluster="p1", attributes=[{"name": "stack", "value": "prod", "targetId": "i-1"}])
 
@@ -464,8 +464,8 @@ def _check_populated(client):
         "arn:aws:ecs:us-east-1:000000000000:task-definition/fam:1"]
     assert client.register_task_definition(
         family="fam", containerDefinitions=[container()])["taskDefinition"]["revision"] == 3
-    s = client.list_account_settings(name="serviceLongArnFormat")["settings"]
-    assert [(x["name"], x["value"]) for x in s] == [("serviceLongArnFormat", "disabled")]
+    s = client.list_account_settings(name="awsvpcTrunking")["settings"]
+    assert [(x["name"], x["value"]) for x in s] == [("awsvpcTrunking", "enabled")]
     cps = client.describe_capacity_providers(capacityProviders=["cp1"])["capacityProviders"]
     assert [(p["capacityProviderArn"], p["status"]) for p in cps] == [(cp_arn("cp1"), "ACTIVE")]
     attrs = client.list_attributes(cluster="p1", targetType="container-instance")["attributes"]

@@ -144,10 +144,22 @@ def all_settings(ecs, **kwargs):
 
 
 def test_put_account_setting(ecs):
-    s = ecs.put_account_setting(name="serviceLongArnFormat", value="disabled")["setting"]
-    assert s == {"name": "serviceLongArnFormat", "value": "disabled", "principalArn": ROOT, "type": "user"}
-    got = ecs.list_account_settings(name="serviceLongArnFormat")["settings"]
+    s = ecs.put_account_setting(name="awsvpcTrunking", value="disabled")["setting"]
+    assert s == {"name": "awsvpcTrunking", "value": "disabled", "principalArn": ROOT, "type": "user"}
+    got = ecs.list_account_settings(name="awsvpcTrunking")["settings"]
     assert got == [s]
+
+
+@pytest.mark.parametrize("name", ["serviceLongArnFormat", "taskLongArnFormat",
+                                  "containerInstanceLongArnFormat"])
+def test_long_arn_settings_can_no_longer_be_disabled(ecs, name):
+    for put in (ecs.put_account_setting, ecs.put_account_setting_default):
+        with pytest.raises(ClientError) as info:
+            put(name=name, value="disabled")
+        err = info.value.response["Error"]
+        assert (err["Code"], err["Message"]) == (
+            "InvalidParameterException", "You can no longer disable Long Arn settings.")
+    assert ecs.put_account_setting(name=name, value="enabled")["setting"]["value"] == "enabled"
 
 
 def test_put_account_setting_for_principal(ecs):
@@ -188,12 +200,12 @@ def test_effective_settings_cover_every_name(ecs):
 
 
 def test_list_account_settings_filters(ecs):
-    ecs.put_account_setting(name="serviceLongArnFormat", value="disabled")
+    ecs.put_account_setting(name="awsvpcTrunking", value="disabled")
     ecs.put_account_setting(name="taskLongArnFormat", value="enabled")
     ecs.put_account_setting(name="containerInsights", value="disabled")
     names = lambda r: sorted(x["name"] for x in r["settings"])  # noqa: E731
-    assert names(ecs.list_account_settings()) == ["containerInsights", "serviceLongArnFormat", "taskLongArnFormat"]
-    assert names(ecs.list_account_settings(value="disabled")) == ["containerInsights", "serviceLongArnFormat"]
+    assert names(ecs.list_account_settings()) == ["awsvpcTrunking", "containerInsights", "taskLongArnFormat"]
+    assert names(ecs.list_account_settings(value="disabled")) == ["awsvpcTrunking", "containerInsights"]
     assert names(ecs.list_account_settings(name="taskLongArnFormat")) == ["taskLongArnFormat"]
     assert names(ecs.list_account_settings(name="taskLongArnFormat", value="disabled")) == []
 
@@ -223,11 +235,11 @@ def test_delete_account_setting_falls_back(ecs):
 
 def test_principal_setting_falls_back_to_default(ecs):
     role = "arn:aws:iam::000000000000:role/r"
-    ecs.put_account_setting_default(name="taskLongArnFormat", value="disabled")
-    ecs.put_account_setting(name="taskLongArnFormat", value="enabled", principalArn=role)
-    ecs.delete_account_setting(name="taskLongArnFormat", principalArn=role)
-    eff = ecs.list_account_settings(effectiveSettings=True, name="taskLongArnFormat", principalArn=role)["settings"]
-    assert [x["value"] for x in eff] == ["disabled"]
+    ecs.put_account_setting_default(name="containerInsights", value="enhanced")
+    ecs.put_account_setting(name="containerInsights", value="enabled", principalArn=role)
+    ecs.delete_account_setting(name="containerInsights", principalArn=role)
+    eff = ecs.list_account_settings(effectiveSettings=True, name="containerInsights", principalArn=role)["settings"]
+    assert [x["value"] for x in eff] == ["enhanced"]
 
 
 @pytest.mark.parametrize("name,value", [
@@ -445,7 +457,13 @@ def test_create_capacity_provider_duplicate(ecs):
 def test_create_capacity_provider_missing_asg(ecs_raw):
     assert_error("InvalidParameterException", ecs_raw.create_capacity_provider, name="x")
     assert_error("InvalidParameterException", ecs_raw.create_capacity_provider, name="x",
-                 autoScalingGroupProvider={"autoScalingGroupArn": "not-an-arn"})
+                 autoScalingGroupProvider={"autoScalingGroupArn": "arn:aws:s3:::not-a-group"})
+
+
+def test_create_capacity_provider_takes_an_auto_scaling_group_name_too(ecs):
+    cp = ecs.create_capacity_provider(
+        name="by-name", autoScalingGroupProvider={"autoScalingGroupArn": "my-asg"})["capacityProvider"]
+    assert cp["autoScalingGroupProvider"]["autoScalingGroupArn"] == "my-asg"
 
 
 def test_describe_capacity_providers_all(ecs):

@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import ROOT, assert_error, container, td_arn
+from conftest import ROOT, assert_error, container, error_of, td_arn
 
 CONTAINER_DEFAULTS = {
     "cpu": 0,
@@ -485,3 +485,20 @@ def test_delete_task_definitions(ecs):
 def test_delete_task_definitions_limit(ecs_raw):
     assert_error("InvalidParameterException", ecs_raw.delete_task_definitions,
                  taskDefinitions=[f"x:{i}" for i in range(1, 12)])
+
+
+def test_fargate_refuses_pid_mode_host_and_efs_root_directory_defaults_to_slash(ecs):
+    code, msg, _ = error_of(
+        ecs.register_task_definition, family="fg", requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc", cpu="256", memory="512", pidMode="host",
+        containerDefinitions=[container()])
+    assert (code, msg) == (
+        "ClientException",
+        "Tasks using the Fargate launch type do not support pidMode 'host'. "
+        "The supported value for pidMode is 'task'.")
+    td = ecs.register_task_definition(
+        family="efs", containerDefinitions=[container()],
+        volumes=[{"name": "shared", "efsVolumeConfiguration": {"fileSystemId": "fs-12345678"}}],
+    )["taskDefinition"]
+    assert td["volumes"][0]["efsVolumeConfiguration"] == {
+        "fileSystemId": "fs-12345678", "rootDirectory": "/"}

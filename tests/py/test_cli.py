@@ -187,11 +187,11 @@ def test_tags(aws):
 def test_account_settings(aws):
     s = aws("put-account-setting", "--name", "containerInsights", "--value", "enabled")["setting"]
     assert s == {"name": "containerInsights", "value": "enabled", "principalArn": ROOT, "type": "user"}
-    s = aws("put-account-setting-default", "--name", "serviceLongArnFormat", "--value", "disabled")["setting"]
-    assert (s["name"], s["value"], s["principalArn"]) == ("serviceLongArnFormat", "disabled", ROOT)
+    s = aws("put-account-setting-default", "--name", "awsvpcTrunking", "--value", "enabled")["setting"]
+    assert (s["name"], s["value"], s["principalArn"]) == ("awsvpcTrunking", "enabled", ROOT)
     listed = aws("list-account-settings")["settings"]
     assert sorted((x["name"], x["value"]) for x in listed) == [
-        ("containerInsights", "enabled"), ("serviceLongArnFormat", "disabled")]
+        ("awsvpcTrunking", "enabled"), ("containerInsights", "enabled")]
     # the CLI pages through every effective setting
     eff = {x["name"]: x for x in aws("list-account-settings", "--effective-settings")["settings"]}
     assert eff["containerInsights"]["value"] == "enabled"

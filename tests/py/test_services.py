@@ -187,10 +187,15 @@ def test_describe_and_list_services(ecs):
     for name in ["a", "b", "c"]:
         ecs.create_service(cluster="c", serviceName=name, taskDefinition="web", desiredCount=0,
                            tags=[{"key": "n", "value": name}])
-    out = ecs.describe_services(cluster="c", services=["a", svc_arn("b"), "ghost"], include=["TAGS"])
+    out = ecs.describe_services(cluster="c", services=["a", svc_arn("b"), "ghost", svc_arn("gone")],
+                                include=["TAGS"])
     assert [s["serviceName"] for s in out["services"]] == ["a", "b"]
     assert out["services"][0]["tags"] == [{"key": "n", "value": "a"}]
-    assert out["failures"] == [{"arn": svc_arn("ghost"), "reason": "MISSING"}]
+    # As ECS: a bare name comes back in the short ARN form, a given ARN as given.
+    assert out["failures"] == [
+        {"arn": "arn:aws:ecs:us-east-1:000000000000:service/ghost", "reason": "MISSING"},
+        {"arn": svc_arn("gone"), "reason": "MISSING"},
+    ]
     assert "tags" not in ecs.describe_services(cluster="c", services=["a"])["services"][0]
     page = ecs.list_services(cluster="c", maxResults=2)
     assert page["serviceArns"] == [svc_arn("a"), svc_arn("b")]
@@ -399,3 +404,38 @@ def test_services_and_task_sets_are_taggable_like_other_resources(ecs):
     missing = arn.replace("/tagged", "/nope")
     code, _, _ = error_of(ecs.tag_resource, resourceArn=missing, tags=[{"key": "k", "value": "v"}])
     assert code == "ResourceNotFoundException"
+
+
+def test_validation_comes_in_the_order_ecs_checks(ecs):
+    # DescribeTasks looks the cluster up (the default one too) before the list.
+    code, msg, _ = error_of(ecs.describe_tasks, tasks=[])
+    assert (code, msg) == ("ClusterNotFoundException", "Cluster not found."), msg
+    ecs.create_cluster(clusterName="default")
+    code, msg, _ = error_of(ecs.describe_tasks, tasks=[])
+    assert (code, msg) == ("InvalidParameterException", "Tasks cannot be empty.")
+    # DeregisterTaskDefinition of a bare family.
+    ecs.register_task_definition(family="fam", containerDefinitions=[container()])
+    code, msg, _ = error_of(ecs.deregister_task_definition, taskDefinition="fam")
+    assert (code, msg) == ("ClientException", "Revision is missing.")
+
+
+def test_a_task_set_created_without_scale_is_at_zero_percent_and_deletes_without_force(ecs):
+    setup(ecs, revisions=1)
+    ecs.create_service(cluster="c", serviceName="ext0", desiredCount=2,
+                       deploymentController={"type": "EXTERNAL"})
+    ts = ecs.create_task_set(cluster="c", service="ext0", taskDefinition="web:1")["taskSet"]
+    assert ts["scale"] == {"value": 0.0, "unit": "PERCENT"}
+    assert ts["computedDesiredCount"] == 0
+    gone = ecs.delete_task_set(cluster="c", service="ext0", taskSet=ts["id"])["taskSet"]
+    assert gone["status"] == "DRAINING"
+
+
+def test_a_daemon_service_takes_no_desired_count(ecs_raw):
+    ecs_raw.create_cluster(clusterName="d")
+    ecs_raw.register_task_definition(family="dmn", containerDefinitions=[container()])
+    code, msg, _ = error_of(ecs_raw.create_service, cluster="d", serviceName="agent",
+                            taskDefinition="dmn", schedulingStrategy="DAEMON", desiredCount=1)
+    assert (code, msg) == ("InvalidParameterException",
+                           "The daemon scheduling strategy does not support a desired count for services.")
+    ecs_raw.create_service(cluster="d", serviceName="agent", taskDefinition="dmn",
+                           schedulingStrategy="DAEMON")

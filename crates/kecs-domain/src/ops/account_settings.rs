@@ -42,6 +42,15 @@ fn check_value(name: SettingName, value: &str) -> Result<(), EcsError> {
                 "guardDutyActivate is read-only; it is managed by Amazon GuardDuty.",
             ))
         }
+        SettingName::ServiceLongArnFormat
+        | SettingName::TaskLongArnFormat
+        | SettingName::ContainerInstanceLongArnFormat
+            if value == "disabled" =>
+        {
+            return Err(EcsError::invalid(
+                "You can no longer disable Long Arn settings.",
+            ))
+        }
         _ => &["enabled", "disabled"],
     };
     if allowed.contains(&value) {

@@ -130,7 +130,10 @@ pub(crate) async fn create_capacity_provider(
         .clone()
         .ok_or_else(|| EcsError::invalid("autoScalingGroupProvider is required."))?;
     let asg_arn = asg.auto_scaling_group_arn.clone().unwrap_or_default();
-    if !asg_arn.starts_with("arn:") || !asg_arn.contains(":autoscaling:") {
+    // The model takes the group's ARN or its name (1-255 characters, no colon).
+    let is_arn = asg_arn.starts_with("arn:") && asg_arn.contains(":autoscaling:");
+    let is_name = !asg_arn.is_empty() && asg_arn.len() <= 255 && !asg_arn.contains(':');
+    if !is_arn && !is_name {
         return Err(EcsError::invalid(format!(
             "The specified Auto Scaling group ARN '{asg_arn}' is not valid."
         )));

@@ -104,8 +104,13 @@ pub(crate) async fn create_service(
         ));
     }
     let desired = match (daemon, input.desired_count) {
+        (true, Some(_)) => {
+            return Err(EcsError::invalid(
+                "The daemon scheduling strategy does not support a desired count for services.",
+            ))
+        }
         // One container instance: this machine.
-        (true, _) => 1,
+        (true, None) => 1,
         (false, Some(n)) => {
             validate::desired_count(n)?;
             n
@@ -390,10 +395,12 @@ pub(crate) async fn describe_services(
         for ident in &idents {
             match find_service(state, ctx, &cluster_arn, ident) {
                 Some(s) => services.push(view(state, &s, with_tags)),
+                // As ECS: the caller's ARN echoed, a bare name in the short service ARN form
+                // (no cluster in it).
                 None => failures.push(super::missing(if arn::is_arn(ident) {
                     ident.clone()
                 } else {
-                    service_arn(&cluster_arn, ident)
+                    arn::ecs(&ctx.region, &ctx.account_id, &format!("service/{ident}"))
                 })),
             }
         }

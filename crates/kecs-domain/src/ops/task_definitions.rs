@@ -50,6 +50,15 @@ fn split_ident(ctx: &RequestContext, ident: &str) -> Result<TdIdent, EcsError> {
     })
 }
 
+/// The ARN of `family`'s revisions without `:<revision>` (how [`crate::state::Families`] keys it).
+fn family_prefix(ctx: &RequestContext, family: &str) -> String {
+    arn::ecs(
+        &ctx.region,
+        &ctx.account_id,
+        &format!("task-definition/{family}"),
+    )
+}
+
 /// Every revision of `family` in the request's region, lowest first.
 fn revisions<'s>(
     state: &'s State,
@@ -80,9 +89,13 @@ pub(crate) fn resolve<'s>(
     }
     Ok(match id.revision {
         Some(rev) => state.task_definitions.get(&td_arn(ctx, &id.family, rev)),
-        None => revisions(state, ctx, &id.family)
-            .filter(|td| td.status == Some(TaskDefinitionStatus::Active))
-            .last(),
+        None => {
+            let prefix = family_prefix(ctx, &id.family);
+            state
+                .families
+                .latest_active(&prefix)
+                .and_then(|rev| state.task_definitions.get(&td_arn(ctx, &id.family, rev)))
+        }
     })
 }
 
@@ -107,11 +120,7 @@ pub(crate) async fn register_task_definition(
     let now = core.now();
     let registered_by = ctx.root_principal();
     core.write(|state| {
-        let revision = revisions(state, ctx, &family)
-            .filter_map(|td| td.revision)
-            .max()
-            .unwrap_or(0)
-            + 1;
+        let revision = state.families.latest(&family_prefix(ctx, &family)) + 1;
         let arn = td_arn(ctx, &family, revision);
         let td = TaskDefinition {
             task_definition_arn: Some(arn.clone()),
@@ -247,9 +256,7 @@ pub(crate) async fn deregister_task_definition(
 ) -> Result<DeregisterTaskDefinitionResponse, EcsError> {
     let ident = input.task_definition.unwrap_or_default();
     if split_ident(ctx, &ident)?.revision.is_none() {
-        return Err(EcsError::client(
-            "Invalid revision number. A revision must be given: family:revision or the full ARN.",
-        ));
+        return Err(EcsError::client("Revision is missing."));
     }
     let now = core.now();
     core.write(|state| {

@@ -5,7 +5,7 @@
 
 use super::find::{active_cluster, find_service};
 use super::service_model::{
-    computed_desired_count, controller, full_scale, history_arn, new_task_set, schedule_service,
+    computed_desired_count, controller, history_arn, new_task_set, schedule_service,
 };
 use super::task_definitions::resolve as resolve_task_definition;
 use crate::core::Core;
@@ -15,8 +15,12 @@ use crate::state::{Mutation, State, StoredService};
 use crate::status::{HasStatus, ServiceStatus, TaskSetStatus};
 use crate::{arn, EcsError, RequestContext};
 
+/// The scale given, checked; none given is 0 %, as ECS creates a task set without one.
 fn check_scale(scale: &Option<Scale>) -> Result<Scale, EcsError> {
-    let scale = scale.clone().unwrap_or_else(full_scale);
+    let scale = scale.clone().unwrap_or(Scale {
+        value: Some(0.0),
+        unit: Some(ScaleUnit::Percent),
+    });
     match scale.value {
         Some(v) if (0.0..=100.0).contains(&v) => Ok(Scale {
             value: Some(v),

@@ -140,20 +140,21 @@ pub(crate) async fn describe_tasks(
     input: DescribeTasksRequest,
 ) -> Result<DescribeTasksResponse, EcsError> {
     let idents = input.tasks.clone().unwrap_or_default();
-    if idents.is_empty() {
-        return Err(EcsError::invalid("Tasks cannot be empty."));
-    }
-    if idents.len() > 100 {
-        return Err(EcsError::invalid("tasks can have at most 100 items."));
-    }
     let with_tags = input
         .include
         .as_deref()
         .unwrap_or_default()
         .contains(&TaskField::Tags);
     core.read(|state| {
+        // As ECS: the cluster (the default one too) is looked up before the list is checked.
         let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
         let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+        if idents.is_empty() {
+            return Err(EcsError::invalid("Tasks cannot be empty."));
+        }
+        if idents.len() > 100 {
+            return Err(EcsError::invalid("tasks can have at most 100 items."));
+        }
         let mut tasks = vec![];
         let mut failures = vec![];
         for ident in &idents {

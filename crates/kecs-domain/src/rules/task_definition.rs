@@ -362,6 +362,11 @@ pub(crate) fn build(input: &RegisterTaskDefinitionRequest) -> Result<TaskDefinit
     let mode = input.network_mode.unwrap_or(NetworkMode::Bridge);
     let required = input.requires_compatibilities.clone().unwrap_or_default();
     if required.contains(&Compatibility::Fargate) {
+        if input.pid_mode == Some(PidMode::Host) {
+            return Err(err(
+                "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'.",
+            ));
+        }
         if mode != NetworkMode::Awsvpc {
             return Err(err("Fargate only supports network mode 'awsvpc'."));
         }
@@ -391,7 +396,9 @@ pub(crate) fn build(input: &RegisterTaskDefinitionRequest) -> Result<TaskDefinit
         task_role_arn: input.task_role_arn.clone(),
         execution_role_arn: input.execution_role_arn.clone(),
         network_mode: input.network_mode,
-        volumes: Some(input.volumes.clone().unwrap_or_default()),
+        volumes: Some(with_volume_defaults(
+            input.volumes.clone().unwrap_or_default(),
+        )),
         placement_constraints: Some(input.placement_constraints.clone().unwrap_or_default()),
         requires_compatibilities: input.requires_compatibilities.clone(),
         cpu: cpu.map(|c| c.to_string()),
@@ -408,6 +415,16 @@ pub(crate) fn build(input: &RegisterTaskDefinitionRequest) -> Result<TaskDefinit
     td.requires_attributes = Some(requires_attributes(&td));
     td.compatibilities = Some(compatibilities(&td, cpu, memory));
     Ok(td)
+}
+
+/// What ECS fills in on volumes: an EFS volume's `rootDirectory` is `/` when not given.
+fn with_volume_defaults(mut volumes: Vec<Volume>) -> Vec<Volume> {
+    for v in &mut volumes {
+        if let Some(efs) = v.efs_volume_configuration.as_mut() {
+            efs.root_directory.get_or_insert_with(|| "/".into());
+        }
+    }
+    volumes
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The in-memory state every read is answered from, and the mutations that change it. Each
 //! mutation becomes one [`Change`] for the store, so memory and store never disagree on order.
 
+mod families;
 mod packed;
 mod summary;
 mod table;
@@ -16,6 +17,7 @@ use crate::model::{
 use crate::ports::store::{Change, Index, Kind, Record, StoreError};
 use crate::EcsError;
 
+pub use families::Families;
 pub use packed::{PackError, Packed};
 pub use summary::{token_hash, ServiceSummary, TaskSummary};
 pub use table::{Row, Table};
@@ -103,6 +105,8 @@ pub struct State {
     /// Derived index (not stored): the ARNs of each service's tasks, so that a scheduler pass
     /// reads its own tasks rather than its whole cluster's.
     pub service_tasks: BTreeMap<String, BTreeSet<String>>,
+    /// Derived index (not stored): each family's last revision number and ACTIVE revisions.
+    pub families: Families,
 }
 
 /// The ARN of the service that started `task` (its group is `service:<name>`), if any.
@@ -244,7 +248,13 @@ impl State {
         for r in records {
             match r.kind {
                 Kind::Cluster => load_into(&mut s.clusters, r)?,
-                Kind::TaskDefinition => load_into(&mut s.task_definitions, r)?,
+                Kind::TaskDefinition => {
+                    let key = r.key.clone();
+                    load_into(&mut s.task_definitions, r)?;
+                    if let Some(td) = s.task_definitions.get(&key) {
+                        s.families.note(td);
+                    }
+                }
                 Kind::Tags => load_into(&mut s.tags, r)?,
                 Kind::CapacityProvider => load_into(&mut s.capacity_providers, r)?,
                 Kind::AccountSetting => load_into(&mut s.account_settings, r)?,
@@ -283,6 +293,7 @@ impl State {
                 put(&mut self.clusters, Kind::Cluster, key, c, index)
             }
             Mutation::PutTaskDefinition(td) => {
+                self.families.note(&td);
                 let key = td.task_definition_arn.clone().unwrap_or_default();
                 let index = Index {
                     family: td.family.clone(),
