@@ -126,8 +126,10 @@ def test_tag_malformed_arn(ecs, arn):
 def test_tags_of_deleted_cluster(ecs):
     ecs.create_cluster(clusterName="gone", tags=[{"key": "k", "value": "v"}])
     ecs.delete_cluster(cluster="gone")
-    assert_error("ClusterNotFoundException", ecs.tag_resource,
-                 resourceArn=cluster_arn("gone"), tags=[{"key": "k", "value": "v"}])
+    code, msg, _ = error_of(ecs.tag_resource, resourceArn=cluster_arn("gone"),
+                            tags=[{"key": "k", "value": "v"}])
+    assert (code, msg) == ("InvalidParameterException",
+                           "The specified cluster is inactive. Specify an active cluster and try again.")
 
 
 # --- account settings ---------------------------------------------------------------------------

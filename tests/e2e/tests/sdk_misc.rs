@@ -191,7 +191,7 @@ async fn account_settings() {
 
     let role = "arn:aws:iam::000000000000:role/dev";
     ecs.put_account_setting()
-        .name(SettingName::TaskLongArnFormat)
+        .name(SettingName::AwsvpcTrunking)
         .value("disabled")
         .principal_arn(role)
         .send()

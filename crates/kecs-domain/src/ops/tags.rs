@@ -17,14 +17,13 @@ fn check_resource(state: &State, ctx: &RequestContext, resource_arn: &str) -> Re
     let owned = ctx.owns(resource_arn);
     let exists = match parsed.kind {
         "cluster" => {
-            let active = state
-                .clusters
-                .get(resource_arn)
-                .is_some_and(|c| c.status_is(ClusterStatus::Active));
-            return if owned && active {
-                Ok(())
-            } else {
-                Err(EcsError::ClusterNotFound)
+            let status = state.clusters.get(resource_arn).filter(|_| owned);
+            return match status {
+                Some(c) if c.status_is(ClusterStatus::Active) => Ok(()),
+                Some(_) => Err(EcsError::invalid(
+                    "The specified cluster is inactive. Specify an active cluster and try again.",
+                )),
+                None => Err(EcsError::ClusterNotFound),
             };
         }
         "task-definition" => state.task_definitions.contains_key(resource_arn),

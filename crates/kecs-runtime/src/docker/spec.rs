@@ -175,7 +175,11 @@ pub fn container_spec(input: &SpecInput) -> ContainerCreateBody {
     // awsvpc: the first container created owns the task's network namespace; the rest join it.
     let netns_owner = input.created.first().and_then(|c| c.runtime_id.clone());
     let joins = mode == NetworkMode::Awsvpc && netns_owner.is_some();
+    // `disableNetworking`: loopback only, as the ECS agent runs it (not in awsvpc, where ECS
+    // refuses it: the task's containers share one namespace).
+    let isolated = def.disable_networking == Some(true) && mode != NetworkMode::Awsvpc;
     let network_mode = match mode {
+        _ if isolated => "none".to_string(),
         NetworkMode::Host => "host".to_string(),
         NetworkMode::None => "none".to_string(),
         NetworkMode::Awsvpc if joins => {
@@ -185,6 +189,7 @@ pub fn container_spec(input: &SpecInput) -> ContainerCreateBody {
     };
     let docker_labels = def.docker_labels.clone().unwrap_or_default();
     let (exposed, bindings) = match mode {
+        _ if isolated => (vec![], HashMap::new()),
         NetworkMode::Awsvpc if joins => (vec![], HashMap::new()),
         NetworkMode::Awsvpc => {
             // The owner carries the whole task's ports.
@@ -212,7 +217,7 @@ pub fn container_spec(input: &SpecInput) -> ContainerCreateBody {
     ]);
     let mib = |m: i32| i64::from(m) * 1024 * 1024;
     let linux = def.linux_parameters.clone().unwrap_or_default();
-    let links = (mode == NetworkMode::Bridge).then(|| {
+    let links = (mode == NetworkMode::Bridge && !isolated).then(|| {
         def.links
             .iter()
             .flatten()
@@ -570,6 +575,24 @@ mod tests {
                 .host_port
                 .as_deref(),
             Some("9000")
+        );
+    }
+
+    #[test]
+    fn a_container_with_networking_disabled_has_loopback_only() {
+        let mut td = two(NetworkMode::Bridge, true);
+        if let Some(defs) = td.container_definitions.as_mut() {
+            defs[1].disable_networking = Some(true);
+        }
+        let isolated = spec(&td, "app", &[]);
+        let host = isolated.host_config.unwrap();
+        assert_eq!(host.network_mode.as_deref(), Some("none"));
+        assert!(host.port_bindings.unwrap_or_default().is_empty());
+        assert!(isolated.networking_config.is_none());
+        let web = spec(&td, "web", &[]);
+        assert_eq!(
+            web.host_config.unwrap().network_mode.as_deref(),
+            Some("kecs-c1")
         );
     }
 }

@@ -114,20 +114,23 @@ pub fn recover(
             kept += 1;
         }
         let last = i + 1 == segments.len();
-        damage = damage.or(match scan.end {
-            End::Clean => None,
-            End::Torn if last => {
-                tracing::warn!(
-                    segment = %path.display(),
-                    dropped_bytes = bytes.len() - scan.whole,
-                    "the journal ends in a torn entry (a crash while appending); cutting it off"
-                );
-                cut(fs, path, scan.whole)?;
-                None
-            }
-            End::Torn => Some((scan.whole, "a torn entry before the last segment".into())),
-            End::Corrupt(why) => Some((scan.whole, why)),
-        });
+        // (Not `Option::or`: the torn tail is cut only when nothing before it is wrong.)
+        if damage.is_none() {
+            damage = match scan.end {
+                End::Clean => None,
+                End::Torn if last => {
+                    tracing::warn!(
+                        segment = %path.display(),
+                        dropped_bytes = bytes.len() - scan.whole,
+                        "the journal ends in a torn entry (a crash while appending); cutting it off"
+                    );
+                    cut(fs, path, scan.whole)?;
+                    None
+                }
+                End::Torn => Some((scan.whole, "a torn entry before the last segment".into())),
+                End::Corrupt(why) => Some((scan.whole, why)),
+            };
+        }
         out.groups
             .extend(scan.groups.into_iter().take(kept).map(|(_, g)| g));
         let Some((offset, why)) = damage else {
