@@ -212,13 +212,27 @@ async fn start_in_order(
             .partition(|(i, _)| ready.contains(i));
         waiting = still.into_iter().map(|(_, c)| c).collect();
         let mut batch = vec![];
+        let mut not_started = vec![];
         for (_, c) in now_ready {
             if core.read(|s| s.tasks.get(&arn).is_none_or(|t| stop_requested(&t.task))) {
                 return Err(Abort::Stopped);
             }
-            batch.push(core.runtime.start_container(task, &c).await?);
+            let essential = definition(td, &c.name).is_none_or(|d| d.essential != Some(false));
+            match core.runtime.start_container(task, &c).await {
+                Ok(s) => batch.push(s),
+                // As the ECS agent: a non-essential container that cannot start is STOPPED with
+                // why, and the task goes on (a data container's volumes stay usable).
+                Err(e) if !essential => not_started.push((c.name.clone(), e.to_string())),
+                Err(e) => return Err(e.into()),
+            }
         }
-        advance(core, &arn, |t| task_state::record_started(t, &batch)).await?;
+        advance(core, &arn, |t| {
+            task_state::record_started(t, &batch);
+            for (name, why) in &not_started {
+                task_state::record_exit(t, name, None, Some(why));
+            }
+        })
+        .await?;
         started.extend(batch);
     }
     Ok(started)
