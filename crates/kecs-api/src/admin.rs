@@ -35,13 +35,7 @@ pub async fn token_guard(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or_default();
-        let same = given.len() == expected.len()
-            && given
-                .bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !same {
+        if !crate::auth::same(given, &expected) {
             let refused = HttpResponse::Unauthorized()
                 .insert_header(("WWW-Authenticate", "Bearer"))
                 .json(json!({"error": "this admin endpoint needs the admin token (Authorization: Bearer <token>)"}));

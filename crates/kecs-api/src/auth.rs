@@ -238,7 +238,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Equal without an early exit (no timing hint about how much of a signature was right).
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

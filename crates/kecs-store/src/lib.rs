@@ -9,6 +9,7 @@
 
 pub mod journal;
 mod migrations;
+mod sql;
 mod writer;
 
 use futures::stream::BoxStream;
@@ -86,11 +87,11 @@ impl DuckStore {
             .map_err(|e| StoreError::engine(format!("cannot open {}", path.display()), e))?;
         migrations::apply(&mut conn)?;
         // Groups acknowledged but not yet in DuckDB when KECS last stopped go in first.
-        let applied = writer::applied_seq(&conn)?;
+        let applied = sql::applied_seq(&conn)?;
         let fs: Arc<dyn journal::Fs> = Arc::new(journal::RealFs);
         let recovered = journal::recover(fs.as_ref(), data_dir, applied, on_damage)?;
         let last = recovered.groups.last().map_or(applied, |g| g.seq);
-        writer::replay(&mut conn, recovered.groups)?;
+        sql::replay(&mut conn, recovered.groups)?;
         let journal = journal::Journal::start(fs, data_dir, last)?;
         let applied = Arc::new(AtomicU64::new(last));
         let (front_tx, front_rx) = mpsc::channel();
@@ -242,7 +243,7 @@ mod tests {
         drop(store);
         let conn = duckdb::Connection::open(dir.path().join(DB_FILE)).unwrap();
         assert_eq!(
-            writer::applied_seq(&conn).unwrap(),
+            sql::applied_seq(&conn).unwrap(),
             4,
             "replayed 2 and 3, then 4"
         );

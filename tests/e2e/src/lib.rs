@@ -128,12 +128,17 @@ impl Server {
 
     /// An ECS client for `region`.
     pub async fn client_in(&self, region: &'static str) -> aws_sdk_ecs::Client {
+        self.client_as(region, "test", "test").await
+    }
+
+    /// An ECS client for `region` signing with these credentials.
+    pub async fn client_as(&self, region: &str, key: &str, secret: &str) -> aws_sdk_ecs::Client {
         let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
-            .region(aws_config::Region::new(region))
+            .region(aws_config::Region::new(region.to_string()))
             .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-                "test",
-                "test",
+                key,
+                secret,
                 None,
                 None,
                 "kecs-tests",
@@ -141,6 +146,18 @@ impl Server {
             .load()
             .await;
         aws_sdk_ecs::Client::new(&conf)
+    }
+
+    /// An unsigned ECS API request for `op` with `body`, by hand (headers can still be added).
+    pub fn raw(&self, op: &str, body: impl Into<String>) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .post(format!("{}/", self.endpoint))
+            .header(
+                "X-Amz-Target",
+                format!("AmazonEC2ContainerServiceV20141113.{op}"),
+            )
+            .header("Content-Type", "application/x-amz-json-1.1")
+            .body(body.into())
     }
 
     /// An ECS client for us-east-1.

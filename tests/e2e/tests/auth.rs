@@ -8,19 +8,7 @@ use kecs_e2e::Server;
 use reqwest::StatusCode;
 
 async fn client(kecs: &Server, key: &str, secret: &str) -> aws_sdk_ecs::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&kecs.endpoint)
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-            key,
-            secret,
-            None,
-            None,
-            "auth-test",
-        ))
-        .load()
-        .await;
-    aws_sdk_ecs::Client::new(&conf)
+    kecs.client_as("eu-west-1", key, secret).await
 }
 
 #[tokio::test]
@@ -62,14 +50,8 @@ async fn signed_requests_pass_and_wrong_or_missing_signatures_do_not() {
     assert_eq!(err.code(), Some("UnrecognizedClientException"), "{err:?}");
 
     let http = reqwest::Client::new();
-    let unsigned = http
-        .post(format!("{}/", kecs.endpoint))
-        .header(
-            "X-Amz-Target",
-            "AmazonEC2ContainerServiceV20141113.DeleteCluster",
-        )
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .body(r#"{"cluster":"signed"}"#)
+    let unsigned = kecs
+        .raw("DeleteCluster", r#"{"cluster":"signed"}"#)
         .send()
         .await
         .unwrap();

@@ -47,15 +47,9 @@ fn fill(path: &Path) {
 
 /// POSTs one ECS call; (status, body). A connection closed without an answer fails the test.
 async fn call(kecs: &Server, op: &str, body: String) -> (u16, String) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/", kecs.endpoint))
-        .header(
-            "X-Amz-Target",
-            format!("AmazonEC2ContainerServiceV20141113.{op}"),
-        )
-        .header("Content-Type", "application/x-amz-json-1.1")
+    let resp = kecs
+        .raw(op, body)
         .timeout(Duration::from_secs(30))
-        .body(body)
         .send()
         .await
         .unwrap_or_else(|e| panic!("{op}: no HTTP answer: {e}"));

@@ -5,8 +5,6 @@
 use kecs_e2e::Server;
 use reqwest::StatusCode;
 
-const TARGET: &str = "AmazonEC2ContainerServiceV20141113.ListClusters";
-
 fn port_of(url: &str) -> &str {
     url.rsplit(':').next().unwrap()
 }
@@ -16,11 +14,7 @@ async fn list_clusters(
     host: Option<&str>,
     origin: Option<&str>,
 ) -> (StatusCode, String) {
-    let mut req = reqwest::Client::new()
-        .post(format!("{}/", kecs.endpoint))
-        .header("X-Amz-Target", TARGET)
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .body("{}");
+    let mut req = kecs.raw("ListClusters", "{}");
     if let Some(host) = host {
         req = req.header("Host", host);
     }

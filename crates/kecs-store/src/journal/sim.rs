@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::{Error, ErrorKind};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::fs::{Fs, SegmentFile};
 
@@ -89,13 +89,18 @@ impl SimFs {
         }
     }
 
+    /// The disk; a test that panicked holding it leaves it whole enough to read.
+    fn disk(&self) -> MutexGuard<'_, Disk> {
+        self.disk.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn crashed(&self) -> bool {
-        self.disk.lock().unwrap().crashed
+        self.disk().crashed
     }
 
     /// Power comes back: only what a disk may keep is left; faults and crashes stop.
     pub fn reboot(&self) {
-        let mut disk = self.disk.lock().unwrap();
+        let mut disk = self.disk();
         let d = &mut *disk;
         let mut after = BTreeMap::new();
         for (path, file) in std::mem::take(&mut d.files) {
@@ -143,7 +148,7 @@ impl SimFs {
 
     /// One operation: counts down to the crash, and may be chosen to fail.
     fn step(&self, may_fail: bool) -> Result<(), Error> {
-        let mut d = self.disk.lock().unwrap();
+        let mut d = self.disk();
         if d.crashed {
             return Err(io(ErrorKind::Other, "the machine is off"));
         }
@@ -173,7 +178,7 @@ struct SimFile {
 impl SegmentFile for SimFile {
     fn write_at(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
         let failed = self.fs.step(true);
-        let mut d = self.fs.disk.lock().unwrap();
+        let mut d = self.fs.disk();
         // A failing write may still have written part of its bytes.
         let n = match &failed {
             Ok(()) => bytes.len(),
@@ -195,7 +200,7 @@ impl SegmentFile for SimFile {
     fn sync(&mut self) -> std::io::Result<()> {
         // Only syncing new bytes fails on purpose; a cut's sync is what recovers from that.
         let grows = {
-            let d = self.fs.disk.lock().unwrap();
+            let d = self.fs.disk();
             d.files
                 .get(&self.path)
                 .is_some_and(|f| f.data.len() > f.synced.len())
@@ -204,7 +209,7 @@ impl SegmentFile for SimFile {
         if self.fs.skip_sync {
             return Ok(());
         }
-        let mut d = self.fs.disk.lock().unwrap();
+        let mut d = self.fs.disk();
         let file = d
             .files
             .get_mut(&self.path)
@@ -215,7 +220,7 @@ impl SegmentFile for SimFile {
 
     fn set_len(&mut self, len: u64) -> std::io::Result<()> {
         self.fs.step(false)?;
-        let mut d = self.fs.disk.lock().unwrap();
+        let mut d = self.fs.disk();
         let file = d
             .files
             .get_mut(&self.path)
@@ -228,7 +233,7 @@ impl SegmentFile for SimFile {
 impl Fs for SimFs {
     fn list(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         self.step(false)?;
-        let d = self.disk.lock().unwrap();
+        let d = self.disk();
         Ok(d.files
             .keys()
             .filter(|p| p.parent() == Some(dir))
@@ -237,7 +242,7 @@ impl Fs for SimFs {
     }
     fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
         self.step(false)?;
-        let d = self.disk.lock().unwrap();
+        let d = self.disk();
         d.files
             .get(path)
             .map(|f| f.data.clone())
@@ -245,7 +250,7 @@ impl Fs for SimFs {
     }
     fn create(&self, path: &Path) -> std::io::Result<Box<dyn SegmentFile>> {
         self.step(false)?;
-        let mut d = self.disk.lock().unwrap();
+        let mut d = self.disk();
         d.files.insert(path.to_path_buf(), File::default());
         d.durable.entry(path.to_path_buf()).or_insert(false);
         Ok(Box::new(SimFile {
@@ -255,7 +260,7 @@ impl Fs for SimFs {
     }
     fn open(&self, path: &Path) -> std::io::Result<Box<dyn SegmentFile>> {
         self.step(false)?;
-        let d = self.disk.lock().unwrap();
+        let d = self.disk();
         if !d.files.contains_key(path) {
             return Err(io(ErrorKind::NotFound, "no file"));
         }
@@ -266,7 +271,7 @@ impl Fs for SimFs {
     }
     fn remove(&self, path: &Path) -> std::io::Result<()> {
         self.step(false)?;
-        let mut d = self.disk.lock().unwrap();
+        let mut d = self.disk();
         let file = d
             .files
             .remove(path)
@@ -281,7 +286,7 @@ impl Fs for SimFs {
         if self.skip_sync {
             return Ok(());
         }
-        let mut d = self.disk.lock().unwrap();
+        let mut d = self.disk();
         for (path, durable) in d.durable.iter_mut() {
             if path.parent() == Some(dir) {
                 *durable = true;
