@@ -166,10 +166,36 @@ def test_describe_clusters_include_controls_parts(ecs):
     names = {s["name"] for s in stats}
     assert {"runningFargateTasksCount", "pendingEC2TasksCount", "activeFargateServiceCount"} <= names
 
+    attached = ecs.describe_clusters(clusters=["inc"], include=["ATTACHMENTS"])["clusters"][0]
+    assert attached["attachments"] == [], "no Auto Scaling policy or Service Connect link here"
+
     tags_only = ecs.describe_clusters(clusters=["inc"], include=["TAGS"])["clusters"][0]
     assert tags_only["tags"] == [{"key": "k", "value": "v"}]
     assert "configuration" not in tags_only
     assert tags_only.get("settings", []) == []
+
+
+def test_cluster_statistics_count_tasks_and_services_by_launch_type(ecs):
+    ecs.create_cluster(clusterName="stats")
+    ecs.register_task_definition(
+        family="web", networkMode="awsvpc", requiresCompatibilities=["FARGATE", "EC2"],
+        cpu="256", memory="512", containerDefinitions=[{"name": "app", "image": "busybox"}])
+    net = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+    for _ in range(2):
+        ecs.run_task(cluster="stats", taskDefinition="web", launchType="FARGATE",
+                     networkConfiguration=net)
+    ecs.run_task(cluster="stats", taskDefinition="web", launchType="EC2", networkConfiguration=net)
+    ecs.create_service(cluster="stats", serviceName="s", taskDefinition="web", desiredCount=0,
+                       launchType="FARGATE", networkConfiguration=net)
+    ecs.create_service(cluster="stats", serviceName="gone", taskDefinition="web", desiredCount=0,
+                       launchType="EC2", networkConfiguration=net)
+    ecs.delete_service(cluster="stats", service="gone")
+    stats = ecs.describe_clusters(clusters=["stats"], include=["STATISTICS"])["clusters"][0]["statistics"]
+    got = {s["name"]: s["value"] for s in stats if s["value"] != "0"}
+    # The runtime `none` runs tasks at once; a deleted service is DRAINING or already INACTIVE.
+    assert {k: v for k, v in got.items() if not k.startswith("draining")} == {
+        "runningFargateTasksCount": "2", "runningEC2TasksCount": "1",
+        "activeFargateServiceCount": "1"}, got
 
 
 def test_describe_clusters_include_settings(ecs):
@@ -233,11 +259,15 @@ def test_list_clusters_garbage_token(ecs):
     assert_error("InvalidParameterException", ecs.list_clusters, nextToken="not-a-token!!")
 
 
-def test_list_clusters_excludes_inactive(ecs):
+def test_list_clusters_keeps_a_deleted_cluster_for_a_while(ecs):
+    # DeleteCluster: "it might remain discoverable in your account for a period of time";
+    # test_retention.py checks that it goes after the retention.
     ecs.create_cluster(clusterName="keep")
     ecs.create_cluster(clusterName="gone")
     ecs.delete_cluster(cluster="gone")
-    assert ecs.list_clusters()["clusterArns"] == [cluster_arn("keep")]
+    assert ecs.list_clusters()["clusterArns"] == [cluster_arn("gone"), cluster_arn("keep")]
+    listed = ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]
+    assert [c["status"] for c in listed] == ["INACTIVE", "ACTIVE"]
 
 
 def test_update_cluster(ecs):
@@ -453,7 +483,8 @@ def _populate(client):
 
 
 def _check_populated(client):
-    assert client.list_clusters()["clusterArns"] == [cluster_arn("p1")]
+    # p2 was deleted: still listed (INACTIVE) until the retention forgets it.
+    assert client.list_clusters()["clusterArns"] == [cluster_arn("p1"), cluster_arn("p2")]
     d = client.describe_clusters(clusters=["p1", "p2"], include=["TAGS", "SETTINGS"])["clusters"]
     assert [(c["clusterName"], c["status"]) for c in d] == [("p1", "ACTIVE"), ("p2", "INACTIVE")]
     assert d[0]["tags"] == [{"key": "k", "value": "v"}]

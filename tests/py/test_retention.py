@@ -60,3 +60,31 @@ def test_stopped_tasks_are_forgotten_after_their_retention(kecs_binary, tmp_path
         server.stop()
         if runtime == "docker":
             remove_containers_of(server)
+
+
+def test_deleted_clusters_are_forgotten_after_the_retention(kecs_binary, tmp_path):
+    env = {"KECS_STOPPED_TASK_RETENTION": "2"}
+    server = KecsServer(tmp_path / "data", runtime="none", env=env).start()
+    try:
+        ecs = make_client(server.api_url)
+        for name in ("gone", "keep"):
+            ecs.create_cluster(clusterName=name, tags=[{"key": "k", "value": name}])
+        gone = ecs.delete_cluster(cluster="gone")["cluster"]["clusterArn"]
+        assert gone in ecs.list_clusters()["clusterArns"]
+        deadline = time.monotonic() + 60
+        while gone in ecs.list_clusters()["clusterArns"]:
+            assert time.monotonic() < deadline, "the deleted cluster is still listed"
+            time.sleep(0.3)
+        assert ecs.describe_clusters(clusters=[gone])["failures"] == [{"arn": gone, "reason": "MISSING"}]
+        keep = ecs.describe_clusters(clusters=["keep"])["clusters"][0]["clusterArn"]
+        assert ecs.list_clusters()["clusterArns"] == [keep]
+        # Forgotten for good, tags included: a restart does not bring it back.
+        server.stop()
+        server = KecsServer(tmp_path / "data", runtime="none", env=env).start()
+        ecs = make_client(server.api_url)
+        assert ecs.list_clusters()["clusterArns"] == [keep]
+        assert ecs.list_tags_for_resource(resourceArn=keep)["tags"] == [{"key": "k", "value": "keep"}]
+        ecs.create_cluster(clusterName="gone")
+        assert ecs.list_tags_for_resource(resourceArn=gone)["tags"] == []
+    finally:
+        server.stop()

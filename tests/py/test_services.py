@@ -51,12 +51,28 @@ def test_create_service_shape(ecs):
     assert s["deploymentConfiguration"]["maximumPercent"] == 200
     assert s["deploymentConfiguration"]["minimumHealthyPercent"] == 100
     assert s["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": False, "rollback": False}
+    assert s["deploymentConfiguration"]["alarms"] == {"alarmNames": [], "enable": False, "rollback": False}
+    assert s["availabilityZoneRebalancing"] == "ENABLED"
     assert s["tags"] == [{"key": "k", "value": "v"}]
     (d,) = s["deployments"]
     assert d["status"] == "PRIMARY"
     assert d["id"].startswith("ecs-svc/") and len(d["id"]) == len("ecs-svc/") + 19
     assert d["rolloutState"] == "IN_PROGRESS"
     assert d["taskDefinition"] == td_arn("web", 1)
+
+
+def test_availability_zone_rebalancing_defaults_as_ecs_documents(ecs):
+    setup(ecs)
+    daemon = ecs.create_service(cluster="c", serviceName="d", taskDefinition="web",
+                                schedulingStrategy="DAEMON")["service"]
+    assert daemon["availabilityZoneRebalancing"] == "DISABLED", "a daemon cannot rebalance"
+    ecs.create_service(cluster="c", serviceName="svc", taskDefinition="web", desiredCount=0,
+                       availabilityZoneRebalancing="DISABLED")
+    # An update without a value keeps the service's own.
+    s = ecs.update_service(cluster="c", service="svc", desiredCount=1)["service"]
+    assert s["availabilityZoneRebalancing"] == "DISABLED"
+    s = ecs.update_service(cluster="c", service="svc", availabilityZoneRebalancing="ENABLED")["service"]
+    assert s["availabilityZoneRebalancing"] == "ENABLED"
 
 
 def test_service_reaches_its_desired_count_and_steady_state(ecs):

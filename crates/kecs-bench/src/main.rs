@@ -6,12 +6,14 @@
 //! `cargo run --release -p kecs-bench -- [--clients 16] [--seconds 5] [--kecs PATH] [--no-moto]`
 //!
 //! `kecs-bench scale [--sizes 1000,10000,100000] [--rate 1000] [--seconds 5]` measures KECS with
-//! that many tasks stored (see [`scale`]).
+//! that many tasks stored (see [`scale`]); `kecs-bench revisions [--sizes 1,1000,10000,100000]`
+//! the rate of registering into, and describing, one family that large (see [`revisions`]).
 //!
 //! KECS runs on the `none` runtime over a durable data directory. moto runs when
 //! `python3 -m moto.server` is installed (`pip install "moto[server]"`).
 
 mod load;
+mod revisions;
 mod scale;
 mod servers;
 mod workload;
@@ -83,6 +85,11 @@ fn main() -> BenchResult<()> {
         let kecs = std::env::var("KECS_BIN").unwrap_or_else(|_| default_kecs());
         let args = scale::ScaleArgs::parse(kecs, raw)?;
         return runtime.block_on(scale::scale(args));
+    }
+    if first.as_deref() == Some("revisions") {
+        let kecs = std::env::var("KECS_BIN").unwrap_or_else(|_| default_kecs());
+        let args = revisions::RevisionArgs::parse(kecs, raw)?;
+        return runtime.block_on(revisions::revisions(args));
     }
     let args = args()?;
     runtime.block_on(bench(args))

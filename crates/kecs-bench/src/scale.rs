@@ -32,14 +32,7 @@ impl ScaleArgs {
         };
         while let Some(flag) = it.next() {
             match flag.as_str() {
-                "--sizes" => {
-                    a.sizes = it
-                        .next()
-                        .ok_or("--sizes N,N,...")?
-                        .split(',')
-                        .map(str::parse)
-                        .collect::<Result<_, _>>()?
-                }
+                "--sizes" => a.sizes = sizes(it.next())?,
                 "--rate" => a.rate = it.next().ok_or("--rate R")?.parse()?,
                 "--seconds" => a.seconds = it.next().ok_or("--seconds S")?.parse()?,
                 "--kecs" => a.kecs = it.next().ok_or("--kecs PATH")?,
@@ -48,6 +41,15 @@ impl ScaleArgs {
         }
         Ok(a)
     }
+}
+
+/// `--sizes`' value: comma-separated counts.
+pub fn sizes(value: Option<String>) -> BenchResult<Vec<usize>> {
+    Ok(value
+        .ok_or("--sizes N,N,...")?
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<_, _>>()?)
 }
 
 /// Fires `bodies` (round robin) at `rate` per second for `duration`; latencies from each

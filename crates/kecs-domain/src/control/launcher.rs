@@ -15,8 +15,8 @@ use crate::ports::runtime::{ContainerState, ContainerStatus, RuntimeError, Start
 use crate::rules::start_order::{judge, start_order, Verdict};
 use crate::rules::task_state::{self, is_starting, stop_requested};
 
-/// How long a container waits for its dependencies when its definition sets no startTimeout
-/// (ECS's default).
+/// How long a dependency has to reach its condition when its definition sets no startTimeout
+/// (the ECS agent's container start timeout).
 const DEFAULT_START_TIMEOUT_SECS: i32 = 180;
 
 /// Why a launch ended early.
@@ -135,7 +135,8 @@ async fn start_in_order(
     created: Vec<StartedContainer>,
 ) -> Result<Vec<StartedContainer>, Abort> {
     let arn = task.task_arn.clone().unwrap_or_default();
-    let begun = core.now();
+    // When each container was started: a dependency's startTimeout counts from there.
+    let mut started_at: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
     let mut started: Vec<StartedContainer> = vec![];
     let mut waiting = created;
     let mut pause = Duration::from_millis(50);
@@ -181,19 +182,23 @@ async fn start_in_order(
                     )));
                 }
                 match judge(&c.name, &dep_name, condition, state) {
-                    Verdict::Met => {}
+                    Verdict::Met => continue,
                     Verdict::Wait => met = false,
                     Verdict::Failed(why) => return Err(Abort::Failed(why)),
                 }
-            }
-            let timeout = def
-                .and_then(|d| d.start_timeout)
-                .unwrap_or(DEFAULT_START_TIMEOUT_SECS);
-            if !met && core.now() - begun > f64::from(timeout) {
-                return Err(Abort::Failed(format!(
-                    "Container '{}' could not start: its dependencies were not met within its startTimeout of {timeout} s.",
-                    c.name
-                )));
+                // As the ECS documents startTimeout: the dependency's own, from its start; past
+                // it, the dependent gives up and the task stops.
+                let timeout = definition(td, &dep_name)
+                    .and_then(|d| d.start_timeout)
+                    .unwrap_or(DEFAULT_START_TIMEOUT_SECS);
+                let since = started_at.get(&dep_name).copied();
+                if since.is_some_and(|at| core.now() - at > f64::from(timeout)) {
+                    return Err(Abort::Failed(format!(
+                        "Container '{}' could not start: its dependency '{dep_name}' did not reach {} within its startTimeout of {timeout} s.",
+                        c.name,
+                        condition.as_str()
+                    )));
+                }
             }
             if met {
                 ready.push(i);
@@ -233,6 +238,8 @@ async fn start_in_order(
             }
         })
         .await?;
+        let now = core.now();
+        started_at.extend(batch.iter().map(|s| (s.name.clone(), now)));
         started.extend(batch);
     }
     Ok(started)

@@ -25,13 +25,49 @@ pub fn expired(state: &State, cutoff: f64, limit: usize) -> Vec<String> {
         .collect()
 }
 
+/// The INACTIVE clusters of `state` deleted before `cutoff` (epoch seconds) that hold no task
+/// any more (their stopped tasks go first, on their own retention).
+pub fn expired_clusters(state: &State, cutoff: f64) -> Vec<String> {
+    state
+        .retired_clusters
+        .iter()
+        .filter(|(arn, at)| {
+            **at < cutoff
+                && state
+                    .tasks
+                    .prefixed(crate::arn::in_cluster(arn, "task", ""))
+                    .next()
+                    .is_none()
+        })
+        .map(|(arn, _)| arn.clone())
+        .collect()
+}
+
 /// Forgets the tasks stopped more than `retention` ago, and has the runtime remove their
-/// containers; returns how many went.
+/// containers, then the clusters deleted more than `retention` ago; returns how many tasks went.
 pub(crate) async fn forget_stopped_tasks(
     core: &Core,
     retention: Duration,
 ) -> Result<usize, EcsError> {
     let cutoff = core.now() - retention.as_secs_f64();
+    let forgotten = forget_tasks(core, cutoff).await?;
+    if !core.read(|state| expired_clusters(state, cutoff).is_empty()) {
+        core.write(|state| {
+            let mut mutations = vec![];
+            for arn in expired_clusters(state, cutoff) {
+                if state.tags.contains_key(&arn) {
+                    mutations.push(Mutation::PutTags(arn.clone(), vec![]));
+                }
+                mutations.push(Mutation::DeleteCluster(arn));
+            }
+            Ok(((), mutations))
+        })
+        .await?;
+    }
+    Ok(forgotten)
+}
+
+async fn forget_tasks(core: &Core, cutoff: f64) -> Result<usize, EcsError> {
     let mut forgotten = 0;
     loop {
         if core.read(|state| expired(state, cutoff, 1).is_empty()) {
@@ -69,6 +105,7 @@ mod tests {
     use super::*;
     use crate::model::Task;
     use crate::state::StoredTask;
+    use crate::status::HasStatus;
 
     fn task(arn: &str, last: &str, stopped_at: Option<f64>) -> StoredTask {
         StoredTask {
@@ -97,5 +134,50 @@ mod tests {
         assert_eq!(expired(&s, 200.0, 10), ["old", "older"]);
         assert_eq!(expired(&s, 200.0, 1), ["old"]);
         assert!(expired(&s, 10.0, 10).is_empty());
+    }
+
+    fn cluster(name: &str) -> crate::model::Cluster {
+        crate::model::Cluster {
+            cluster_arn: Some(format!("arn:aws:ecs:us-east-1:000000000000:cluster/{name}")),
+            cluster_name: Some(name.into()),
+            status: Some("ACTIVE".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn deleted_clusters_expire_after_their_tasks_and_keep_their_time_when_stored() {
+        let mut s = State::default();
+        let mut changes = vec![];
+        for (name, at) in [("old", 100.0), ("recent", 500.0), ("busy", 100.0)] {
+            changes.push(s.apply(Mutation::RetireCluster(cluster(name), at)).unwrap());
+        }
+        changes.push(s.apply(Mutation::PutCluster(cluster("live"))).unwrap());
+        let busy_task = "arn:aws:ecs:us-east-1:000000000000:task/busy/1";
+        changes.push(
+            s.apply(Mutation::PutTask(task(busy_task, "STOPPED", Some(90.0))))
+                .unwrap(),
+        );
+        let old = "arn:aws:ecs:us-east-1:000000000000:cluster/old";
+        assert_eq!(expired_clusters(&s, 200.0), [old]);
+        assert!(s.clusters[old].status_is(crate::status::ClusterStatus::Inactive));
+
+        // The deletion time survives a restart: a state loaded from the stored records agrees.
+        let mut loaded = State::default();
+        let records = changes.into_iter().filter_map(|c| match c {
+            crate::ports::store::Change::Put(r) => Some(r),
+            _ => None,
+        });
+        loaded.load(records.collect()).unwrap();
+        assert_eq!(loaded.retired_clusters, s.retired_clusters);
+
+        // Created again, a deleted cluster is ACTIVE and no longer expires.
+        s.apply(Mutation::PutCluster(cluster("old"))).unwrap();
+        assert!(expired_clusters(&s, 200.0).is_empty());
+        s.apply(Mutation::DeleteTask(busy_task.into())).unwrap();
+        let busy = "arn:aws:ecs:us-east-1:000000000000:cluster/busy";
+        assert_eq!(expired_clusters(&s, 200.0), [busy]);
+        s.apply(Mutation::DeleteCluster(busy.into())).unwrap();
+        assert!(!s.clusters.contains_key(busy) && expired_clusters(&s, 1e9).len() == 1);
     }
 }

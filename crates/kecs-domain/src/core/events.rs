@@ -106,7 +106,7 @@ pub fn derive(state: &State, m: &Mutation, now: f64) -> Vec<Event> {
             let old = state.services.get(arn);
             service_changes(old.as_ref().map(|o| &o.service), &s.service, now)
         }
-        Mutation::PutCluster(c) => cluster_change(
+        Mutation::PutCluster(c) | Mutation::RetireCluster(c, _) => cluster_change(
             state
                 .clusters
                 .get(c.cluster_arn.as_deref().unwrap_or_default()),

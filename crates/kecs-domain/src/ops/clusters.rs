@@ -101,26 +101,7 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
         .count();
     out.active_services_count = Some(i32::try_from(active).unwrap_or(i32::MAX));
     out.statistics = Some(if include.contains(&ClusterField::Statistics) {
-        [
-            "runningEC2TasksCount",
-            "runningFargateTasksCount",
-            "pendingEC2TasksCount",
-            "pendingFargateTasksCount",
-            "runningExternalTasksCount",
-            "pendingExternalTasksCount",
-            "activeEC2ServiceCount",
-            "activeFargateServiceCount",
-            "drainingEC2ServiceCount",
-            "drainingFargateServiceCount",
-            "activeExternalServiceCount",
-            "drainingExternalServiceCount",
-        ]
-        .iter()
-        .map(|n| KeyValuePair {
-            name: Some(n.to_string()),
-            value: Some("0".into()),
-        })
-        .collect()
+        statistics(state, arn)
     } else {
         vec![]
     });
@@ -136,11 +117,61 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     if !wants(ClusterField::Configurations) {
         out.configuration = None;
     }
-    if !wants(ClusterField::Attachments) {
+    if wants(ClusterField::Attachments) {
+        // ECS's cluster attachments are Auto Scaling policies and Service Connect namespace
+        // links, neither of which exists here.
+        out.attachments.get_or_insert_with(Vec::new);
+    } else {
         out.attachments = None;
         out.attachments_status = None;
     }
     out
+}
+
+/// DescribeClusters' STATISTICS: tasks and services by launch type (a task or service of a
+/// capacity provider strategy counts as EC2 unless it is Fargate's).
+fn statistics(state: &State, arn: &str) -> Vec<KeyValuePair> {
+    let kind = |l: Option<LaunchType>| match l {
+        Some(LaunchType::Fargate) => 1,
+        Some(LaunchType::External) => 2,
+        _ => 0,
+    };
+    // [EC2, Fargate, External] each.
+    let (mut running, mut pending, mut active, mut draining) = ([0; 3], [0; 3], [0; 3], [0; 3]);
+    for (_, t) in tasks_in(state, arn) {
+        match t.last_status {
+            Some(TaskStatus::Running) => running[kind(t.launch_type)] += 1,
+            Some(TaskStatus::Stopped) | None => {}
+            Some(_) => pending[kind(t.launch_type)] += 1,
+        }
+    }
+    for (_, svc) in services_in(state, arn) {
+        match svc.status {
+            Some(ServiceStatus::Active) => active[kind(svc.launch_type)] += 1,
+            Some(ServiceStatus::Draining) => draining[kind(svc.launch_type)] += 1,
+            _ => {}
+        }
+    }
+    [
+        ("runningEC2TasksCount", running[0]),
+        ("runningFargateTasksCount", running[1]),
+        ("pendingEC2TasksCount", pending[0]),
+        ("pendingFargateTasksCount", pending[1]),
+        ("runningExternalTasksCount", running[2]),
+        ("pendingExternalTasksCount", pending[2]),
+        ("activeEC2ServiceCount", active[0]),
+        ("activeFargateServiceCount", active[1]),
+        ("drainingEC2ServiceCount", draining[0]),
+        ("drainingFargateServiceCount", draining[1]),
+        ("activeExternalServiceCount", active[2]),
+        ("drainingExternalServiceCount", draining[2]),
+    ]
+    .into_iter()
+    .map(|(name, n)| KeyValuePair {
+        name: Some(name.to_string()),
+        value: Some(n.to_string()),
+    })
+    .collect()
 }
 
 pub(crate) async fn create_cluster(
@@ -256,8 +287,9 @@ pub(crate) async fn list_clusters(
 ) -> Result<ListClustersResponse, EcsError> {
     let prefix = arn::ecs(&ctx.region, &ctx.account_id, "cluster/");
     let arns: Vec<String> = core.read(|state| {
+        // Deleted clusters stay listed until the retention sweeper forgets them: ECS's
+        // "might remain discoverable in your account for a period of time".
         prefixed(&state.clusters, prefix.clone())
-            .filter(|(_, c)| c.status_is(ClusterStatus::Active))
             .map(|(k, _)| k.clone())
             .collect()
     });
@@ -372,7 +404,7 @@ pub(crate) async fn delete_cluster(
             }
             cluster.set_status(ClusterStatus::Inactive);
             let shown = view(state, &cluster, &[], true);
-            Ok((shown, vec![Mutation::PutCluster(cluster)]))
+            Ok((shown, vec![Mutation::RetireCluster(cluster, core.now())]))
         })
         .await?;
     // The stopped tasks' containers and the cluster's network go, outside the request.

@@ -64,6 +64,11 @@ fn deployment_configuration(
             enable: Some(false),
             rollback: Some(false),
         });
+    c.alarms.get_or_insert(DeploymentAlarms {
+        alarm_names: Some(vec![]),
+        enable: Some(false),
+        rollback: Some(false),
+    });
     Ok(c)
 }
 
@@ -188,6 +193,14 @@ pub(crate) async fn create_service(
                 } else {
                     SchedulingStrategy::Replica
                 }),
+                // ECS enables it for a new service that can use it (a daemon cannot).
+                availability_zone_rebalancing: Some(input.availability_zone_rebalancing.unwrap_or(
+                    if daemon {
+                        AvailabilityZoneRebalancing::Disabled
+                    } else {
+                        AvailabilityZoneRebalancing::Enabled
+                    },
+                )),
                 deployment_controller: Some(DeploymentController {
                     r#type: Some(controller),
                 }),
@@ -279,6 +292,11 @@ pub(crate) async fn update_service(
             if let Some(e) = input.enable_execute_command {
                 service.enable_execute_command = Some(e);
             }
+            // Without a value: the service's own, DISABLED if it never had one (as ECS).
+            service.availability_zone_rebalancing = input
+                .availability_zone_rebalancing
+                .or(service.availability_zone_rebalancing)
+                .or(Some(AvailabilityZoneRebalancing::Disabled));
             let mut redeploy = input.force_new_deployment == Some(true);
             let changes_deployment = redeploy
                 || input.task_definition.is_some()

@@ -15,6 +15,9 @@ use crate::state::{token_hash, Mutation, State, StoredTask};
 use crate::status::TaskStatus;
 use crate::{arn, EcsError, RequestContext};
 
+/// The ephemeral storage, in GiB, of a Fargate task whose definition sets none.
+const FARGATE_EPHEMERAL_GIB: i32 = 20;
+
 fn check_overrides(td: &TaskDefinition, overrides: &TaskOverride) -> Result<(), EcsError> {
     let names: Vec<&str> = td
         .container_definitions
@@ -235,6 +238,13 @@ impl NewTask<'_> {
             &overrides.memory.clone().or(self.td.memory.clone()),
             |c| c.memory.or(c.memory_reservation),
         );
+        // Fargate's ephemeral storage: the override's, the definition's, or its 20 GiB default.
+        let ephemeral_gib = overrides
+            .ephemeral_storage
+            .as_ref()
+            .or(self.td.ephemeral_storage.as_ref())
+            .and_then(|e| e.size_in_gi_b)
+            .unwrap_or(FARGATE_EPHEMERAL_GIB);
         Task {
             task_arn: Some(task_arn),
             cluster_arn: Some(self.cluster_arn.to_string()),
@@ -264,6 +274,13 @@ impl NewTask<'_> {
                 Some(v) => v.to_string(),
             }),
             platform_family: fargate.then(|| "Linux".into()),
+            ephemeral_storage: fargate.then_some(EphemeralStorage {
+                size_in_gi_b: Some(ephemeral_gib),
+            }),
+            fargate_ephemeral_storage: fargate.then_some(TaskEphemeralStorage {
+                size_in_gi_b: Some(ephemeral_gib),
+                kms_key_id: None,
+            }),
             availability_zone: Some(format!("{}a", self.ctx.region)),
             created_at: Some(self.now),
             version: Some(1),

@@ -89,7 +89,7 @@ pub struct Index {
     pub service: Option<String>,
     /// A task's `startedBy`.
     pub started_by: Option<String>,
-    /// Creation time in epoch seconds.
+    /// Creation time in epoch seconds; for an INACTIVE cluster, the time it was deleted.
     pub created_at: Option<f64>,
 }
 

@@ -15,6 +15,7 @@ use crate::model::{
     Tag, Task, TaskDefinition,
 };
 use crate::ports::store::{Change, Index, Kind, Record, StoreError};
+use crate::status::{ClusterStatus, HasStatus};
 use crate::EcsError;
 
 pub use families::Families;
@@ -107,6 +108,9 @@ pub struct State {
     pub service_tasks: BTreeMap<String, BTreeSet<String>>,
     /// Derived index (not stored): each family's last revision number and ACTIVE revisions.
     pub families: Families,
+    /// When each INACTIVE cluster was deleted (epoch seconds; stored as its record's time
+    /// column), so that it is forgotten a while later, as ECS forgets deleted clusters.
+    pub retired_clusters: BTreeMap<String, f64>,
 }
 
 /// The ARN of the service that started `task` (its group is `service:<name>`), if any.
@@ -127,6 +131,10 @@ pub(crate) fn service_in(cluster_arn: &str, group: &str) -> Option<String> {
 pub enum Mutation {
     /// Insert or replace a cluster.
     PutCluster(Cluster),
+    /// Record a cluster INACTIVE, deleted at the given time (epoch seconds).
+    RetireCluster(Cluster, f64),
+    /// Forget an INACTIVE cluster (past its retention).
+    DeleteCluster(String),
     /// Insert or replace a task definition revision.
     PutTaskDefinition(TaskDefinition),
     /// Set a resource's tags (empty removes them).
@@ -247,7 +255,14 @@ impl State {
         let s = self;
         for r in records {
             match r.kind {
-                Kind::Cluster => load_into(&mut s.clusters, r)?,
+                Kind::Cluster => {
+                    if r.index.status.as_deref() == Some(ClusterStatus::Inactive.as_str()) {
+                        // Deleted before its time was kept: forgotten at the next sweep.
+                        let at = r.index.created_at.unwrap_or(0.0);
+                        s.retired_clusters.insert(r.key.clone(), at);
+                    }
+                    load_into(&mut s.clusters, r)?
+                }
                 Kind::TaskDefinition => {
                     let key = r.key.clone();
                     load_into(&mut s.task_definitions, r)?;
@@ -286,11 +301,27 @@ impl State {
         match m {
             Mutation::PutCluster(c) => {
                 let key = c.cluster_arn.clone().unwrap_or_default();
+                self.retired_clusters.remove(&key);
                 let index = Index {
                     status: c.status.clone(),
                     ..Index::default()
                 };
                 put(&mut self.clusters, Kind::Cluster, key, c, index)
+            }
+            Mutation::RetireCluster(mut c, at) => {
+                let key = c.cluster_arn.clone().unwrap_or_default();
+                c.set_status(ClusterStatus::Inactive);
+                self.retired_clusters.insert(key.clone(), at);
+                let index = Index {
+                    status: c.status.clone(),
+                    created_at: Some(at),
+                    ..Index::default()
+                };
+                put(&mut self.clusters, Kind::Cluster, key, c, index)
+            }
+            Mutation::DeleteCluster(key) => {
+                self.retired_clusters.remove(&key);
+                Ok(delete(&mut self.clusters, Kind::Cluster, key))
             }
             Mutation::PutTaskDefinition(td) => {
                 self.families.note(&td);

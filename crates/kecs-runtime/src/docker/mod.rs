@@ -4,12 +4,13 @@
 //! labels (this KECS's instance, cluster, task ARN, container name) so KECS finds its own
 //! containers again after a restart, and never touches another KECS's.
 
+mod network;
 mod observe;
 pub mod spec;
 
 use std::collections::HashMap;
 
-use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::models::VolumeCreateRequest;
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
@@ -40,6 +41,8 @@ pub struct DockerRuntime {
     instance: String,
     /// Docker accepts two networks of one name: creating them one at a time avoids that.
     network_lock: tokio::sync::Mutex<()>,
+    /// Addresses given to awsvpc tasks that may not be running yet.
+    reserved: network::Reserved,
 }
 
 impl std::fmt::Debug for DockerRuntime {
@@ -110,38 +113,8 @@ impl DockerRuntime {
             docker,
             instance: instance.to_string(),
             network_lock: tokio::sync::Mutex::new(()),
+            reserved: network::Reserved::default(),
         })
-    }
-
-    async fn ensure_network(&self, cluster_arn: &str) -> Result<String, RuntimeError> {
-        let name = network_name(cluster_arn);
-        let _one_at_a_time = self.network_lock.lock().await;
-        match self
-            .docker
-            .inspect_network(
-                &name,
-                None::<bollard::query_parameters::InspectNetworkOptions>,
-            )
-            .await
-        {
-            Ok(_) => return Ok(name),
-            Err(e) if is_status(&e, 404) => {}
-            Err(e) => return Err(failed(format_args!("inspecting network {name}"), e)),
-        }
-        let request = NetworkCreateRequest {
-            name: name.clone(),
-            driver: Some("bridge".into()),
-            labels: Some(HashMap::from([(
-                LABEL_CLUSTER.to_string(),
-                cluster_arn.to_string(),
-            )])),
-            ..Default::default()
-        };
-        match self.docker.create_network(request).await {
-            Ok(_) => Ok(name),
-            Err(e) if is_status(&e, 409) => Ok(name),
-            Err(e) => Err(failed(format_args!("creating network {name}"), e)),
-        }
     }
 
     /// Containers, running or not, matching Docker `filters` (always within this instance).
@@ -299,6 +272,15 @@ impl ContainerRuntime for DockerRuntime {
             .as_ref()
             .and_then(|o| o.container_overrides.as_ref())
             .and_then(|o| o.iter().find(|o| o.name.as_deref() == Some(name)));
+        // An awsvpc task's address is chosen before its first container exists: its hostname
+        // is named after it.
+        let address = match td.network_mode {
+            Some(NetworkMode::Awsvpc) if created.is_empty() => {
+                self.reserve_address(task.cluster_arn.as_deref().unwrap_or_default())
+                    .await?
+            }
+            _ => None,
+        };
         let body = spec::container_spec(&SpecInput {
             task,
             td,
@@ -306,6 +288,7 @@ impl ContainerRuntime for DockerRuntime {
             over,
             created,
             instance: &self.instance,
+            address,
         });
         let image = def.image.clone().unwrap_or_default();
         let options = CreateContainerOptionsBuilder::new()

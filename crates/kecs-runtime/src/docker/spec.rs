@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
-    NetworkingConfig, PortBinding, ResourcesUlimits,
+    ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig,
+    HostConfig, NetworkingConfig, PortBinding, ResourcesUlimits,
 };
+use kecs_domain::arn;
 use kecs_domain::model::{
     ContainerDefinition, ContainerOverride, NetworkMode, Scope, Task, TaskDefinition,
     TransportProtocol, Volume,
@@ -82,6 +83,8 @@ pub struct SpecInput<'a> {
     pub created: &'a [StartedContainer],
     /// This KECS's instance label.
     pub instance: &'a str,
+    /// The address chosen for an awsvpc task (given to the container owning its namespace).
+    pub address: Option<std::net::Ipv4Addr>,
 }
 
 fn environment(def: &ContainerDefinition, over: Option<&ContainerOverride>) -> Vec<String> {
@@ -323,18 +326,33 @@ pub fn container_spec(input: &SpecInput) -> ContainerCreateBody {
         volumes_from: Some(volumes_from),
         ..Default::default()
     };
-    // On a user-defined network, links are the endpoint's (the engine resolves their aliases).
-    let networking_config = links
-        .filter(|l| !l.is_empty())
-        .map(|links| NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(
-                network_name(&cluster_arn),
-                EndpointSettings {
-                    links: Some(links),
+    // On a user-defined network, links are the endpoint's (the engine resolves their aliases);
+    // an awsvpc task's chosen address too.
+    let links = links.filter(|l| !l.is_empty());
+    let address = input.address.filter(|_| !joins && !isolated);
+    let networking_config = (links.is_some() || address.is_some()).then(|| NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(
+            network_name(&cluster_arn),
+            EndpointSettings {
+                links,
+                ipam_config: address.map(|ip| EndpointIpamConfig {
+                    ipv4_address: Some(ip.to_string()),
                     ..Default::default()
-                },
-            )])),
-        });
+                }),
+                ..Default::default()
+            },
+        )])),
+    });
+    // On ECS an awsvpc task's hostname is its address's EC2-style name; elsewhere the
+    // definition's, and a container joining another's namespace cannot set its own.
+    let region = arn::parse(task.task_arn.as_deref().unwrap_or_default())
+        .map(|a| a.region.to_string())
+        .unwrap_or_default();
+    let hostname = match address {
+        Some(ip) => Some(super::network::ec2_hostname(ip, &region)),
+        None if joins => None,
+        None => def.hostname.clone(),
+    };
     ContainerCreateBody {
         image: def.image.clone(),
         cmd: over
@@ -344,8 +362,7 @@ pub fn container_spec(input: &SpecInput) -> ContainerCreateBody {
         env: Some(environment(def, over)),
         working_dir: def.working_directory.clone(),
         user: def.user.clone(),
-        // A container joining another's network namespace cannot set its own hostname.
-        hostname: if joins { None } else { def.hostname.clone() },
+        hostname,
         exposed_ports: Some(exposed),
         tty: def.pseudo_terminal,
         open_stdin: def.interactive,
@@ -387,6 +404,7 @@ mod tests {
             over: None,
             created,
             instance: "i1",
+            address: None,
         })
     }
 
@@ -557,6 +575,32 @@ mod tests {
                 .as_deref(),
             Some("9000")
         );
+    }
+
+    #[test]
+    fn an_awsvpc_task_is_named_after_its_chosen_address() {
+        let td = two(NetworkMode::Awsvpc, false);
+        let t = task();
+        let def = td.container_definitions.as_ref().unwrap()[0].clone();
+        let input = |created| SpecInput {
+            task: &t,
+            td: &td,
+            def: &def,
+            over: None,
+            created,
+            instance: "i1",
+            address: Some(std::net::Ipv4Addr::new(172, 20, 0, 7)),
+        };
+        let owner = container_spec(&input(&[]));
+        assert_eq!(
+            owner.hostname.as_deref(),
+            Some("ip-172-20-0-7.ec2.internal")
+        );
+        let endpoints = owner.networking_config.unwrap().endpoints_config.unwrap();
+        let ipam = endpoints["kecs-c1"].ipam_config.clone().unwrap();
+        assert_eq!(ipam.ipv4_address.as_deref(), Some("172.20.0.7"));
+        let joiner = container_spec(&input(&[created("web")]));
+        assert_eq!((joiner.hostname, joiner.networking_config), (None, None));
     }
 
     #[test]
