@@ -8,7 +8,8 @@
 #     environment, a reachable Docker engine, free disk where CARGO_TARGET_DIR lives
 #     (KECS_MIN_FREE_GB: 20 GB before the first build, 5 after).
 #  2. Debian packages: chromium and chromium-driver (the web UI's browser tests), docker-compose
-#     (scripts/compose-test.sh), debootstrap (scripts/docker-image.sh, while the engine lacks
+#     (scripts/compose-test.sh), docker-registry and apache2-utils (a registry with htpasswd for
+#     the image pull tests), debootstrap (scripts/docker-image.sh, while the engine lacks
 #     debian:bookworm-slim), and build-essential, curl, python3-venv when what they provide is
 #     missing. Installed with apt-get when running as root; otherwise listed with the command
 #     that installs them.
@@ -117,6 +118,9 @@ kecs_check() {
     command -v chromium >/dev/null 2>&1 || kecs_want_pkg chromium
     command -v chromedriver >/dev/null 2>&1 || kecs_want_pkg chromium-driver
     command -v docker-compose >/dev/null 2>&1 || kecs_want_pkg docker-compose
+    # tests/py/test_image_pulls.py runs a registry (distribution 2.8) on loopback, with htpasswd.
+    command -v docker-registry >/dev/null 2>&1 || kecs_want_pkg docker-registry
+    command -v htpasswd >/dev/null 2>&1 || kecs_want_pkg apache2-utils
     # scripts/docker-image.sh creates the base image with debootstrap only when it is absent.
     if ! command -v debootstrap >/dev/null 2>&1 \
         && ! { [ "$docker_ok" = 1 ] && docker image inspect debian:bookworm-slim >/dev/null 2>&1; }; then

@@ -77,7 +77,10 @@ class KecsServer:
     def __init__(self, data_dir, runtime="none", env=None):
         self.data_dir = str(data_dir)
         self.runtime = runtime
-        self.env = env or {}
+        # The test image exists only on this engine: asking Docker Hub for it first (the default
+        # behaviour) would only cost a round trip per container. test_image_pulls.py covers
+        # every behaviour.
+        self.env = {"KECS_IMAGE_PULL": "prefer-cached", **(env or {})}
         # The image the container tests run (the locally built test image by default).
         self.image = "kecs-test/busybox:latest"
         self.api_port = free_port()

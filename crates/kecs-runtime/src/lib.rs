@@ -4,6 +4,9 @@
 pub mod docker;
 mod env;
 pub mod kubernetes;
+mod pull_behavior;
+
+pub use pull_behavior::{PullBehavior, UnknownPullBehavior};
 
 use std::fmt;
 use std::str::FromStr;

@@ -47,6 +47,7 @@ fn pod_of(task: &Task, td: &TaskDefinition) -> Pod {
         task,
         td,
         instance: "i1",
+        pull: kecs_runtime::PullBehavior::PreferCached,
     })
 }
 
@@ -467,4 +468,18 @@ fn containers_start_in_dependency_order_under_the_names_their_runtime_ids_use() 
         .collect();
     assert_eq!(started, [names[1].0.as_str(), names[0].0.as_str()]);
     assert_eq!((names[0].1.as_str(), names[1].1.as_str()), ("App", "app"));
+}
+
+#[test]
+fn the_pull_behaviour_becomes_the_image_pull_policy() {
+    use kecs_runtime::kubernetes::pod::pull_policy;
+    use kecs_runtime::PullBehavior::*;
+    let t = task();
+    let p = pod_of(&t, &td(vec![def("app")]));
+    assert_eq!(only(&p).image_pull_policy.as_deref(), Some("IfNotPresent"));
+    let policies = [Default, Always, Once, PreferCached].map(pull_policy);
+    assert_eq!(
+        policies,
+        ["Always", "Always", "IfNotPresent", "IfNotPresent"]
+    );
 }

@@ -15,7 +15,7 @@ use kecs_domain::rules::container_policy::ContainerPolicy;
 use kecs_domain::Kecs;
 use kecs_runtime::docker::DockerRuntime;
 use kecs_runtime::kubernetes::KubernetesRuntime;
-use kecs_runtime::RuntimeKind;
+use kecs_runtime::{PullBehavior, RuntimeKind};
 
 use crate::counted_runtime::CountedRuntime;
 use crate::error::ServerError;
@@ -90,11 +90,23 @@ fn write_durably(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 /// The runtime tasks run on.
-async fn runtime(name: &str, instance: &str) -> Result<Arc<dyn ContainerRuntime>, ServerError> {
+async fn runtime(
+    name: &str,
+    instance: &str,
+    pull: PullBehavior,
+) -> Result<Arc<dyn ContainerRuntime>, ServerError> {
     Ok(match name.parse::<RuntimeKind>()? {
         RuntimeKind::None => Arc::new(NoneRuntime),
-        RuntimeKind::Docker => Arc::new(DockerRuntime::connect(instance).await?),
-        RuntimeKind::Kubernetes => Arc::new(KubernetesRuntime::connect(instance).await?),
+        RuntimeKind::Docker => Arc::new(
+            DockerRuntime::connect(instance)
+                .await?
+                .with_image_pull(pull),
+        ),
+        RuntimeKind::Kubernetes => Arc::new(
+            KubernetesRuntime::connect(instance)
+                .await?
+                .with_image_pull(pull),
+        ),
     })
 }
 
@@ -256,7 +268,7 @@ impl Wiring {
         let instance = instance_id(":memory:")?;
         Ok(Self {
             store: Arc::new(MemoryStore::new()),
-            runtime: runtime(runtime_name, &instance).await?,
+            runtime: runtime(runtime_name, &instance, PullBehavior::default()).await?,
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             allow_reset: true,
@@ -391,7 +403,11 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
     };
     let store = open_store(&settings.data_dir, settings.repair_journal)?;
     let instance = instance_id(&settings.data_dir)?;
-    let task_runtime = runtime(&settings.runtime, &instance).await?;
+    let pull = settings
+        .image_pull
+        .parse::<PullBehavior>()
+        .map_err(|e| ServerError::Setting(format!("image_pull: {e}")))?;
+    let task_runtime = runtime(&settings.runtime, &instance, pull).await?;
     let conformance = match &settings.conformance_log {
         Some(p) => Some(
             ConformanceLog::open(p)

@@ -47,6 +47,10 @@ pub struct ServerArgs {
     /// volumes) [default: permissive]
     #[arg(long, env = "KECS_CONTAINER_POLICY")]
     pub container_policy: Option<String>,
+    /// When images are pulled, as the ECS agent's ECS_IMAGE_PULL_BEHAVIOR: default (always,
+    /// falling back to a cached image), always, once or prefer-cached [default: default]
+    #[arg(long, env = "KECS_IMAGE_PULL")]
+    pub image_pull: Option<String>,
     /// With --container-policy restricted, still allow a host volume of /var/run/docker.sock
     #[arg(long, env = "KECS_ALLOW_DOCKER_SOCKET", num_args = 0..=1, default_missing_value = "true")]
     pub allow_docker_socket: Option<bool>,
@@ -106,6 +110,8 @@ pub struct Settings {
     pub allowed_hosts: Vec<String>,
     /// `permissive` or `restricted`.
     pub container_policy: String,
+    /// `default`, `always`, `once` or `prefer-cached`.
+    pub image_pull: String,
     /// Whether the Docker socket may be mounted under the restricted policy.
     pub allow_docker_socket: bool,
     /// Whether damage in the journal is cut away at start instead of stopping it.
@@ -167,6 +173,7 @@ impl Settings {
             ("region", "us-east-1".to_string()),
             ("log_format", "text".to_string()),
             ("container_policy", "permissive".to_string()),
+            ("image_pull", "default".to_string()),
             ("auth", "none".to_string()),
         ];
         for (k, v) in defaults {
@@ -189,6 +196,7 @@ impl Settings {
             ("region", args.region.clone()),
             ("log_format", args.log_format.clone()),
             ("container_policy", args.container_policy.clone()),
+            ("image_pull", args.image_pull.clone()),
             ("auth", args.auth.clone()),
             ("access_key_id", args.access_key_id.clone()),
             ("secret_access_key", args.secret_access_key.clone()),
@@ -221,6 +229,9 @@ impl Settings {
 
     fn check(&self) -> Result<(), ServerError> {
         self.runtime.parse::<kecs_runtime::RuntimeKind>()?;
+        self.image_pull
+            .parse::<kecs_runtime::PullBehavior>()
+            .map_err(|e| ServerError::Setting(format!("image_pull: {e}")))?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(ServerError::Setting(format!(
                 "log_format must be text or json, not '{}'",

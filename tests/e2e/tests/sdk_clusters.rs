@@ -155,10 +155,14 @@ async fn cluster_lifecycle() {
         code(ecs.update_cluster_settings().cluster("prod").send().await),
         "InvalidParameterException"
     );
+    // Deleted, it stays listed (INACTIVE) until the stopped-task retention forgets it.
     let listed = ecs.list_clusters().send().await.unwrap();
     assert_eq!(
         listed.cluster_arns(),
-        ["arn:aws:ecs:us-east-1:000000000000:cluster/default"]
+        [
+            "arn:aws:ecs:us-east-1:000000000000:cluster/default",
+            "arn:aws:ecs:us-east-1:000000000000:cluster/prod"
+        ]
     );
 }
 

@@ -56,6 +56,8 @@ pub struct StartedContainer {
     pub network_bindings: Vec<NetworkBinding>,
     /// The task's private address, when the runtime gives the task its own (awsvpc).
     pub private_ipv4: Option<String>,
+    /// The digest of the container's image, when the runtime knows it (pulled from a registry).
+    pub image_digest: Option<String>,
 }
 
 /// Where a container is in its life, as the engine reports it.

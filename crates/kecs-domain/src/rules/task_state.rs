@@ -49,6 +49,7 @@ pub fn record_created(task: &mut Task, created: &[StartedContainer]) {
     for s in created {
         if let Some(c) = container_mut(task, &s.name) {
             c.runtime_id = s.runtime_id.clone();
+            c.image_digest = s.image_digest.clone();
         }
     }
     bump(task);

@@ -6,6 +6,7 @@
 
 mod network;
 mod observe;
+mod pull;
 pub mod spec;
 
 use std::collections::HashMap;
@@ -43,6 +44,8 @@ pub struct DockerRuntime {
     network_lock: tokio::sync::Mutex<()>,
     /// Addresses given to awsvpc tasks that may not be running yet.
     reserved: network::Reserved,
+    /// Pulls images as the pull behaviour says.
+    puller: pull::Puller,
 }
 
 impl std::fmt::Debug for DockerRuntime {
@@ -114,7 +117,14 @@ impl DockerRuntime {
             instance: instance.to_string(),
             network_lock: tokio::sync::Mutex::new(()),
             reserved: network::Reserved::default(),
+            puller: pull::Puller::new(crate::PullBehavior::default()),
         })
+    }
+
+    /// Pulls images as `behavior` says (the ECS agent's `ECS_IMAGE_PULL_BEHAVIOR`).
+    pub fn with_image_pull(mut self, behavior: crate::PullBehavior) -> Self {
+        self.puller = pull::Puller::new(behavior);
+        self
     }
 
     /// Containers, running or not, matching Docker `filters` (always within this instance).
@@ -272,8 +282,10 @@ impl ContainerRuntime for DockerRuntime {
             .as_ref()
             .and_then(|o| o.container_overrides.as_ref())
             .and_then(|o| o.iter().find(|o| o.name.as_deref() == Some(name)));
-        // An awsvpc task's address is chosen before its first container exists: its hostname
-        // is named after it.
+        let image = def.image.clone().unwrap_or_default();
+        let image_digest = self.puller.ensure(&self.docker, &image).await?;
+        // An awsvpc task's address is chosen before its first container exists (and after the
+        // pull, however long that takes): its hostname is named after it.
         let address = match td.network_mode {
             Some(NetworkMode::Awsvpc) if created.is_empty() => {
                 self.reserve_address(task.cluster_arn.as_deref().unwrap_or_default())
@@ -290,15 +302,17 @@ impl ContainerRuntime for DockerRuntime {
             instance: &self.instance,
             address,
         });
-        let image = def.image.clone().unwrap_or_default();
         let options = CreateContainerOptionsBuilder::new()
             .name(&container_name(task, name))
             .build();
         let created = match self.docker.create_container(Some(options), body).await {
             Ok(c) => c,
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, message }) => {
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                message,
+            }) => {
                 return Err(RuntimeError::engine(format!(
-                    "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {message}"
+                    "CannotPullContainerError: Error response from daemon: {message}"
                 )))
             }
             Err(e) if is_unreachable(&e) => {
@@ -313,6 +327,7 @@ impl ContainerRuntime for DockerRuntime {
         Ok(StartedContainer {
             name: name.to_string(),
             runtime_id: Some(created.id),
+            image_digest,
             ..StartedContainer::default()
         })
     }

@@ -44,6 +44,8 @@ pub struct KubernetesRuntime {
     instance: String,
     /// The watch's cache of this instance's pods (replaced when the watch starts again).
     pods: RwLock<Option<Store<Pod>>>,
+    /// When images are pulled.
+    pull: crate::PullBehavior,
 }
 
 impl std::fmt::Debug for KubernetesRuntime {
@@ -97,7 +99,14 @@ impl KubernetesRuntime {
             client,
             instance: instance.to_string(),
             pods: RwLock::new(None),
+            pull: crate::PullBehavior::default(),
         }
+    }
+
+    /// Has the kubelet pull images as `pull` says, as near as `imagePullPolicy` can.
+    pub fn with_image_pull(mut self, pull: crate::PullBehavior) -> Self {
+        self.pull = pull;
+        self
     }
 
     fn selector(&self) -> String {
@@ -223,6 +232,7 @@ impl ContainerRuntime for KubernetesRuntime {
                 task,
                 td,
                 instance: &self.instance,
+                pull: self.pull,
             });
             self.pods_in(&ns)
                 .create(&PostParams::default(), &spec)

@@ -30,6 +30,7 @@ use super::names::{
     ANNOTATION_TASK_ARN, LABEL_INSTANCE, LABEL_SERVICE, LABEL_TASK_ID,
 };
 use crate::env::environment;
+use crate::PullBehavior;
 
 /// ECS agent's default stop timeout (`ECS_CONTAINER_STOP_TIMEOUT`).
 const DEFAULT_STOP_TIMEOUT_SECS: i64 = 30;
@@ -261,6 +262,17 @@ pub struct PodInput<'a> {
     pub td: &'a TaskDefinition,
     /// This KECS's instance (a label on everything it creates).
     pub instance: &'a str,
+    /// When the kubelet pulls the images.
+    pub pull: PullBehavior,
+}
+
+/// The kubelet's `imagePullPolicy` closest to an ECS pull behaviour (the kubelet has no
+/// fallback to a cached image after a failed pull, and no `once`).
+pub fn pull_policy(pull: PullBehavior) -> &'static str {
+    match pull {
+        PullBehavior::Default | PullBehavior::Always => "Always",
+        PullBehavior::Once | PullBehavior::PreferCached => "IfNotPresent",
+    }
 }
 
 /// The Kubernetes name of each container of `td`, with its ECS name, named in definition order
@@ -301,6 +313,7 @@ pub fn pod(input: &PodInput) -> Pod {
             .iter()
             .find(|o| o.name.as_deref() == Some(ecs_name));
         let mut c = container(k8s_name, def, over, mode);
+        c.image_pull_policy = Some(pull_policy(input.pull).into());
         match awaited(td, ecs_name) {
             Some(ContainerCondition::Complete | ContainerCondition::Success) => init.push(c),
             Some(ContainerCondition::Healthy) => {

@@ -1,0 +1,226 @@
+//! Images, pulled as the ECS agent pulls them: per the pull behaviour, with the user's Docker
+//! credentials (`~/.docker/config.json` or `$DOCKER_CONFIG`, credential helpers included), one
+//! pull per image however many containers wait for it, progress in the log.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bollard::auth::DockerCredentials;
+use bollard::query_parameters::CreateImageOptionsBuilder;
+use bollard::Docker;
+use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::StreamExt;
+use kecs_domain::ports::runtime::RuntimeError;
+
+use super::{failed, is_status, is_unreachable};
+use crate::PullBehavior;
+
+/// How often a long pull reports its progress in the log.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// The outcome of one pull, shared by everyone waiting on it: the registry's refusal, if any.
+type PullResult = Result<(), String>;
+
+/// Pulls images for the Docker runtime.
+pub(super) struct Puller {
+    behavior: PullBehavior,
+    /// Images this KECS has pulled (the `once` behaviour).
+    pulled: Mutex<HashSet<String>>,
+    /// Pulls in flight, by image.
+    inflight: Mutex<HashMap<String, Shared<BoxFuture<'static, PullResult>>>>,
+}
+
+/// An image reference split as the engine's pull API takes it: repository and tag (or digest).
+pub fn split_reference(image: &str) -> (&str, &str) {
+    if let Some((repo, digest)) = image.split_once('@') {
+        return (repo, digest);
+    }
+    match image.rsplit_once(':') {
+        // A colon after the last slash is a tag; before it, a registry's port.
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (image, "latest"),
+    }
+}
+
+/// The registry an image comes from, as Docker's credential store keys it.
+pub fn registry_of(image: &str) -> &str {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
+        _ => "https://index.docker.io/v1/",
+    }
+}
+
+/// The user's credentials for `registry`, from Docker's configuration, if it has any.
+fn credentials(registry: &str) -> Option<DockerCredentials> {
+    use docker_credential::{CredentialRetrievalError as E, DockerCredential};
+    match docker_credential::get_credential(registry) {
+        Ok(DockerCredential::UsernamePassword(username, password)) => Some(DockerCredentials {
+            username: Some(username),
+            password: Some(password),
+            serveraddress: Some(registry.to_string()),
+            ..Default::default()
+        }),
+        Ok(DockerCredential::IdentityToken(token)) => Some(DockerCredentials {
+            identitytoken: Some(token),
+            serveraddress: Some(registry.to_string()),
+            ..Default::default()
+        }),
+        Err(E::NoCredentialConfigured | E::ConfigNotFound) => None,
+        Err(e) => {
+            tracing::warn!(%registry, error = %e, "reading Docker credentials failed; pulling anonymously");
+            None
+        }
+    }
+}
+
+/// Pulls `image`, logging progress; the registry's error message when it fails.
+async fn pull(docker: Docker, image: String) -> PullResult {
+    let (repo, tag) = split_reference(&image);
+    let options = CreateImageOptionsBuilder::new()
+        .from_image(repo)
+        .tag(tag)
+        .build();
+    let registry = registry_of(&image).to_string();
+    let auth = tokio::task::spawn_blocking(move || credentials(&registry))
+        .await
+        .ok()
+        .flatten();
+    tracing::info!(%image, "pulling image");
+    let started = Instant::now();
+    let mut reported = Instant::now();
+    let mut layers_done = 0;
+    let mut stream = docker.create_image(Some(options), None, auth);
+    while let Some(item) = stream.next().await {
+        let info = match item {
+            Ok(info) => info,
+            Err(bollard::errors::Error::DockerStreamError { error }) => return Err(error),
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
+                return Err(message)
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        if let Some(message) = info.error_detail.and_then(|d| d.message) {
+            return Err(message);
+        }
+        if info.status.as_deref() == Some("Pull complete") {
+            layers_done += 1;
+        }
+        if reported.elapsed() >= PROGRESS_EVERY {
+            reported = Instant::now();
+            tracing::info!(%image, layers_done, seconds = started.elapsed().as_secs(), "still pulling image");
+        }
+    }
+    tracing::info!(%image, layers_done, seconds = started.elapsed().as_secs_f64(), "pulled image");
+    Ok(())
+}
+
+impl Puller {
+    pub(super) fn new(behavior: PullBehavior) -> Self {
+        Self {
+            behavior,
+            pulled: Mutex::default(),
+            inflight: Mutex::default(),
+        }
+    }
+
+    /// The pull of `image` in flight, or a new one.
+    fn shared_pull(&self, docker: &Docker, image: &str) -> Shared<BoxFuture<'static, PullResult>> {
+        let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        inflight
+            .entry(image.to_string())
+            .or_insert_with(|| pull(docker.clone(), image.to_string()).boxed().shared())
+            .clone()
+    }
+
+    /// Makes `image` available as the pull behaviour says; returns its digest when the engine
+    /// knows one (an image pulled from a registry).
+    pub(super) async fn ensure(
+        &self,
+        docker: &Docker,
+        image: &str,
+    ) -> Result<Option<String>, RuntimeError> {
+        let cached = match docker.inspect_image(image).await {
+            Ok(_) => true,
+            Err(e) if is_status(&e, 404) => false,
+            Err(e) if is_unreachable(&e) => return Err(failed("inspecting an image", e)),
+            Err(_) => false,
+        };
+        let pulled_before = self
+            .pulled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(image);
+        if self.behavior.pulls(cached, pulled_before) {
+            let outcome = self.shared_pull(docker, image).await;
+            self.inflight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(image);
+            match outcome {
+                Ok(()) => {
+                    self.pulled
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(image.to_string());
+                }
+                Err(why) if cached && self.behavior.falls_back() => {
+                    tracing::info!(%image, error = %why, "pull failed; using the cached image");
+                }
+                Err(why) => {
+                    return Err(RuntimeError::engine(format!(
+                        "CannotPullContainerError: Error response from daemon: {why}"
+                    )))
+                }
+            }
+        }
+        Ok(digest_of(docker, image).await)
+    }
+}
+
+/// The digest the engine recorded for `image` when it was pulled from its repository.
+async fn digest_of(docker: &Docker, image: &str) -> Option<String> {
+    let (repo, _) = split_reference(image);
+    let digests = docker.inspect_image(image).await.ok()?.repo_digests?;
+    let named = |d: &&String| d.split_once('@').is_some_and(|(r, _)| r == repo);
+    let chosen = digests.iter().find(named).or(digests.first())?;
+    chosen.split_once('@').map(|(_, digest)| digest.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_into_repository_and_tag() {
+        assert_eq!(split_reference("nginx"), ("nginx", "latest"));
+        assert_eq!(split_reference("nginx:1.27"), ("nginx", "1.27"));
+        assert_eq!(
+            split_reference("127.0.0.1:5000/test/busybox"),
+            ("127.0.0.1:5000/test/busybox", "latest")
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5000/busybox:v2"),
+            ("127.0.0.1:5000/busybox", "v2")
+        );
+        assert_eq!(
+            split_reference("busybox@sha256:abc"),
+            ("busybox", "sha256:abc")
+        );
+    }
+
+    #[test]
+    fn registries_are_named_as_dockers_credential_store_keys_them() {
+        assert_eq!(registry_of("nginx"), "https://index.docker.io/v1/");
+        assert_eq!(
+            registry_of("library/nginx:1"),
+            "https://index.docker.io/v1/"
+        );
+        assert_eq!(registry_of("127.0.0.1:5000/busybox"), "127.0.0.1:5000");
+        assert_eq!(
+            registry_of("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"),
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+        );
+        assert_eq!(registry_of("localhost/app"), "localhost");
+    }
+}
