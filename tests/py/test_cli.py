@@ -31,7 +31,8 @@ def test_create_describe_delete_cluster(aws):
     assert d["status"] == "INACTIVE"
     r = aws("describe-clusters", "--clusters", "cli")
     assert r["clusters"][0]["status"] == "INACTIVE"
-    assert aws("list-clusters")["clusterArns"] == []
+    # Still listed for a while, as ECS keeps deleted clusters discoverable.
+    assert aws("list-clusters")["clusterArns"] == [cluster_arn("cli")]
 
 
 def test_create_default_cluster(aws):

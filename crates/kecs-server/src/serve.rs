@@ -10,6 +10,7 @@ use futures::StreamExt;
 use kecs_api::{AllowedHosts, AppState, ConformanceLog, EventHub, Metrics, Workers};
 use kecs_domain::ports::clock::SystemClock;
 use kecs_domain::ports::runtime::{ContainerRuntime, NoneRuntime};
+use kecs_domain::ports::secrets::{NoSecrets, SecretSource};
 use kecs_domain::ports::store::{MemoryStore, Store};
 use kecs_domain::rules::container_policy::ContainerPolicy;
 use kecs_domain::Kecs;
@@ -87,6 +88,17 @@ fn write_durably(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         Some(dir) => std::fs::File::open(dir)?.sync_all(),
         None => Ok(()),
     }
+}
+
+/// Where tasks' secrets and environment files come from: the secrets file when one is given.
+fn secret_source(settings: &Settings) -> Result<Arc<dyn SecretSource>, ServerError> {
+    Ok(match &settings.secrets_file {
+        Some(path) => Arc::new(
+            kecs_secrets::FileSecrets::open(path)
+                .map_err(|e| ServerError::Setting(e.to_string()))?,
+        ),
+        None => Arc::new(NoSecrets),
+    })
 }
 
 /// The runtime tasks run on.
@@ -259,6 +271,8 @@ pub struct Wiring {
     pub auth: kecs_api::Auth,
     /// The admin port's bearer token.
     pub admin_token: Option<String>,
+    /// Where tasks' secrets and environment files come from.
+    pub secrets: Arc<dyn SecretSource>,
 }
 
 impl Wiring {
@@ -278,6 +292,7 @@ impl Wiring {
             conformance: None,
             auth: kecs_api::Auth::none(),
             admin_token: None,
+            secrets: Arc::new(NoSecrets),
         })
     }
 }
@@ -335,7 +350,8 @@ pub async fn start(
                 source,
             })?
             .with_events(Arc::new(events.clone()))
-            .with_container_policy(wiring.container_policy),
+            .with_container_policy(wiring.container_policy)
+            .with_secrets(wiring.secrets),
     );
     let state = AppState {
         kecs,
@@ -432,6 +448,7 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         conformance,
         auth: settings.api_auth(),
         admin_token: settings.admin_token.clone().filter(|t| !t.is_empty()),
+        secrets: secret_source(&settings)?,
     };
     let mut started = start(wiring, &settings.api_addr, &settings.admin_addr)
         .await

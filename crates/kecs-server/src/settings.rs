@@ -47,6 +47,10 @@ pub struct ServerArgs {
     /// volumes) [default: permissive]
     #[arg(long, env = "KECS_CONTAINER_POLICY")]
     pub container_policy: Option<String>,
+    /// A TOML file of SSM parameters, Secrets Manager secrets and S3 objects that tasks'
+    /// secrets, environmentFiles and repositoryCredentials are resolved from [default: none]
+    #[arg(long, env = "KECS_SECRETS_FILE")]
+    pub secrets_file: Option<String>,
     /// When images are pulled, as the ECS agent's ECS_IMAGE_PULL_BEHAVIOR: default (always,
     /// falling back to a cached image), always, once or prefer-cached [default: default]
     #[arg(long, env = "KECS_IMAGE_PULL")]
@@ -112,6 +116,9 @@ pub struct Settings {
     pub container_policy: String,
     /// `default`, `always`, `once` or `prefer-cached`.
     pub image_pull: String,
+    /// The secrets file.
+    #[serde(default)]
+    pub secrets_file: Option<String>,
     /// Whether the Docker socket may be mounted under the restricted policy.
     pub allow_docker_socket: bool,
     /// Whether damage in the journal is cut away at start instead of stopping it.
@@ -197,6 +204,7 @@ impl Settings {
             ("log_format", args.log_format.clone()),
             ("container_policy", args.container_policy.clone()),
             ("image_pull", args.image_pull.clone()),
+            ("secrets_file", args.secrets_file.clone()),
             ("auth", args.auth.clone()),
             ("access_key_id", args.access_key_id.clone()),
             ("secret_access_key", args.secret_access_key.clone()),

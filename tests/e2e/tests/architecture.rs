@@ -29,15 +29,29 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
         &[
             "kecs-store",
             "kecs-runtime",
+            "kecs-secrets",
             "kecs-api",
             "kecs-server",
             "kecs-fake-kube",
             "kecs-bench",
         ],
     ),
-    ("kecs-api", &["kecs-store", "kecs-runtime", "kecs-server"]),
-    ("kecs-store", &["kecs-runtime", "kecs-api", "kecs-server"]),
-    ("kecs-runtime", &["kecs-store", "kecs-api", "kecs-server"]),
+    (
+        "kecs-api",
+        &["kecs-store", "kecs-runtime", "kecs-secrets", "kecs-server"],
+    ),
+    (
+        "kecs-store",
+        &["kecs-runtime", "kecs-secrets", "kecs-api", "kecs-server"],
+    ),
+    (
+        "kecs-runtime",
+        &["kecs-store", "kecs-secrets", "kecs-api", "kecs-server"],
+    ),
+    (
+        "kecs-secrets",
+        &["kecs-store", "kecs-runtime", "kecs-api", "kecs-server"],
+    ),
 ];
 
 /// kecs-domain's top-level modules, lowest layer first: a module may import its own layer and

@@ -15,6 +15,7 @@ use crate::ports::clock::Clock;
 use crate::ports::events::EventBus;
 use crate::ports::ids::{Ids, RandomIds};
 use crate::ports::runtime::{ContainerExit, ContainerRuntime, ObservedContainer, RuntimeEvent};
+use crate::ports::secrets::SecretSource;
 use crate::ports::store::{Store, StoreError};
 use crate::rules::container_policy::ContainerPolicy;
 use crate::state::Mutation;
@@ -64,6 +65,13 @@ impl Kecs {
     /// (permissive by default).
     pub fn with_container_policy(self, policy: ContainerPolicy) -> Self {
         self.core.set_container_policy(policy);
+        self
+    }
+
+    /// Resolves tasks' `secrets`, `environmentFiles` and `repositoryCredentials` through
+    /// `source` from now on (by default, none: a task that has any fails to start, saying so).
+    pub fn with_secrets(self, source: Arc<dyn SecretSource>) -> Self {
+        self.core.set_secrets(source);
         self
     }
 

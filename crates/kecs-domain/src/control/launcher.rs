@@ -92,6 +92,12 @@ async fn advance(core: &Core, task_arn: &str, change: impl FnOnce(&mut Task)) ->
 
 async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Result<(), Abort> {
     let arn = task.task_arn.clone().unwrap_or_default();
+    // Secrets and environment files become environment here, in a definition kept only for
+    // the launch.
+    let resolved = super::task_secrets::resolve(core, task, td)
+        .await
+        .map_err(Abort::Failed)?;
+    let td = resolved.as_ref().unwrap_or(td);
     core.runtime.prepare_task(task, td).await?;
     let now = core.now();
     advance(core, &arn, |t| {

@@ -1,7 +1,8 @@
 //! The background controllers. Requests decide and commit; these do the slow work outside any
 //! request, each from its own queue in its own loop:
 //!
-//! - the task launcher ([`launcher`], [`lifecycle`]): starts and stops tasks' containers;
+//! - the task launcher ([`launcher`], [`lifecycle`]): starts and stops tasks' containers, with
+//!   their secrets and environment files resolved at launch (`task_secrets`);
 //! - the service scheduler ([`service_scheduler`], task sets included): one pass per service
 //!   that changed;
 //! - the cluster cleanup ([`cluster_cleanup`]): what the runtime keeps of a deleted cluster.
@@ -17,6 +18,7 @@ pub(crate) mod reconciler;
 pub(crate) mod retention;
 pub(crate) mod service_pass;
 pub(crate) mod service_scheduler;
+mod task_secrets;
 mod task_set_scheduling;
 
 use std::future::Future;

@@ -27,6 +27,7 @@ use crate::ports::clock::Clock;
 use crate::ports::events::{EventBus, NoEvents};
 use crate::ports::ids::Ids;
 use crate::ports::runtime::ContainerRuntime;
+use crate::ports::secrets::{NoSecrets, SecretSource};
 use crate::ports::store::{Store, StoreError};
 use crate::state::{service_of_task_change, Mutation, State};
 use crate::EcsError;
@@ -41,6 +42,8 @@ pub(crate) struct Core {
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
     ids: Arc<dyn Ids>,
     policy: RwLock<ContainerPolicy>,
+    /// Where tasks' secrets and environment files come from.
+    secrets: RwLock<Arc<dyn SecretSource>>,
     pub(crate) work: Queues,
     events: OrderedRelease,
     /// How many times the state was reloaded after a failed commit.
@@ -78,6 +81,7 @@ impl Core {
             runtime,
             ids,
             policy: RwLock::default(),
+            secrets: RwLock::new(Arc::new(NoSecrets)),
             work: Queues::new(),
             events: OrderedRelease::new(Arc::new(NoEvents)),
             reloads: AtomicU64::new(0),
@@ -103,6 +107,18 @@ impl Core {
     /// Applies `policy` to task definitions registered and tasks run from now on.
     pub(crate) fn set_container_policy(&self, policy: ContainerPolicy) {
         *self.policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
+    }
+
+    /// Where tasks' secrets and environment files come from.
+    pub(crate) fn secrets(&self) -> Arc<dyn SecretSource> {
+        self.secrets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_secrets(&self, source: Arc<dyn SecretSource>) {
+        *self.secrets.write().unwrap_or_else(|p| p.into_inner()) = source;
     }
 
     /// Where new IDs come from.

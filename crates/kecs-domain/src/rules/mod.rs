@@ -3,6 +3,7 @@
 
 pub mod container_policy;
 pub mod scheduler;
+pub mod secret_ref;
 pub mod start_order;
 pub mod task_definition;
 pub mod task_exit;

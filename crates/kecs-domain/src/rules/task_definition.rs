@@ -97,6 +97,17 @@ fn container(
         return Err(err("Container.image should not be null or empty."));
     }
     let setting = |what: &str| err(format!("Invalid setting for container '{name}'. {what}"));
+    for secret in c.secrets.iter().flatten() {
+        let value_from = secret.value_from.as_deref().unwrap_or_default();
+        super::secret_ref::parse_value_from(value_from).map_err(|e| {
+            let secret = secret.name.as_deref().unwrap_or_default();
+            setting(&format!("Secret '{secret}': {e}."))
+        })?;
+    }
+    for file in c.environment_files.iter().flatten() {
+        super::secret_ref::parse_s3_arn(file.value.as_deref().unwrap_or_default())
+            .map_err(|e| setting(&format!("Environment file {e}.")))?;
+    }
     if let Some(m) = c.memory {
         if m < 6 {
             return Err(setting("The 'memory' setting must be at least 6 MiB."));

@@ -66,7 +66,8 @@ fn credentials(registry: &str) -> Option<DockerCredentials> {
             serveraddress: Some(registry.to_string()),
             ..Default::default()
         }),
-        Err(E::NoCredentialConfigured | E::ConfigNotFound) => None,
+        // No configuration at all is read as no credentials (the crate says "unable to read").
+        Err(E::NoCredentialConfigured | E::ConfigNotFound | E::ConfigReadError) => None,
         Err(e) => {
             tracing::warn!(%registry, error = %e, "reading Docker credentials failed; pulling anonymously");
             None

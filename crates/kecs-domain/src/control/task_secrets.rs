@@ -1,0 +1,124 @@
+//! A task's launch-time values: each container's `secrets` and `environmentFiles` (its own and
+//! RunTask's override), resolved through the secrets port into the environment the runtime
+//! gives the container, and never into the stored task, its events or its logs.
+
+use crate::core::Core;
+use crate::model::{ContainerDefinition, EnvironmentFile, KeyValuePair, Task, TaskDefinition};
+use crate::rules::secret_ref::{env_file, json_key, parse_s3_arn, parse_value_from, SecretRef};
+
+const UNABLE: &str = "ResourceInitializationError: unable to pull secrets or registry auth";
+
+/// The value a `valueFrom` names; the error is the task's stop reason.
+async fn value_of(core: &Core, value_from: &str) -> Result<String, String> {
+    let reference = parse_value_from(value_from).map_err(|e| format!("{UNABLE}: {e}"))?;
+    match reference {
+        SecretRef::Parameter(name) => core.secrets().parameter(name).await.map_err(|e| {
+            format!("{UNABLE}: unable to retrieve secrets from ssm: parameter '{name}': {e}")
+        }),
+        SecretRef::Secret {
+            id,
+            json_key: key,
+            version_stage,
+            version_id,
+        } => {
+            let failed = |e: String| {
+                format!("{UNABLE}: unable to retrieve secret from asm: secret '{id}': {e}")
+            };
+            let secret = core
+                .secrets()
+                .secret(id, version_stage, version_id)
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+            match key {
+                Some(key) => json_key(&secret, key).map_err(failed),
+                None => Ok(secret),
+            }
+        }
+    }
+}
+
+/// The variables of `files`, in order (a later file's value for a name wins).
+async fn from_files(core: &Core, files: &[EnvironmentFile]) -> Result<Vec<KeyValuePair>, String> {
+    let mut vars = vec![];
+    for file in files {
+        let arn = file.value.as_deref().unwrap_or_default();
+        let failed = |e: String| {
+            format!("ResourceInitializationError: failed to download env files: file '{arn}': {e}")
+        };
+        let (bucket, key) = parse_s3_arn(arn).map_err(failed)?;
+        let contents = core
+            .secrets()
+            .object(bucket, key)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        for (name, value) in env_file(&contents).map_err(failed)? {
+            vars.push(KeyValuePair {
+                name: Some(name),
+                value: Some(value),
+            });
+        }
+    }
+    Ok(vars)
+}
+
+/// `def` with its environment files' variables first, then its own environment, then its
+/// secrets (the runtime lets a later value for a name win).
+async fn resolve_container(
+    core: &Core,
+    def: &ContainerDefinition,
+    override_files: &[EnvironmentFile],
+) -> Result<ContainerDefinition, String> {
+    let files: Vec<EnvironmentFile> = def
+        .environment_files
+        .iter()
+        .flatten()
+        .chain(override_files)
+        .cloned()
+        .collect();
+    let mut environment = from_files(core, &files).await?;
+    environment.extend(def.environment.iter().flatten().cloned());
+    for secret in def.secrets.iter().flatten() {
+        environment.push(KeyValuePair {
+            name: secret.name.clone(),
+            value: Some(value_of(core, secret.value_from.as_deref().unwrap_or_default()).await?),
+        });
+    }
+    Ok(ContainerDefinition {
+        environment: Some(environment),
+        ..def.clone()
+    })
+}
+
+/// `td` with every container's secrets and environment files resolved into its environment, or
+/// `None` when it has neither; the error is the task's stop reason.
+pub(crate) async fn resolve(
+    core: &Core,
+    task: &Task,
+    td: &TaskDefinition,
+) -> Result<Option<TaskDefinition>, String> {
+    let override_files = |name: &Option<String>| -> Vec<EnvironmentFile> {
+        task.overrides
+            .as_ref()
+            .and_then(|o| o.container_overrides.as_ref())
+            .and_then(|o| o.iter().find(|o| o.name == *name))
+            .and_then(|o| o.environment_files.clone())
+            .unwrap_or_default()
+    };
+    let defs = td.container_definitions.as_deref().unwrap_or_default();
+    let needed = defs.iter().any(|d| {
+        d.secrets.as_ref().is_some_and(|s| !s.is_empty())
+            || d.environment_files.as_ref().is_some_and(|f| !f.is_empty())
+            || !override_files(&d.name).is_empty()
+    });
+    if !needed {
+        return Ok(None);
+    }
+    let mut resolved = Vec::with_capacity(defs.len());
+    for def in defs {
+        resolved.push(resolve_container(core, def, &override_files(&def.name)).await?);
+    }
+    Ok(Some(TaskDefinition {
+        container_definitions: Some(resolved),
+        ..td.clone()
+    }))
+}

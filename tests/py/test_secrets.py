@@ -1,0 +1,97 @@
+"""A container's `secrets` (SSM parameters, Secrets Manager secrets with their JSON-key suffix)
+and `environmentFiles` (S3 objects), resolved at launch from `--secrets-file` into the
+environment, on Docker; never shown by DescribeTasks; a secret that cannot be had stops the task
+`ResourceInitializationError`, a malformed one is refused at registration."""
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import KecsServer, make_client, remove_containers_of
+
+WAIT = {"Delay": 1, "MaxAttempts": 60}
+DB = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf"
+SECRETS_FILE = f'''
+[parameters]
+"/kecs/db/host" = "db.internal"
+
+[secrets]
+"{DB}" = '{{"username":"app","password":"pa55-word"}}'
+
+[objects]
+"arn:aws:s3:::config/app.env" = """
+# comment
+FROM_FILE=yes
+LOG_LEVEL=from-file
+"""
+'''
+
+
+@pytest.fixture
+def server(kecs_binary, tmp_path):
+    path = tmp_path / "secrets.toml"
+    path.write_text(SECRETS_FILE)
+    s = KecsServer(tmp_path / "data", runtime="docker", env={"KECS_SECRETS_FILE": str(path)}).start()
+    yield s
+    s.stop()
+    remove_containers_of(s)
+
+
+def run(ecs, family, container):
+    ecs.register_task_definition(family=family, containerDefinitions=[{
+        "name": "app", "image": "kecs-test/busybox:latest", "memory": 32, **container}])
+    arn = ecs.run_task(cluster="sec", taskDefinition=family)["tasks"][0]["taskArn"]
+    ecs.get_waiter("tasks_stopped").wait(cluster="sec", tasks=[arn], WaiterConfig=WAIT)
+    return ecs.describe_tasks(cluster="sec", tasks=[arn])["tasks"][0]
+
+
+def test_secrets_and_environment_files_reach_the_container(server):
+    ecs = make_client(server.api_url)
+    ecs.create_cluster(clusterName="sec")
+    # The expected values split in two, so that the command itself does not show them.
+    check = ('[ "$DB_HOST" = "db"".internal" ] && [ "$DB_PASSWORD" = "pa55""-word" ] '
+             '&& [ "$FROM_FILE" = yes ] && [ "$LOG_LEVEL" = from-environment ] || exit 3')
+    task = run(ecs, "uses-secrets", {
+        "command": ["sh", "-c", check],
+        "environment": [{"name": "LOG_LEVEL", "value": "from-environment"}],
+        "environmentFiles": [{"value": "arn:aws:s3:::config/app.env", "type": "s3"}],
+        "secrets": [{"name": "DB_HOST", "valueFrom": "/kecs/db/host"},
+                    {"name": "DB_PASSWORD", "valueFrom": f"{DB}:password::"}],
+    })
+    assert task["containers"][0]["exitCode"] == 0, task
+    shown = json.dumps([task, ecs.describe_task_definition(taskDefinition="uses-secrets")], default=str)
+    assert "pa55-word" not in shown and "db.internal" not in shown, shown
+
+
+@pytest.mark.parametrize("value_from,named", [
+    ("/kecs/missing", "parameter '/kecs/missing'"),
+    (f"{DB}:nokey::", "no key 'nokey'"),
+])
+def test_a_secret_that_cannot_be_had_stops_the_task(server, value_from, named):
+    ecs = make_client(server.api_url)
+    ecs.create_cluster(clusterName="sec")
+    task = run(ecs, "missing", {"command": ["true"],
+                                "secrets": [{"name": "X", "valueFrom": value_from}]})
+    assert task["stopCode"] == "TaskFailedToStart"
+    reason = task["stoppedReason"]
+    assert reason.startswith("ResourceInitializationError: unable to pull secrets"), reason
+    assert named in reason, reason
+
+
+def test_a_malformed_reference_is_refused_at_registration(server):
+    ecs = make_client(server.api_url)
+    for container in ({"secrets": [{"name": "X", "valueFrom": "arn:aws:s3:::bucket/key"}]},
+                      {"environmentFiles": [{"value": "s3://bucket/app.env", "type": "s3"}]}):
+        with pytest.raises(ClientError) as e:
+            ecs.register_task_definition(family="bad", containerDefinitions=[{
+                "name": "app", "image": "busybox", "memory": 32, **container}])
+        assert e.value.response["Error"]["Code"] == "ClientException", container
+
+
+def test_without_a_source_the_task_says_so(docker_server):
+    ecs = make_client(docker_server.api_url)
+    ecs.create_cluster(clusterName="sec")
+    task = run(ecs, "nosource", {"command": ["true"],
+                                 "secrets": [{"name": "X", "valueFrom": "/kecs/db/host"}]})
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert "no source of SSM parameters is configured" in task["stoppedReason"], task
