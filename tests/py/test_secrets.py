@@ -3,11 +3,15 @@ and `environmentFiles` (S3 objects), resolved at launch from `--secrets-file` in
 environment, on Docker; never shown by DescribeTasks; a secret that cannot be had stops the task
 `ResourceInitializationError`, a malformed one is refused at registration."""
 import json
+import subprocess
+import sys
+import time
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import KecsServer, make_client, remove_containers_of
+from conftest import KecsServer, free_port, make_client, remove_containers_of
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}
 DB = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf"
@@ -95,3 +99,74 @@ def test_without_a_source_the_task_says_so(docker_server):
                                  "secrets": [{"name": "X", "valueFrom": "/kecs/db/host"}]})
     assert task["stopCode"] == "TaskFailedToStart"
     assert "no source of SSM parameters is configured" in task["stoppedReason"], task
+
+
+@pytest.fixture
+def moto(tmp_path):
+    """moto's server on a loopback port, holding a parameter, a secret and an env file."""
+    port = free_port()
+    log = open(tmp_path / "moto.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+              aws_secret_access_key="test")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            boto3.client("ssm", **kw).put_parameter(Name="/kecs/db/host", Value="db.internal",
+                                                    Type="SecureString")
+            break
+        except Exception:
+            assert time.monotonic() < deadline, (tmp_path / "moto.log").read_text()
+            time.sleep(0.2)
+    arn = boto3.client("secretsmanager", **kw).create_secret(
+        Name="db", SecretString='{"username":"app","password":"pa55-word"}')["ARN"]
+    s3 = boto3.client("s3", **kw)
+    s3.create_bucket(Bucket="config")
+    s3.put_object(Bucket="config", Key="app.env", Body=b"FROM_FILE=yes\nLOG_LEVEL=from-file\n")
+    yield url, arn
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_values_come_from_an_aws_compatible_endpoint(kecs_binary, tmp_path, moto):
+    url, secret_arn = moto
+    env = {"KECS_AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    s = KecsServer(tmp_path / "data", runtime="docker", env=env).start()
+    try:
+        ecs = make_client(s.api_url)
+        ecs.create_cluster(clusterName="sec")
+        check = ('[ "$DB_HOST" = "db"".internal" ] && [ "$DB_PASSWORD" = "pa55""-word" ] '
+                 '&& [ "$FROM_FILE" = yes ] || exit 3')
+        task = run(ecs, "from-moto", {
+            "command": ["sh", "-c", check],
+            "environmentFiles": [{"value": "arn:aws:s3:::config/app.env", "type": "s3"}],
+            "secrets": [{"name": "DB_HOST", "valueFrom": "/kecs/db/host"},
+                        {"name": "DB_PASSWORD", "valueFrom": f"{secret_arn}:password::"}]})
+        assert task["containers"][0]["exitCode"] == 0, task
+        missing = run(ecs, "missing-in-moto", {
+            "command": ["true"], "secrets": [{"name": "X", "valueFrom": "/kecs/nope"}]})
+        assert missing["stopCode"] == "TaskFailedToStart"
+        assert "parameter '/kecs/nope'" in missing["stoppedReason"], missing["stoppedReason"]
+    finally:
+        s.stop()
+        remove_containers_of(s)
+
+
+def test_an_unreachable_endpoint_stops_the_task_with_why(kecs_binary, tmp_path):
+    env = {"KECS_AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    s = KecsServer(tmp_path / "data", runtime="docker", env=env).start()
+    try:
+        ecs = make_client(s.api_url)
+        ecs.create_cluster(clusterName="sec")
+        task = run(ecs, "unreachable", {"command": ["true"],
+                                        "secrets": [{"name": "X", "valueFrom": "/kecs/db/host"}]})
+        assert task["stopCode"] == "TaskFailedToStart"
+        reason = task["stoppedReason"]
+        assert reason.startswith("ResourceInitializationError: unable to pull secrets"), reason
+        assert "GetParameter /kecs/db/host" in reason, reason
+    finally:
+        s.stop()
+        remove_containers_of(s)

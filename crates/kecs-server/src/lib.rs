@@ -7,6 +7,7 @@
 
 mod counted_runtime;
 mod error;
+mod secrets;
 pub mod serve;
 pub mod settings;
 mod supervise;

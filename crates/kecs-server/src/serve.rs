@@ -90,17 +90,6 @@ fn write_durably(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     }
 }
 
-/// Where tasks' secrets and environment files come from: the secrets file when one is given.
-fn secret_source(settings: &Settings) -> Result<Arc<dyn SecretSource>, ServerError> {
-    Ok(match &settings.secrets_file {
-        Some(path) => Arc::new(
-            kecs_secrets::FileSecrets::open(path)
-                .map_err(|e| ServerError::Setting(e.to_string()))?,
-        ),
-        None => Arc::new(NoSecrets),
-    })
-}
-
 /// The runtime tasks run on.
 async fn runtime(
     name: &str,
@@ -448,7 +437,7 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         conformance,
         auth: settings.api_auth(),
         admin_token: settings.admin_token.clone().filter(|t| !t.is_empty()),
-        secrets: secret_source(&settings)?,
+        secrets: crate::secrets::source(&settings).await?,
     };
     let mut started = start(wiring, &settings.api_addr, &settings.admin_addr)
         .await

@@ -51,6 +51,10 @@ pub struct ServerArgs {
     /// secrets, environmentFiles and repositoryCredentials are resolved from [default: none]
     #[arg(long, env = "KECS_SECRETS_FILE")]
     pub secrets_file: Option<String>,
+    /// An AWS-compatible endpoint (LocalStack, moto, ...) for SSM, Secrets Manager and S3, asked
+    /// for tasks' secrets and environment files after the secrets file [default: none]
+    #[arg(long, env = "KECS_AWS_ENDPOINT_URL")]
+    pub aws_endpoint_url: Option<String>,
     /// When images are pulled, as the ECS agent's ECS_IMAGE_PULL_BEHAVIOR: default (always,
     /// falling back to a cached image), always, once or prefer-cached [default: default]
     #[arg(long, env = "KECS_IMAGE_PULL")]
@@ -119,6 +123,9 @@ pub struct Settings {
     /// The secrets file.
     #[serde(default)]
     pub secrets_file: Option<String>,
+    /// The SSM / Secrets Manager / S3 endpoint.
+    #[serde(default)]
+    pub aws_endpoint_url: Option<String>,
     /// Whether the Docker socket may be mounted under the restricted policy.
     pub allow_docker_socket: bool,
     /// Whether damage in the journal is cut away at start instead of stopping it.
@@ -205,6 +212,7 @@ impl Settings {
             ("container_policy", args.container_policy.clone()),
             ("image_pull", args.image_pull.clone()),
             ("secrets_file", args.secrets_file.clone()),
+            ("aws_endpoint_url", args.aws_endpoint_url.clone()),
             ("auth", args.auth.clone()),
             ("access_key_id", args.access_key_id.clone()),
             ("secret_access_key", args.secret_access_key.clone()),
