@@ -113,12 +113,13 @@ def start(kecs_binary, tmp_path):
         remove_containers_of(server)
 
 
-def run(server, image, cluster="pull"):
+def run(server, image, cluster="pull", **container):
     ecs = make_client(server.api_url)
     ecs.create_cluster(clusterName=cluster)
-    family = "f" + str(abs(hash(image)) % 10**8)
+    family = "f" + str(abs(hash((image, str(container)))) % 10**8)
     ecs.register_task_definition(family=family, containerDefinitions=[{
-        "name": "app", "image": image, "memory": 32, "stopTimeout": 1, "command": ["sleep", "300"]}])
+        "name": "app", "image": image, "memory": 32, "stopTimeout": 1, "command": ["sleep", "300"],
+        **container}])
     arn = ecs.run_task(cluster=cluster, taskDefinition=family)["tasks"][0]["taskArn"]
     deadline = time.monotonic() + 60
     while True:
@@ -151,6 +152,29 @@ def test_credentials_come_from_dockers_configuration(private_registry, start, tm
     task = run(logged_in, private_registry.image)
     assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
     assert task["containers"][0]["imageDigest"] == private_registry.digest
+
+
+def test_repository_credentials_come_from_a_secret(private_registry, start, tmp_path):
+    good = "arn:aws:secretsmanager:us-east-1:000000000000:secret:registry-AbCdEf"
+    bad = "arn:aws:secretsmanager:us-east-1:000000000000:secret:wrong-AbCdEf"
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f"""[secrets]
+"{good}" = '{{"username":"kecs","password":"s3cret"}}'
+"{bad}" = '{{"username":"kecs","password":"nope"}}'
+""")
+    # No Docker configuration: the secret is the only way in.
+    server = start("creds", DOCKER_CONFIG=str(tmp_path / "empty"), KECS_SECRETS_FILE=str(secrets))
+    task = run(server, private_registry.image, repositoryCredentials={"credentialsParameter": good})
+    assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
+    assert task["containers"][0]["imageDigest"] == private_registry.digest
+    private_registry.forget_local()
+    task = run(server, private_registry.image, repositoryCredentials={"credentialsParameter": bad})
+    assert task["stoppedReason"].startswith("CannotPullContainerError: "), task
+    missing = good.replace("registry", "missing")
+    task = run(server, private_registry.image, repositoryCredentials={"credentialsParameter": missing})
+    reason = task["stoppedReason"]
+    assert reason.startswith("ResourceInitializationError: unable to pull secrets or registry auth"), reason
+    assert missing in reason
 
 
 def test_pull_behaviours(registry, start):

@@ -10,7 +10,7 @@ use kecs_domain::api::EcsApi;
 use kecs_domain::model::*;
 use kecs_domain::ports::clock::SystemClock;
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, RuntimeError, StartedContainer,
+    ContainerRuntime, ContainerState, ContainerStatus, RegistryAuth, RuntimeError, StartedContainer,
 };
 use kecs_domain::ports::store::MemoryStore;
 use kecs_domain::Kecs;
@@ -41,6 +41,7 @@ impl ContainerRuntime for PanicsOnce {
         _: &TaskDefinition,
         name: &str,
         _: &[StartedContainer],
+        _: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError> {
         Ok(StartedContainer {
             name: name.into(),

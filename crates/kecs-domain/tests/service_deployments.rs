@@ -11,7 +11,7 @@ use std::time::Duration;
 use kecs_domain::api::EcsApi;
 use kecs_domain::model::*;
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, RuntimeError, StartedContainer,
+    ContainerRuntime, ContainerState, ContainerStatus, RegistryAuth, RuntimeError, StartedContainer,
 };
 use kecs_domain::{EcsError, Kecs};
 use support::{ctx, kecs_with, td};
@@ -35,6 +35,7 @@ impl ContainerRuntime for Gated {
         _: &TaskDefinition,
         name: &str,
         _: &[StartedContainer],
+        _: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError> {
         Ok(StartedContainer {
             name: name.into(),

@@ -10,8 +10,8 @@ use std::time::Duration;
 use kecs_domain::api::EcsApi;
 use kecs_domain::model::*;
 use kecs_domain::ports::runtime::{
-    ContainerExit, ContainerRuntime, ContainerState, ContainerStatus, RuntimeError, RuntimeEvent,
-    StartedContainer,
+    ContainerExit, ContainerRuntime, ContainerState, ContainerStatus, RegistryAuth, RuntimeError,
+    RuntimeEvent, StartedContainer,
 };
 use kecs_domain::Kecs;
 use support::{ctx, kecs_on};
@@ -50,6 +50,7 @@ impl ContainerRuntime for Scripted {
         td: &TaskDefinition,
         name: &str,
         _: &[StartedContainer],
+        _: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError> {
         let image = td
             .container_definitions

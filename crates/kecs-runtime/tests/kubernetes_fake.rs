@@ -58,7 +58,7 @@ async fn launch(
     let mut created = vec![];
     for d in td.container_definitions.iter().flatten() {
         let c = rt
-            .create_container(task, td, d.name.as_deref().unwrap(), &created)
+            .create_container(task, td, d.name.as_deref().unwrap(), &created, None)
             .await
             .map_err(|e| e.to_string())?;
         created.push(c);

@@ -7,7 +7,7 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use kecs_domain::model::{Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ObservedContainer, RuntimeError, RuntimeEvent,
+    ContainerRuntime, ContainerState, ObservedContainer, RegistryAuth, RuntimeError, RuntimeEvent,
     StartedContainer,
 };
 use prometheus::IntCounter;
@@ -65,10 +65,11 @@ impl ContainerRuntime for CountedRuntime {
         definition: &TaskDefinition,
         name: &str,
         created: &[StartedContainer],
+        auth: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError> {
         self.counted(
             self.inner
-                .create_container(task, definition, name, created)
+                .create_container(task, definition, name, created, auth)
                 .await,
         )
     }
@@ -138,6 +139,7 @@ mod tests {
             _: &TaskDefinition,
             _: &str,
             _: &[StartedContainer],
+            _: Option<&RegistryAuth>,
         ) -> Result<StartedContainer, RuntimeError> {
             Err(RuntimeError::engine("the engine refuses"))
         }

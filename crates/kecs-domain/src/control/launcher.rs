@@ -108,9 +108,12 @@ async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Resu
     let order = start_order(td).map_err(|e| Abort::Failed(e.to_string()))?;
     let mut created: Vec<StartedContainer> = vec![];
     for name in &order {
+        let auth = super::task_secrets::registry_auth(core, definition(td, name))
+            .await
+            .map_err(Abort::Failed)?;
         let c = core
             .runtime
-            .create_container(task, td, name, &created)
+            .create_container(task, td, name, &created, auth.as_ref())
             .await?;
         created.push(c);
     }

@@ -1,9 +1,11 @@
 //! A task's launch-time values: each container's `secrets` and `environmentFiles` (its own and
 //! RunTask's override), resolved through the secrets port into the environment the runtime
-//! gives the container, and never into the stored task, its events or its logs.
+//! gives the container, and its `repositoryCredentials` into what its image is pulled with;
+//! never into the stored task, its events or its logs.
 
 use crate::core::Core;
 use crate::model::{ContainerDefinition, EnvironmentFile, KeyValuePair, Task, TaskDefinition};
+use crate::ports::runtime::RegistryAuth;
 use crate::rules::secret_ref::{env_file, json_key, parse_s3_arn, parse_value_from, SecretRef};
 
 const UNABLE: &str = "ResourceInitializationError: unable to pull secrets or registry auth";
@@ -87,6 +89,32 @@ async fn resolve_container(
         environment: Some(environment),
         ..def.clone()
     })
+}
+
+/// The credentials `def`'s image is pulled with: its `repositoryCredentials`, a Secrets Manager
+/// secret holding `{"username": ..., "password": ...}`.
+pub(crate) async fn registry_auth(
+    core: &Core,
+    def: Option<&ContainerDefinition>,
+) -> Result<Option<RegistryAuth>, String> {
+    let Some(id) = def
+        .and_then(|d| d.repository_credentials.as_ref())
+        .and_then(|r| r.credentials_parameter.as_deref())
+    else {
+        return Ok(None);
+    };
+    let failed = |e: String| {
+        format!("{UNABLE}: unable to retrieve registry credentials: secret '{id}': {e}")
+    };
+    let secret = core
+        .secrets()
+        .secret(id, None, None)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(Some(RegistryAuth {
+        username: json_key(&secret, "username").map_err(failed)?,
+        password: json_key(&secret, "password").map_err(failed)?,
+    }))
 }
 
 /// `td` with every container's secrets and environment files resolved into its environment, or

@@ -45,6 +45,24 @@ impl RuntimeError {
     }
 }
 
+/// The credentials of a private registry (a container's `repositoryCredentials`, resolved).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistryAuth {
+    /// The user name.
+    pub username: String,
+    /// The password or token.
+    pub password: String,
+}
+
+impl std::fmt::Debug for RegistryAuth {
+    /// Never shows the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryAuth")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One container as the runtime created or started it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StartedContainer {
@@ -156,14 +174,16 @@ pub trait ContainerRuntime: Send + Sync {
 
     /// Creates (does not start) the container `name` of `task`. `created` lists the task's
     /// containers created before it, in order, for the runtimes that join them (a shared network
-    /// namespace, volumesFrom, links). An image that is not present fails with an error
-    /// starting `CannotPullContainerError`.
+    /// namespace, volumesFrom, links). `auth`, when given, is what the image is pulled with
+    /// (`repositoryCredentials`). An image that cannot be had fails with an error starting
+    /// `CannotPullContainerError`.
     async fn create_container(
         &self,
         task: &Task,
         definition: &TaskDefinition,
         name: &str,
         created: &[StartedContainer],
+        auth: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError>;
 
     /// Starts a created container; returns it with its published ports.
@@ -237,6 +257,7 @@ impl ContainerRuntime for NoneRuntime {
         _: &TaskDefinition,
         name: &str,
         _: &[StartedContainer],
+        _: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError> {
         Ok(StartedContainer {
             name: name.to_string(),

@@ -21,8 +21,8 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use kecs_domain::model::{NetworkBinding, NetworkMode, Task, TaskDefinition, TransportProtocol};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
-    RuntimeEvent, StartedContainer,
+    ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RegistryAuth,
+    RuntimeError, RuntimeEvent, StartedContainer,
 };
 
 use spec::{container_name, network_name, volume_source, SpecInput};
@@ -270,6 +270,7 @@ impl ContainerRuntime for DockerRuntime {
         td: &TaskDefinition,
         name: &str,
         created: &[StartedContainer],
+        auth: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError> {
         let def = td
             .container_definitions
@@ -283,7 +284,7 @@ impl ContainerRuntime for DockerRuntime {
             .and_then(|o| o.container_overrides.as_ref())
             .and_then(|o| o.iter().find(|o| o.name.as_deref() == Some(name)));
         let image = def.image.clone().unwrap_or_default();
-        let image_digest = self.puller.ensure(&self.docker, &image).await?;
+        let image_digest = self.puller.ensure(&self.docker, &image, auth).await?;
         // An awsvpc task's address is chosen before its first container exists (and after the
         // pull, however long that takes): its hostname is named after it.
         let address = match td.network_mode {

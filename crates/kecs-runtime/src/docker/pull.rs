@@ -11,7 +11,7 @@ use bollard::query_parameters::CreateImageOptionsBuilder;
 use bollard::Docker;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::StreamExt;
-use kecs_domain::ports::runtime::RuntimeError;
+use kecs_domain::ports::runtime::{RegistryAuth, RuntimeError};
 
 use super::{failed, is_status, is_unreachable};
 use crate::PullBehavior;
@@ -75,18 +75,22 @@ fn credentials(registry: &str) -> Option<DockerCredentials> {
     }
 }
 
-/// Pulls `image`, logging progress; the registry's error message when it fails.
-async fn pull(docker: Docker, image: String) -> PullResult {
+/// Pulls `image` with `given` credentials (else the user's Docker configuration's), logging
+/// progress; the registry's error message when it fails.
+async fn pull(docker: Docker, image: String, given: Option<DockerCredentials>) -> PullResult {
     let (repo, tag) = split_reference(&image);
     let options = CreateImageOptionsBuilder::new()
         .from_image(repo)
         .tag(tag)
         .build();
     let registry = registry_of(&image).to_string();
-    let auth = tokio::task::spawn_blocking(move || credentials(&registry))
-        .await
-        .ok()
-        .flatten();
+    let auth = match given {
+        Some(given) => Some(given),
+        None => tokio::task::spawn_blocking(move || credentials(&registry))
+            .await
+            .ok()
+            .flatten(),
+    };
     tracing::info!(%image, "pulling image");
     let started = Instant::now();
     let mut reported = Instant::now();
@@ -125,13 +129,31 @@ impl Puller {
         }
     }
 
-    /// The pull of `image` in flight, or a new one.
-    fn shared_pull(&self, docker: &Docker, image: &str) -> Shared<BoxFuture<'static, PullResult>> {
+    /// The pull of `image` with `auth` in flight, or a new one (pulls with other credentials
+    /// are not shared).
+    fn shared_pull(
+        &self,
+        docker: &Docker,
+        image: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> (String, Shared<BoxFuture<'static, PullResult>>) {
+        let key = format!("{image}\u{0}{}", auth.map_or("", |a| a.username.as_str()));
+        let given = auth.map(|a| DockerCredentials {
+            username: Some(a.username.clone()),
+            password: Some(a.password.clone()),
+            serveraddress: Some(registry_of(image).to_string()),
+            ..Default::default()
+        });
         let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
-        inflight
-            .entry(image.to_string())
-            .or_insert_with(|| pull(docker.clone(), image.to_string()).boxed().shared())
-            .clone()
+        let shared = inflight
+            .entry(key.clone())
+            .or_insert_with(|| {
+                pull(docker.clone(), image.to_string(), given)
+                    .boxed()
+                    .shared()
+            })
+            .clone();
+        (key, shared)
     }
 
     /// Makes `image` available as the pull behaviour says; returns its digest when the engine
@@ -140,6 +162,7 @@ impl Puller {
         &self,
         docker: &Docker,
         image: &str,
+        auth: Option<&RegistryAuth>,
     ) -> Result<Option<String>, RuntimeError> {
         let cached = match docker.inspect_image(image).await {
             Ok(_) => true,
@@ -153,11 +176,12 @@ impl Puller {
             .unwrap_or_else(|p| p.into_inner())
             .contains(image);
         if self.behavior.pulls(cached, pulled_before) {
-            let outcome = self.shared_pull(docker, image).await;
+            let (key, pulling) = self.shared_pull(docker, image, auth);
+            let outcome = pulling.await;
             self.inflight
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .remove(image);
+                .remove(&key);
             match outcome {
                 Ok(()) => {
                     self.pulled

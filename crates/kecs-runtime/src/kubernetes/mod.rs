@@ -23,8 +23,8 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use kecs_domain::model::{Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RuntimeError,
-    RuntimeEvent, StartedContainer,
+    ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RegistryAuth,
+    RuntimeError, RuntimeEvent, StartedContainer,
 };
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -213,6 +213,8 @@ impl ContainerRuntime for KubernetesRuntime {
         td: &TaskDefinition,
         name: &str,
         created: &[StartedContainer],
+        // repositoryCredentials as an image pull secret: not yet (see the README).
+        _: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError> {
         let task_arn = task.task_arn.as_deref().unwrap_or_default();
         let ns = namespace(task.cluster_arn.as_deref().unwrap_or_default());
