@@ -10,6 +10,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{json, Value};
 
+use crate::objects::Objects;
 use crate::world::{selects, Change, Failure, World};
 
 type Query = web::Query<HashMap<String, String>>;
@@ -46,20 +47,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(pod_logs),
         )
         .route(
-            "/api/v1/namespaces/{ns}/services",
-            web::post().to(create_service),
+            "/api/v1/namespaces/{ns}/{plural:services|secrets}",
+            web::post().to(create_object),
         )
         .route(
-            "/api/v1/namespaces/{ns}/services",
-            web::get().to(list_services),
+            "/api/v1/namespaces/{ns}/{plural:services|secrets}",
+            web::get().to(list_objects),
         )
         .route(
-            "/api/v1/namespaces/{ns}/services/{name}",
-            web::get().to(get_service),
+            "/api/v1/namespaces/{ns}/{plural:services|secrets}/{name}",
+            web::get().to(get_object),
         )
         .route(
-            "/api/v1/namespaces/{ns}/services/{name}",
-            web::delete().to(delete_service),
+            "/api/v1/namespaces/{ns}/{plural:services|secrets}/{name}",
+            web::delete().to(delete_object),
         )
         .default_service(web::to(|| async {
             status(
@@ -245,32 +246,53 @@ async fn list_or_watch_pods(
         .streaming(futures::stream::iter(first).chain(later))
 }
 
-async fn create_service(
+/// The namespaced objects a path's first segment names.
+fn objects<'w>(world: &'w World, plural: &str) -> Objects<'w> {
+    if plural == "secrets" {
+        world.secrets()
+    } else {
+        world.services()
+    }
+}
+
+async fn create_object(
     world: web::Data<World>,
-    ns: web::Path<String>,
+    path: web::Path<(String, String)>,
     body: Bytes,
 ) -> HttpResponse {
+    let (ns, plural) = path.into_inner();
     match parse::<Value>(&body) {
-        Ok(s) => answer(world.services().create(&ns, s), StatusCode::CREATED),
+        Ok(o) => answer(objects(&world, &plural).create(&ns, o), StatusCode::CREATED),
         Err(r) => *r,
     }
 }
 
-async fn list_services(world: web::Data<World>, ns: web::Path<String>) -> HttpResponse {
+async fn list_objects(world: web::Data<World>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (ns, plural) = path.into_inner();
+    let kind = if plural == "secrets" {
+        "SecretList"
+    } else {
+        "ServiceList"
+    };
     HttpResponse::Ok().json(json!({
-        "apiVersion": "v1", "kind": "ServiceList",
+        "apiVersion": "v1", "kind": kind,
         "metadata": {"resourceVersion": world.resource_version().to_string()},
-        "items": world.services().list(&ns)
+        "items": objects(&world, &plural).list(&ns)
     }))
 }
 
-async fn get_service(world: web::Data<World>, path: web::Path<(String, String)>) -> HttpResponse {
-    answer(world.services().get(&path.0, &path.1), StatusCode::OK)
+async fn get_object(
+    world: web::Data<World>,
+    path: web::Path<(String, String, String)>,
+) -> HttpResponse {
+    let (ns, plural, name) = path.into_inner();
+    answer(objects(&world, &plural).get(&ns, &name), StatusCode::OK)
 }
 
-async fn delete_service(
+async fn delete_object(
     world: web::Data<World>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(String, String, String)>,
 ) -> HttpResponse {
-    answer(world.services().delete(&path.0, &path.1), StatusCode::OK)
+    let (ns, plural, name) = path.into_inner();
+    answer(objects(&world, &plural).delete(&ns, &name), StatusCode::OK)
 }

@@ -1,5 +1,5 @@
 //! A Kubernetes API server for tests: the part of the core/v1 API KECS uses (namespaces;
-//! pods with create, get, list, watch, merge patch, delete and logs; services), answering as
+//! pods with create, get, list, watch, merge patch, delete and logs; services; secrets), answering as
 //! the API server does (Status errors, resource versions, `410 Gone` for a watch too old,
 //! label selectors), with a simulated kubelet ([`kubelet`]) moving pods through their lives.
 //!
@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use objects::{Namespaces, Services};
+pub use objects::{Namespaces, Objects};
 pub use world::World;
 
 /// A running fake API server.

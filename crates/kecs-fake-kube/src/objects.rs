@@ -1,4 +1,5 @@
-//! The fake cluster's namespaces and Services, as views of the [`World`] that holds them.
+//! The fake cluster's namespaces and namespaced objects (Services, Secrets), as views of the
+//! [`World`] that holds them.
 
 use serde_json::Value;
 
@@ -55,67 +56,82 @@ impl Namespaces<'_> {
                 self.0.record(&mut state, "DELETED", &mut pod);
             }
         }
-        state.services.retain(|(n, _), _| n != name);
+        state.objects.retain(|(_, n, _), _| n != name);
         Ok(ns)
     }
 }
 
-/// The Services of a [`World`].
-pub struct Services<'w>(pub(crate) &'w World);
+/// The namespaced objects of one kind (`services`, `secrets`) of a [`World`].
+pub struct Objects<'w> {
+    pub(crate) world: &'w World,
+    /// The kind's plural, as in the API path.
+    pub(crate) plural: &'static str,
+}
 
-impl Services<'_> {
-    /// Creates a service.
-    pub fn create(&self, ns: &str, mut service: Value) -> Result<Value, Failure> {
-        let name = service["metadata"]["name"]
+impl Objects<'_> {
+    fn key(&self, ns: &str, name: &str) -> (&'static str, String, String) {
+        (self.plural, ns.to_string(), name.to_string())
+    }
+
+    fn not_found(&self, name: &str) -> Failure {
+        Failure::NotFound(format!("{} \"{name}\" not found", self.plural))
+    }
+
+    /// Creates an object (a Service gets a cluster IP).
+    pub fn create(&self, ns: &str, mut object: Value) -> Result<Value, Failure> {
+        let name = object["metadata"]["name"]
             .as_str()
             .ok_or_else(|| Failure::Invalid("metadata.name: Required value".into()))?
             .to_string();
-        let mut state = self.0.lock();
+        let mut state = self.world.lock();
         if !state.namespaces.contains_key(ns) {
             return Err(Failure::NotFound(format!("namespaces \"{ns}\" not found")));
         }
-        let key = (ns.to_string(), name.clone());
-        if state.services.contains_key(&key) {
+        let key = self.key(ns, &name);
+        if state.objects.contains_key(&key) {
             return Err(Failure::AlreadyExists(format!(
-                "services \"{name}\" already exists"
+                "{} \"{name}\" already exists",
+                self.plural
             )));
         }
         state.rv += 1;
-        service["metadata"]["namespace"] = Value::String(ns.to_string());
-        stamp(&mut service["metadata"], state.rv);
-        service["spec"]["clusterIP"] =
-            Value::String(format!("10.96.0.{}", state.services.len() + 10));
-        state.services.insert(key, service.clone());
-        Ok(service)
+        object["metadata"]["namespace"] = Value::String(ns.to_string());
+        stamp(&mut object["metadata"], state.rv);
+        if self.plural == "services" {
+            object["spec"]["clusterIP"] =
+                Value::String(format!("10.96.0.{}", state.objects.len() + 10));
+        }
+        state.objects.insert(key, object.clone());
+        Ok(object)
     }
 
-    /// A service.
+    /// An object.
     pub fn get(&self, ns: &str, name: &str) -> Result<Value, Failure> {
-        self.0
+        self.world
             .lock()
-            .services
-            .get(&(ns.to_string(), name.to_string()))
+            .objects
+            .get(&self.key(ns, name))
             .cloned()
-            .ok_or_else(|| Failure::NotFound(format!("services \"{name}\" not found")))
+            .ok_or_else(|| self.not_found(name))
     }
 
-    /// The services of `ns`.
+    /// The objects of `ns`.
     pub fn list(&self, ns: &str) -> Vec<Value> {
-        self.0
+        self.world
             .lock()
-            .services
+            .objects
             .iter()
-            .filter(|((n, _), _)| n == ns)
-            .map(|(_, s)| s.clone())
+            .filter(|((plural, n, _), _)| *plural == self.plural && n == ns)
+            .map(|(_, o)| o.clone())
             .collect()
     }
 
-    /// Deletes a service.
+    /// Deletes an object.
     pub fn delete(&self, ns: &str, name: &str) -> Result<Value, Failure> {
-        self.0
+        self.world
             .lock()
-            .services
-            .remove(&(ns.to_string(), name.to_string()))
-            .ok_or_else(|| Failure::NotFound(format!("services \"{name}\" not found")))
+            .objects
+            .remove(&self.key(ns, name))
+            .ok_or_else(|| self.not_found(name))
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use crate::kubelet::{now, PodRun};
-use crate::objects::{Namespaces, Services};
+use crate::objects::{Namespaces, Objects};
 
 /// How many pod changes a watch can resume from.
 const HISTORY: usize = 10_000;
@@ -42,7 +42,8 @@ pub(crate) struct State {
     pub(crate) rv: u64,
     pub(crate) namespaces: BTreeMap<String, Value>,
     pub(crate) pods: BTreeMap<(String, String), (Pod, PodRun)>,
-    pub(crate) services: BTreeMap<(String, String), Value>,
+    /// Services and Secrets, by (plural, namespace, name).
+    pub(crate) objects: BTreeMap<(&'static str, String, String), Value>,
     pub(crate) history: VecDeque<Change>,
 }
 
@@ -157,9 +158,20 @@ impl World {
         Namespaces(self)
     }
 
-    /// The services.
-    pub fn services(&self) -> Services<'_> {
-        Services(self)
+    /// The Services.
+    pub fn services(&self) -> Objects<'_> {
+        Objects {
+            world: self,
+            plural: "services",
+        }
+    }
+
+    /// The Secrets.
+    pub fn secrets(&self) -> Objects<'_> {
+        Objects {
+            world: self,
+            plural: "secrets",
+        }
     }
 
     /// The current resource version.

@@ -3,6 +3,7 @@
 
 pub mod docker;
 mod env;
+mod image_ref;
 pub mod kubernetes;
 mod pull_behavior;
 

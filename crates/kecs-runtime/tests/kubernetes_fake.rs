@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use kecs_domain::model::{ContainerDefinition, HealthCheck, PortMapping, Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerStatus, RuntimeEvent, StartedContainer,
+    ContainerRuntime, ContainerStatus, RegistryAuth, RuntimeEvent, StartedContainer,
 };
 use kecs_fake_kube::FakeKube;
 use kecs_runtime::kubernetes::{names, KubernetesRuntime};
@@ -242,5 +242,43 @@ async fn a_service_with_ports_gets_a_kubernetes_service() {
         .services()
         .get(&ns, &names::dns_label("Web_Front", 63))
         .is_err());
+    fake.stop().await;
+}
+
+#[tokio::test]
+async fn repository_credentials_become_the_pods_image_pull_secret() {
+    let (fake, rt) = fake().await;
+    let t = task("ffff", None);
+    let private = container("app", "registry.example.com/team/app:1", &["sleep", "300"]);
+    let public = container("side", "kecs-test/busybox:latest", &["sleep", "300"]);
+    let d = td(vec![private, public]);
+    rt.prepare_task(&t, &d).await.unwrap();
+    let auth = RegistryAuth {
+        username: "robot".into(),
+        password: "t0ken".into(),
+    };
+    let first = rt
+        .create_container(&t, &d, "app", &[], Some(&auth))
+        .await
+        .unwrap();
+    rt.create_container(&t, &d, "side", &[first], None)
+        .await
+        .unwrap();
+    let ns = names::namespace(CLUSTER);
+    let secret = fake.world.secrets().get(&ns, "ffff-registry").unwrap();
+    assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
+    let config: serde_json::Value =
+        serde_json::from_str(secret["stringData"][".dockerconfigjson"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        config["auths"]["registry.example.com"],
+        serde_json::json!({"username": "robot", "password": "t0ken"})
+    );
+    let pod = fake.world.pod(&ns, "ffff").unwrap();
+    let pull_secrets = pod.spec.unwrap().image_pull_secrets.unwrap();
+    assert_eq!(pull_secrets[0].name, "ffff-registry");
+    rt.remove_task(t.task_arn.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert!(fake.world.secrets().get(&ns, "ffff-registry").is_err());
     fake.stop().await;
 }

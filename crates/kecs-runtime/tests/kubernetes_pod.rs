@@ -48,6 +48,7 @@ fn pod_of(task: &Task, td: &TaskDefinition) -> Pod {
         td,
         instance: "i1",
         pull: kecs_runtime::PullBehavior::PreferCached,
+        pull_secret: None,
     })
 }
 

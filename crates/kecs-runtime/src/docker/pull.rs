@@ -14,6 +14,7 @@ use futures::StreamExt;
 use kecs_domain::ports::runtime::{RegistryAuth, RuntimeError};
 
 use super::{failed, is_status, is_unreachable};
+use crate::image_ref::{registry_of, split_reference};
 use crate::PullBehavior;
 
 /// How often a long pull reports its progress in the log.
@@ -29,26 +30,6 @@ pub(super) struct Puller {
     pulled: Mutex<HashSet<String>>,
     /// Pulls in flight, by image.
     inflight: Mutex<HashMap<String, Shared<BoxFuture<'static, PullResult>>>>,
-}
-
-/// An image reference split as the engine's pull API takes it: repository and tag (or digest).
-pub fn split_reference(image: &str) -> (&str, &str) {
-    if let Some((repo, digest)) = image.split_once('@') {
-        return (repo, digest);
-    }
-    match image.rsplit_once(':') {
-        // A colon after the last slash is a tag; before it, a registry's port.
-        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
-        _ => (image, "latest"),
-    }
-}
-
-/// The registry an image comes from, as Docker's credential store keys it.
-pub fn registry_of(image: &str) -> &str {
-    match image.split_once('/') {
-        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
-        _ => "https://index.docker.io/v1/",
-    }
 }
 
 /// The user's credentials for `registry`, from Docker's configuration, if it has any.
@@ -210,42 +191,4 @@ async fn digest_of(docker: &Docker, image: &str) -> Option<String> {
     let named = |d: &&String| d.split_once('@').is_some_and(|(r, _)| r == repo);
     let chosen = digests.iter().find(named).or(digests.first())?;
     chosen.split_once('@').map(|(_, digest)| digest.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn references_split_into_repository_and_tag() {
-        assert_eq!(split_reference("nginx"), ("nginx", "latest"));
-        assert_eq!(split_reference("nginx:1.27"), ("nginx", "1.27"));
-        assert_eq!(
-            split_reference("127.0.0.1:5000/test/busybox"),
-            ("127.0.0.1:5000/test/busybox", "latest")
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5000/busybox:v2"),
-            ("127.0.0.1:5000/busybox", "v2")
-        );
-        assert_eq!(
-            split_reference("busybox@sha256:abc"),
-            ("busybox", "sha256:abc")
-        );
-    }
-
-    #[test]
-    fn registries_are_named_as_dockers_credential_store_keys_them() {
-        assert_eq!(registry_of("nginx"), "https://index.docker.io/v1/");
-        assert_eq!(
-            registry_of("library/nginx:1"),
-            "https://index.docker.io/v1/"
-        );
-        assert_eq!(registry_of("127.0.0.1:5000/busybox"), "127.0.0.1:5000");
-        assert_eq!(
-            registry_of("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"),
-            "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-        );
-        assert_eq!(registry_of("localhost/app"), "localhost");
-    }
 }

@@ -46,6 +46,8 @@ pub struct KubernetesRuntime {
     pods: RwLock<Option<Store<Pod>>>,
     /// When images are pulled.
     pull: crate::PullBehavior,
+    /// Each task's registry credentials, held until its pod is created.
+    pull_auths: std::sync::Mutex<std::collections::HashMap<String, Vec<(String, RegistryAuth)>>>,
 }
 
 impl std::fmt::Debug for KubernetesRuntime {
@@ -100,6 +102,7 @@ impl KubernetesRuntime {
             instance: instance.to_string(),
             pods: RwLock::new(None),
             pull: crate::PullBehavior::default(),
+            pull_auths: std::sync::Mutex::default(),
         }
     }
 
@@ -213,8 +216,7 @@ impl ContainerRuntime for KubernetesRuntime {
         td: &TaskDefinition,
         name: &str,
         created: &[StartedContainer],
-        // repositoryCredentials as an image pull secret: not yet (see the README).
-        _: Option<&RegistryAuth>,
+        auth: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError> {
         let task_arn = task.task_arn.as_deref().unwrap_or_default();
         let ns = namespace(task.cluster_arn.as_deref().unwrap_or_default());
@@ -228,13 +230,35 @@ impl ContainerRuntime for KubernetesRuntime {
             .ok_or_else(|| {
                 RuntimeError::engine(format!("no container {name} in the task definition"))
             })?;
+        // repositoryCredentials: kept until the pod is made, then one image pull secret.
+        let auths = {
+            let mut held = self.pull_auths.lock().unwrap_or_else(|p| p.into_inner());
+            let mine = held.entry(task_arn.to_string()).or_default();
+            if let Some(auth) = auth {
+                let image = pod::image_of(td, name);
+                mine.push((
+                    crate::image_ref::registry_of(&image).to_string(),
+                    auth.clone(),
+                ));
+            }
+            if created.len() + 1 == containers {
+                held.remove(task_arn).unwrap_or_default()
+            } else {
+                vec![]
+            }
+        };
         // The pod holds all of a task's containers: it is created with the last one.
         if created.len() + 1 == containers {
+            let pull_secret = match auths.is_empty() {
+                true => None,
+                false => Some(self.create_pull_secret(&ns, &pod_name, &auths).await?),
+            };
             let spec = pod::pod(&pod::PodInput {
                 task,
                 td,
                 instance: &self.instance,
                 pull: self.pull,
+                pull_secret,
             });
             self.pods_in(&ns)
                 .create(&PostParams::default(), &spec)
@@ -371,6 +395,7 @@ impl ContainerRuntime for KubernetesRuntime {
                 Err(e) if is_code(&e, 404) => {}
                 Err(e) => return Err(failed(format_args!("deleting pod {ns}/{name}"), e)),
             }
+            self.delete_pull_secret(&ns, &name).await?;
         }
         Ok(())
     }

@@ -1,21 +1,83 @@
-//! The objects KECS keeps on the cluster beside pods: a namespace per ECS cluster, and a
-//! Service per ECS service with port mappings (so its tasks are reachable by name).
+//! The objects KECS keeps on the cluster beside pods: a namespace per ECS cluster, a Service per
+//! ECS service with port mappings (so its tasks are reachable by name), and an image pull
+//! secret per task with `repositoryCredentials`.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Namespace, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kecs_domain::model::{TaskDefinition, TransportProtocol};
-use kecs_domain::ports::runtime::RuntimeError;
-use kube::api::{Api, PostParams};
+use kecs_domain::ports::runtime::{RegistryAuth, RuntimeError};
+use kube::api::{Api, DeleteParams, PostParams};
 
 use super::names::{
     dns_label, namespace, ANNOTATION_CLUSTER_ARN, LABEL_CLUSTER, LABEL_INSTANCE, LABEL_SERVICE,
+    LABEL_TASK_ID,
 };
 use super::{failed, is_code, KubernetesRuntime};
 
+/// The name of the image pull secret of the pod `pod_name`.
+pub(super) fn pull_secret_name(pod_name: &str) -> String {
+    format!("{pod_name}-registry")
+}
+
 impl KubernetesRuntime {
+    /// The image pull secret (`kubernetes.io/dockerconfigjson`) holding a task's
+    /// `repositoryCredentials`, by registry; returns its name.
+    pub(super) async fn create_pull_secret(
+        &self,
+        ns: &str,
+        pod_name: &str,
+        auths: &[(String, RegistryAuth)],
+    ) -> Result<String, RuntimeError> {
+        let name = pull_secret_name(pod_name);
+        let config: serde_json::Map<String, serde_json::Value> = auths
+            .iter()
+            .map(|(registry, a)| {
+                let entry = serde_json::json!({"username": a.username, "password": a.password});
+                (registry.clone(), entry)
+            })
+            .collect();
+        let secret = Secret {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                labels: Some(BTreeMap::from([
+                    (LABEL_INSTANCE.to_string(), self.instance.clone()),
+                    (LABEL_TASK_ID.to_string(), pod_name.to_string()),
+                ])),
+                ..ObjectMeta::default()
+            },
+            type_: Some("kubernetes.io/dockerconfigjson".into()),
+            string_data: Some(BTreeMap::from([(
+                ".dockerconfigjson".to_string(),
+                serde_json::json!({ "auths": config }).to_string(),
+            )])),
+            ..Secret::default()
+        };
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+        match api.create(&PostParams::default(), &secret).await {
+            Ok(_) => Ok(name),
+            Err(e) if is_code(&e, 409) => Ok(name),
+            Err(e) => Err(failed(format_args!("creating secret {ns}/{name}"), e)),
+        }
+    }
+
+    /// Deletes a task's image pull secret, if it has one.
+    pub(super) async fn delete_pull_secret(
+        &self,
+        ns: &str,
+        pod_name: &str,
+    ) -> Result<(), RuntimeError> {
+        let name = pull_secret_name(pod_name);
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+        match api.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, 404) => Ok(()),
+            Err(e) => Err(failed(format_args!("deleting secret {ns}/{name}"), e)),
+        }
+    }
+
     pub(super) async fn ensure_namespace(&self, cluster_arn: &str) -> Result<String, RuntimeError> {
         let name = namespace(cluster_arn);
         let api: Api<Namespace> = Api::all(self.client.clone());

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, ExecAction, HostAlias,
-    HostPathVolumeSource, Pod, PodDNSConfig, PodSpec, Probe, ResourceRequirements, SecurityContext,
-    Volume, VolumeMount,
+    HostPathVolumeSource, LocalObjectReference, Pod, PodDNSConfig, PodSpec, Probe,
+    ResourceRequirements, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -264,6 +264,18 @@ pub struct PodInput<'a> {
     pub instance: &'a str,
     /// When the kubelet pulls the images.
     pub pull: PullBehavior,
+    /// The image pull secret holding the task's `repositoryCredentials`, if it has any.
+    pub pull_secret: Option<String>,
+}
+
+/// The image of container `name` of `td`.
+pub fn image_of(td: &TaskDefinition, name: &str) -> String {
+    td.container_definitions
+        .iter()
+        .flatten()
+        .find(|d| d.name.as_deref() == Some(name))
+        .and_then(|d| d.image.clone())
+        .unwrap_or_default()
 }
 
 /// The kubelet's `imagePullPolicy` closest to an ECS pull behaviour (the kubelet has no
@@ -386,6 +398,10 @@ pub fn pod(input: &PodInput) -> Pod {
             containers: regular,
             volumes: volumes(td),
             host_aliases: (!host_aliases.is_empty()).then_some(host_aliases),
+            image_pull_secrets: input
+                .pull_secret
+                .clone()
+                .map(|name| vec![LocalObjectReference { name }]),
             dns_config,
             hostname: defs
                 .iter()
