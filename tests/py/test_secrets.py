@@ -32,13 +32,42 @@ LOG_LEVEL=from-file
 
 
 @pytest.fixture
-def server(kecs_binary, tmp_path):
+def start(kecs_binary, tmp_path):
+    """Starts a docker-runtime KECS with extra environment; stopped and cleaned afterwards."""
+    started = []
+
+    def start(**env):
+        s = KecsServer(tmp_path / f"data{len(started)}", runtime="docker", env=env).start()
+        started.append(s)
+        return make_client(s.api_url)
+
+    yield start
+    for s in started:
+        s.stop()
+        remove_containers_of(s)
+
+
+@pytest.fixture
+def with_file(start, tmp_path):
+    """An ECS client of a KECS with the secrets file above."""
     path = tmp_path / "secrets.toml"
     path.write_text(SECRETS_FILE)
-    s = KecsServer(tmp_path / "data", runtime="docker", env={"KECS_SECRETS_FILE": str(path)}).start()
-    yield s
-    s.stop()
-    remove_containers_of(s)
+    return start(KECS_SECRETS_FILE=str(path))
+
+
+def uses_every_kind(ecs, family, secret_arn, **container):
+    """Runs a task whose container checks a parameter, a secret's JSON key and an env file's
+    variable; returns it stopped. The expected values are split in two, so that the command
+    itself does not show them."""
+    ecs.create_cluster(clusterName="sec")
+    check = ('[ "$DB_HOST" = "db"".internal" ] && [ "$DB_PASSWORD" = "pa55""-word" ] '
+             '&& [ "$FROM_FILE" = yes ] && [ "$LOG_LEVEL" = ${WANT_LOG:-from-file} ] || exit 3')
+    return run(ecs, family, {
+        "command": ["sh", "-c", check],
+        "environmentFiles": [{"value": "arn:aws:s3:::config/app.env", "type": "s3"}],
+        "secrets": [{"name": "DB_HOST", "valueFrom": "/kecs/db/host"},
+                    {"name": "DB_PASSWORD", "valueFrom": f"{secret_arn}:password::"}],
+        **container})
 
 
 def run(ecs, family, container):
@@ -49,19 +78,12 @@ def run(ecs, family, container):
     return ecs.describe_tasks(cluster="sec", tasks=[arn])["tasks"][0]
 
 
-def test_secrets_and_environment_files_reach_the_container(server):
-    ecs = make_client(server.api_url)
-    ecs.create_cluster(clusterName="sec")
-    # The expected values split in two, so that the command itself does not show them.
-    check = ('[ "$DB_HOST" = "db"".internal" ] && [ "$DB_PASSWORD" = "pa55""-word" ] '
-             '&& [ "$FROM_FILE" = yes ] && [ "$LOG_LEVEL" = from-environment ] || exit 3')
-    task = run(ecs, "uses-secrets", {
-        "command": ["sh", "-c", check],
-        "environment": [{"name": "LOG_LEVEL", "value": "from-environment"}],
-        "environmentFiles": [{"value": "arn:aws:s3:::config/app.env", "type": "s3"}],
-        "secrets": [{"name": "DB_HOST", "valueFrom": "/kecs/db/host"},
-                    {"name": "DB_PASSWORD", "valueFrom": f"{DB}:password::"}],
-    })
+def test_secrets_and_environment_files_reach_the_container(with_file):
+    ecs = with_file
+    # `environment` wins over an environment file.
+    task = uses_every_kind(ecs, "uses-secrets", DB, environment=[
+        {"name": "LOG_LEVEL", "value": "from-environment"},
+        {"name": "WANT_LOG", "value": "from-environment"}])
     assert task["containers"][0]["exitCode"] == 0, task
     shown = json.dumps([task, ecs.describe_task_definition(taskDefinition="uses-secrets")], default=str)
     assert "pa55-word" not in shown and "db.internal" not in shown, shown
@@ -71,8 +93,8 @@ def test_secrets_and_environment_files_reach_the_container(server):
     ("/kecs/missing", "parameter '/kecs/missing'"),
     (f"{DB}:nokey::", "no key 'nokey'"),
 ])
-def test_a_secret_that_cannot_be_had_stops_the_task(server, value_from, named):
-    ecs = make_client(server.api_url)
+def test_a_secret_that_cannot_be_had_stops_the_task(with_file, value_from, named):
+    ecs = with_file
     ecs.create_cluster(clusterName="sec")
     task = run(ecs, "missing", {"command": ["true"],
                                 "secrets": [{"name": "X", "valueFrom": value_from}]})
@@ -82,8 +104,8 @@ def test_a_secret_that_cannot_be_had_stops_the_task(server, value_from, named):
     assert named in reason, reason
 
 
-def test_a_malformed_reference_is_refused_at_registration(server):
-    ecs = make_client(server.api_url)
+def test_a_malformed_reference_is_refused_at_registration(with_file):
+    ecs = with_file
     for container in ({"secrets": [{"name": "X", "valueFrom": "arn:aws:s3:::bucket/key"}]},
                       {"environmentFiles": [{"value": "s3://bucket/app.env", "type": "s3"}]}):
         with pytest.raises(ClientError) as e:
@@ -130,43 +152,26 @@ def moto(tmp_path):
     proc.wait(timeout=10)
 
 
-def test_values_come_from_an_aws_compatible_endpoint(kecs_binary, tmp_path, moto):
+AWS_TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+def test_values_come_from_an_aws_compatible_endpoint(start, moto):
     url, secret_arn = moto
-    env = {"KECS_AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-    s = KecsServer(tmp_path / "data", runtime="docker", env=env).start()
-    try:
-        ecs = make_client(s.api_url)
-        ecs.create_cluster(clusterName="sec")
-        check = ('[ "$DB_HOST" = "db"".internal" ] && [ "$DB_PASSWORD" = "pa55""-word" ] '
-                 '&& [ "$FROM_FILE" = yes ] || exit 3')
-        task = run(ecs, "from-moto", {
-            "command": ["sh", "-c", check],
-            "environmentFiles": [{"value": "arn:aws:s3:::config/app.env", "type": "s3"}],
-            "secrets": [{"name": "DB_HOST", "valueFrom": "/kecs/db/host"},
-                        {"name": "DB_PASSWORD", "valueFrom": f"{secret_arn}:password::"}]})
-        assert task["containers"][0]["exitCode"] == 0, task
-        missing = run(ecs, "missing-in-moto", {
-            "command": ["true"], "secrets": [{"name": "X", "valueFrom": "/kecs/nope"}]})
-        assert missing["stopCode"] == "TaskFailedToStart"
-        assert "parameter '/kecs/nope'" in missing["stoppedReason"], missing["stoppedReason"]
-    finally:
-        s.stop()
-        remove_containers_of(s)
+    ecs = start(KECS_AWS_ENDPOINT_URL=url, **AWS_TEST_CREDENTIALS)
+    task = uses_every_kind(ecs, "from-moto", secret_arn)
+    assert task["containers"][0]["exitCode"] == 0, task
+    missing = run(ecs, "missing-in-moto", {
+        "command": ["true"], "secrets": [{"name": "X", "valueFrom": "/kecs/nope"}]})
+    assert missing["stopCode"] == "TaskFailedToStart"
+    assert "parameter '/kecs/nope'" in missing["stoppedReason"], missing["stoppedReason"]
 
 
-def test_an_unreachable_endpoint_stops_the_task_with_why(kecs_binary, tmp_path):
-    env = {"KECS_AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
-           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-    s = KecsServer(tmp_path / "data", runtime="docker", env=env).start()
-    try:
-        ecs = make_client(s.api_url)
-        ecs.create_cluster(clusterName="sec")
-        task = run(ecs, "unreachable", {"command": ["true"],
-                                        "secrets": [{"name": "X", "valueFrom": "/kecs/db/host"}]})
-        assert task["stopCode"] == "TaskFailedToStart"
-        reason = task["stoppedReason"]
-        assert reason.startswith("ResourceInitializationError: unable to pull secrets"), reason
-        assert "GetParameter /kecs/db/host" in reason, reason
-    finally:
-        s.stop()
-        remove_containers_of(s)
+def test_an_unreachable_endpoint_stops_the_task_with_why(start):
+    ecs = start(KECS_AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}", **AWS_TEST_CREDENTIALS)
+    ecs.create_cluster(clusterName="sec")
+    task = run(ecs, "unreachable", {"command": ["true"],
+                                    "secrets": [{"name": "X", "valueFrom": "/kecs/db/host"}]})
+    assert task["stopCode"] == "TaskFailedToStart"
+    reason = task["stoppedReason"]
+    assert reason.startswith("ResourceInitializationError: unable to pull secrets"), reason
+    assert "GetParameter /kecs/db/host" in reason, reason
