@@ -24,6 +24,7 @@ fn task(cluster: &str, id: &str, status: &str, group: &str) -> StoredTask {
             ..Task::default()
         },
         client_token: Some(format!("token-{id}")),
+        protected_until: None,
     }
 }
 

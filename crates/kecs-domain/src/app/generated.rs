@@ -234,6 +234,20 @@ impl EcsApi for Kecs {
     ) -> Result<ListTasksResponse, EcsError> {
         ops::tasks::list_tasks(&self.core, ctx, input).await
     }
+    async fn get_task_protection(
+        &self,
+        ctx: &RequestContext,
+        input: GetTaskProtectionRequest,
+    ) -> Result<GetTaskProtectionResponse, EcsError> {
+        ops::task_protection::get_task_protection(&self.core, ctx, input).await
+    }
+    async fn update_task_protection(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateTaskProtectionRequest,
+    ) -> Result<UpdateTaskProtectionResponse, EcsError> {
+        ops::task_protection::update_task_protection(&self.core, ctx, input).await
+    }
     async fn create_service(
         &self,
         ctx: &RequestContext,

@@ -245,6 +245,7 @@ mod tests {
                 ..Task::default()
             },
             client_token: None,
+            protected_until: None,
         }
     }
 

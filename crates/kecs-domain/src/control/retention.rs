@@ -117,6 +117,7 @@ mod tests {
                 ..Task::default()
             },
             client_token: None,
+            protected_until: None,
         }
     }
 

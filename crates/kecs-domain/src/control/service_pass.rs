@@ -128,7 +128,13 @@ pub(crate) fn seen_task(state: &State, t: &Task, now: f64, grace: f64) -> SeenTa
                 .any(|d| d.essential != Some(false) && d.health_check.is_some())
         });
     let in_grace = t.started_at.is_some_and(|s| now - s < grace);
-    let state = if is_starting(t) {
+    let arn = t.task_arn.clone().unwrap_or_default();
+    let protected = state
+        .tasks
+        .summary(&arn)
+        .and_then(|s| s.protected_until)
+        .is_some_and(|until| until > now);
+    let seen = if is_starting(t) {
         SeenState::Pending
     } else if !checked || in_grace {
         SeenState::Healthy
@@ -140,9 +146,10 @@ pub(crate) fn seen_task(state: &State, t: &Task, now: f64, grace: f64) -> SeenTa
         }
     };
     SeenTask {
-        arn: t.task_arn.clone().unwrap_or_default(),
+        arn,
         deployment: t.started_by.clone().unwrap_or_default(),
-        state,
+        state: seen,
+        protected,
     }
 }
 

@@ -397,6 +397,7 @@ mod tests {
         let m = Mutation::PutTask(StoredTask {
             task: new,
             client_token: None,
+            protected_until: None,
         });
         let events = derive(&state, &m, 1_579_802_255.0);
         assert_eq!(events.len(), 1);

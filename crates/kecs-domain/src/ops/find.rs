@@ -29,6 +29,32 @@ pub(crate) fn cluster_arn(ctx: &RequestContext, ident: Option<&str>) -> Result<S
     }
 }
 
+/// The ARN a task identifier (ID or ARN) names in `cluster_arn`.
+pub(crate) fn task_arn_of(cluster_arn: &str, ident: &str) -> String {
+    if arn::is_arn(ident) {
+        ident.to_string()
+    } else {
+        format!("{}{ident}", task_prefix(cluster_arn))
+    }
+}
+
+/// The task of `cluster_arn` that `ident` (ID or ARN) names, if the caller may see it.
+pub(crate) fn find_task(
+    state: &State,
+    ctx: &RequestContext,
+    cluster_arn: &str,
+    ident: &str,
+) -> Option<StoredTask> {
+    let arn = task_arn_of(cluster_arn, ident);
+    if !ctx.owns(&arn) {
+        return None;
+    }
+    state
+        .tasks
+        .get(&arn)
+        .filter(|t| t.task.cluster_arn.as_deref() == Some(cluster_arn))
+}
+
 /// The ACTIVE cluster named by `ident`, or ClusterNotFoundException.
 pub(crate) fn active_cluster<'s>(
     state: &'s State,

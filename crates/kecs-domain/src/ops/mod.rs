@@ -19,6 +19,7 @@ pub(crate) mod services;
 pub(crate) mod tags;
 pub(crate) mod task_definitions;
 pub(crate) mod task_placement;
+pub(crate) mod task_protection;
 pub(crate) mod task_sets;
 pub(crate) mod tasks;
 

@@ -430,6 +430,7 @@ pub(crate) async fn place_tasks(
                 mutations.push(Mutation::PutTask(StoredTask {
                     task: task.clone(),
                     client_token: input.client_token.clone(),
+                    protected_until: None,
                 }));
                 mutations.push(Mutation::PutTags(arn, tags.clone()));
                 let mut shown = task;

@@ -4,37 +4,19 @@
 //! (see launch.rs); StopTask commits the stop decision and queues the stop. On an emulated
 //! runtime (`none`) both take effect at once, in the request's one write.
 
-use super::find::{active_cluster, cluster_arn, task_prefix, task_view, tasks_in};
+use super::find::{
+    active_cluster, cluster_arn, find_task as find, task_arn_of, task_view, tasks_in,
+};
 use super::task_placement::place_tasks;
 use crate::core::Core;
 use crate::model::*;
 use crate::ops::pagination::{paginate, Page, LIST};
-use crate::state::{Mutation, State, StoredTask, TaskSummary};
+use crate::state::{Mutation, TaskSummary};
 use crate::status::TaskStatus;
 use crate::{arn, EcsError, RequestContext};
 
 use crate::core::work::TaskWork;
 use crate::rules::task_state::{self};
-
-/// The ARN a task identifier (ID or ARN) names in `cluster_arn`.
-fn task_arn_of(cluster_arn: &str, ident: &str) -> String {
-    if arn::is_arn(ident) {
-        ident.to_string()
-    } else {
-        format!("{}{ident}", task_prefix(cluster_arn))
-    }
-}
-
-fn find(state: &State, ctx: &RequestContext, cluster_arn: &str, ident: &str) -> Option<StoredTask> {
-    let arn = task_arn_of(cluster_arn, ident);
-    if !ctx.owns(&arn) {
-        return None;
-    }
-    state
-        .tasks
-        .get(&arn)
-        .filter(|t| t.task.cluster_arn.as_deref() == Some(cluster_arn))
-}
 
 pub(crate) async fn run_task(
     core: &Core,

@@ -12,6 +12,9 @@ pub struct SeenTask {
     pub deployment: String,
     /// Where it is.
     pub state: SeenState,
+    /// Under scale-in protection (UpdateTaskProtection): scale-in and deployments leave it
+    /// running; a failing health check still replaces it.
+    pub protected: bool,
 }
 
 /// A service task's state, for scheduling.
@@ -83,14 +86,14 @@ pub fn decide(t: &Targets, primary: &str, tasks: &[SeenTask]) -> Decision {
         let extra = current.len() - desired;
         let mut doomed: Vec<&SeenTask> = current
             .iter()
-            .filter(|x| x.state == SeenState::Pending)
+            .filter(|x| x.state == SeenState::Pending && !x.protected)
             .copied()
             .collect();
         doomed.extend(
             current
                 .iter()
                 .rev()
-                .filter(|x| x.state != SeenState::Pending),
+                .filter(|x| x.state != SeenState::Pending && !x.protected),
         );
         doomed.truncate(extra);
         decision.stop.extend(doomed.iter().map(|x| x.arn.clone()));
@@ -110,7 +113,7 @@ pub fn decide(t: &Targets, primary: &str, tasks: &[SeenTask]) -> Decision {
     }
     // Stop old tasks: those not healthy at once, healthy ones only above the floor.
     let mut may_stop_healthy = (healthy_current + healthy_old).saturating_sub(floor(t) as usize);
-    for task in &old {
+    for task in old.iter().filter(|task| !task.protected) {
         if task.state != SeenState::Healthy {
             decision.stop.push(task.arn.clone());
         } else if may_stop_healthy > 0 {
@@ -150,8 +153,34 @@ mod tests {
                 arn: format!("{deployment}-{i}"),
                 deployment: deployment.into(),
                 state,
+                protected: false,
             })
             .collect()
+    }
+
+    #[test]
+    fn protected_tasks_survive_scale_in_and_deployments_but_not_failing_health() {
+        let mut seen = tasks("d1", SeenState::Healthy, 3);
+        seen[2].protected = true;
+        // Scale-in to one: the unprotected ones go, the protected one is the one kept.
+        let d = decide(&targets(1, 100, 200), "d1", &seen);
+        assert_eq!(d.stop, ["d1-1", "d1-0"]);
+        // With two protected, one stays above the desired count until protection ends.
+        seen[1].protected = true;
+        let d = decide(&targets(1, 100, 200), "d1", &seen);
+        assert_eq!(d.stop, ["d1-0"]);
+        assert!(!d.steady);
+        // A deployment replaces the old tasks but the protected one.
+        let mut old = tasks("d1", SeenState::Healthy, 2);
+        old[0].protected = true;
+        old.extend(tasks("d2", SeenState::Healthy, 2));
+        let d = decide(&targets(2, 0, 200), "d2", &old);
+        assert_eq!(d.stop, ["d1-1"]);
+        assert!(!d.steady, "not steady while a protected old task runs");
+        // Unhealthy: replaced, protected or not.
+        let mut sick = tasks("d1", SeenState::Unhealthy, 1);
+        sick[0].protected = true;
+        assert_eq!(decide(&targets(1, 100, 200), "d1", &sick).stop, ["d1-0"]);
     }
 
     #[test]
@@ -256,6 +285,7 @@ mod tests {
                         arn: format!("new-{next}"),
                         deployment: "new".into(),
                         state: SeenState::Pending,
+                        protected: false,
                     });
                     next += 1;
                 }

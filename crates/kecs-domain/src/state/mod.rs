@@ -40,6 +40,9 @@ pub struct StoredTask {
     /// The `clientToken` of the RunTask call that started it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
+    /// Until when (epoch seconds) its scale-in protection holds (UpdateTaskProtection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected_until: Option<f64>,
 }
 
 /// A service and what its scheduler remembers besides what ECS shows.
@@ -494,6 +497,7 @@ mod tests {
                 ..Task::default()
             },
             client_token: None,
+            protected_until: None,
         }
     }
 

@@ -40,6 +40,8 @@ pub struct TaskSummary {
     pub container_instance_arn: Option<Box<str>>,
     /// The [`token_hash`] of the RunTask `clientToken` that started it.
     pub client_token: Option<u64>,
+    /// Until when its scale-in protection holds (epoch seconds).
+    pub protected_until: Option<f64>,
 }
 
 impl TaskSummary {
@@ -70,6 +72,7 @@ impl Row for StoredTask {
             launch_type: t.launch_type,
             container_instance_arn: boxed(t.container_instance_arn.as_deref()),
             client_token: self.client_token.as_deref().map(token_hash),
+            protected_until: self.protected_until,
         }
     }
 }
