@@ -13,7 +13,7 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::StreamExt;
 use kecs_domain::ports::runtime::{RegistryAuth, RuntimeError};
 
-use super::{failed, is_status, is_unreachable};
+use super::{failed, is_unreachable};
 use crate::image_ref::{registry_of, split_reference};
 use crate::PullBehavior;
 
@@ -145,49 +145,55 @@ impl Puller {
         image: &str,
         auth: Option<&RegistryAuth>,
     ) -> Result<Option<String>, RuntimeError> {
-        let cached = match docker.inspect_image(image).await {
-            Ok(_) => true,
-            Err(e) if is_status(&e, 404) => false,
+        let inspected = match docker.inspect_image(image).await {
+            Ok(found) => Some(found),
             Err(e) if is_unreachable(&e) => return Err(failed("inspecting an image", e)),
-            Err(_) => false,
+            Err(_) => None,
         };
+        let cached = inspected.is_some();
         let pulled_before = self
             .pulled
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .contains(image);
-        if self.behavior.pulls(cached, pulled_before) {
-            let (key, pulling) = self.shared_pull(docker, image, auth);
-            let outcome = pulling.await;
-            self.inflight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
-            match outcome {
-                Ok(()) => {
-                    self.pulled
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(image.to_string());
-                }
-                Err(why) if cached && self.behavior.falls_back() => {
-                    tracing::info!(%image, error = %why, "pull failed; using the cached image");
-                }
-                Err(why) => {
-                    return Err(RuntimeError::engine(format!(
-                        "CannotPullContainerError: Error response from daemon: {why}"
-                    )))
-                }
-            }
+        // What the engine had before any pull (also the digest when nothing new comes).
+        let cached_digest = || inspected.and_then(|i| digest_in(image, i.repo_digests?));
+        if !self.behavior.pulls(cached, pulled_before) {
+            return Ok(cached_digest());
         }
-        Ok(digest_of(docker, image).await)
+        let (key, pulling) = self.shared_pull(docker, image, auth);
+        let outcome = pulling.await;
+        self.inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        match outcome {
+            Ok(()) => {
+                self.pulled
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(image.to_string());
+                Ok(digest_of(docker, image).await)
+            }
+            Err(why) if cached && self.behavior.falls_back() => {
+                tracing::info!(%image, error = %why, "pull failed; using the cached image");
+                Ok(cached_digest())
+            }
+            Err(why) => Err(RuntimeError::engine(format!(
+                "CannotPullContainerError: Error response from daemon: {why}"
+            ))),
+        }
     }
 }
 
 /// The digest the engine recorded for `image` when it was pulled from its repository.
 async fn digest_of(docker: &Docker, image: &str) -> Option<String> {
+    digest_in(image, docker.inspect_image(image).await.ok()?.repo_digests?)
+}
+
+/// The digest of `image` among the engine's `repo@digest` entries for it.
+fn digest_in(image: &str, digests: Vec<String>) -> Option<String> {
     let (repo, _) = split_reference(image);
-    let digests = docker.inspect_image(image).await.ok()?.repo_digests?;
     let named = |d: &&String| d.split_once('@').is_some_and(|(r, _)| r == repo);
     let chosen = digests.iter().find(named).or(digests.first())?;
     chosen.split_once('@').map(|(_, digest)| digest.to_string())
