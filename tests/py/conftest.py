@@ -257,6 +257,23 @@ def remove_containers_of(s):
 
 
 @pytest.fixture
+def start_docker(kecs_binary, tmp_path):
+    """Starts docker-runtime KECSes with extra environment (`start(**env)` answers an ECS
+    client); all stopped, and their containers removed, afterwards."""
+    started = []
+
+    def start(**env):
+        s = KecsServer(tmp_path / f"data{len(started)}", runtime="docker", env=env).start()
+        started.append(s)
+        return make_client(s.api_url)
+
+    yield start
+    for s in started:
+        s.stop()
+        remove_containers_of(s)
+
+
+@pytest.fixture
 def aws_docker(docker_server):
     """`aws` against the docker-runtime KECS."""
     yield from _aws_cli(docker_server)

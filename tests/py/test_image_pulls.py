@@ -141,6 +141,26 @@ def test_a_missing_image_is_pulled_and_its_digest_reported(registry, start):
     assert registry.pulls() == 1
 
 
+def test_a_service_revision_records_its_images_digest(registry, start):
+    # ECS resolves a deployment's image tags to digests; locally, once its first task pulled.
+    ecs = make_client(start("kecs").api_url)
+    ecs.create_cluster(clusterName="pull")
+    ecs.register_task_definition(family="svc", containerDefinitions=[{
+        "name": "app", "image": registry.image, "memory": 32, "stopTimeout": 1,
+        "command": ["sleep", "300"]}])
+    ecs.create_service(cluster="pull", serviceName="svc", taskDefinition="svc", desiredCount=1)
+    ecs.get_waiter("services_stable").wait(cluster="pull", services=["svc"],
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    deployments = ecs.list_service_deployments(cluster="pull", service="svc")["serviceDeployments"]
+    deployment = ecs.describe_service_deployments(
+        serviceDeploymentArns=[deployments[0]["serviceDeploymentArn"]])["serviceDeployments"][0]
+    revision = ecs.describe_service_revisions(
+        serviceRevisionArns=[deployment["targetServiceRevision"]["arn"]])["serviceRevisions"][0]
+    assert revision["containerImages"] == [
+        {"containerName": "app", "image": registry.image, "imageDigest": registry.digest}]
+    ecs.update_service(cluster="pull", service="svc", desiredCount=0)
+
+
 def test_credentials_come_from_dockers_configuration(private_registry, start, tmp_path):
     task = run(start("anon", DOCKER_CONFIG=str(tmp_path / "empty")), private_registry.image)
     assert (task["lastStatus"], task["stopCode"]) == ("STOPPED", "TaskFailedToStart")

@@ -6,7 +6,7 @@ import json
 import signal
 import time
 
-from conftest import FakeKube, http, make_client
+from conftest import FakeKube, KecsServer, free_port, http, make_client
 
 
 def wait_status(ecs, cluster, arn, status, timeout=60):
@@ -115,6 +115,41 @@ def test_a_service_with_ports_has_a_kubernetes_service_while_it_lives(kecs_binar
         while http("GET", url)[0] != 404 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert http("GET", url)[0] == 404, "the Kubernetes Service goes with the ECS service"
+    finally:
+        kecs.stop(signal.SIGKILL)
+        fake.stop()
+
+
+def test_pods_are_told_where_the_task_endpoints_are(kecs_binary, tmp_path):
+    # Pods cannot reach 169.254.170.2 on the KECS host: on Kubernetes the endpoints are served
+    # where --metadata-addr says, and pods are told --metadata-url (here: the same address).
+    fake = FakeKube(tmp_path)
+    port = free_port()
+    kecs = KecsServer(tmp_path / "data", runtime="kubernetes", env={
+        "KUBECONFIG": fake.kubeconfig, "KECS_METADATA_ADDR": f"127.0.0.1:{port}"}).start()
+    try:
+        ecs = make_client(kecs.api_url)
+        ecs.create_cluster(clusterName="meta")
+        ecs.register_task_definition(
+            family="meta", taskRoleArn="arn:aws:iam::000000000000:role/app",
+            containerDefinitions=[{"name": "app", "image": kecs.image, "memory": 32,
+                                   "stopTimeout": 1, "command": ["sleep", "300"]}])
+        arn = ecs.run_task(cluster="meta", taskDefinition="meta")["tasks"][0]["taskArn"]
+        task = wait_status(ecs, "meta", arn, "RUNNING")
+        namespace, pod = task["containers"][0]["runtimeId"].split("/")[:2]
+        status, _, body = http("GET", f"{fake.url}/api/v1/namespaces/{namespace}/pods/{pod}")
+        assert status == 200, body
+        env = {e["name"]: e.get("value") for e in json.loads(body)["spec"]["containers"][0]["env"]}
+        uri = env["ECS_CONTAINER_METADATA_URI_V4"]
+        assert uri.startswith(f"http://127.0.0.1:{port}/v4/"), uri
+        status, _, body = http("GET", uri + "/task")
+        assert status == 200, body
+        assert json.loads(body)["TaskARN"] == arn
+        status, _, body = http("GET", env["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+                               headers={"Authorization": env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
+        assert status == 200, body
+        assert json.loads(body)["RoleArn"] == "arn:aws:iam::000000000000:role/app"
+        ecs.stop_task(cluster="meta", task=arn)
     finally:
         kecs.stop(signal.SIGKILL)
         fake.stop()

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import KecsServer, free_port, make_client, remove_containers_of
+from conftest import free_port, make_client
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}
 DB = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf"
@@ -32,19 +32,8 @@ LOG_LEVEL=from-file
 
 
 @pytest.fixture
-def start(kecs_binary, tmp_path):
-    """Starts a docker-runtime KECS with extra environment; stopped and cleaned afterwards."""
-    started = []
-
-    def start(**env):
-        s = KecsServer(tmp_path / f"data{len(started)}", runtime="docker", env=env).start()
-        started.append(s)
-        return make_client(s.api_url)
-
-    yield start
-    for s in started:
-        s.stop()
-        remove_containers_of(s)
+def start(start_docker):
+    return start_docker
 
 
 @pytest.fixture

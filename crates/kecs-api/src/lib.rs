@@ -1,6 +1,7 @@
 //! KECS's inbound HTTP: the ECS API over the AWS JSON 1.1 protocol on the API port, and the
 //! admin endpoints (health, readiness, metrics, reset) on the admin port; state changes as
-//! events over a WebSocket (`/ws/events`) and the web UI (`/ui/`) on the API port.
+//! events over a WebSocket (`/ws/events`) and the web UI (`/ui/`) on the API port; and the
+//! endpoints the ECS agent serves tasks' containers (metadata, credentials) on their own.
 
 mod admin;
 mod auth;
@@ -11,6 +12,7 @@ mod events;
 mod hosts;
 mod metrics;
 mod protocol;
+mod task_endpoints;
 mod ui;
 mod workers;
 
@@ -64,6 +66,12 @@ pub fn api_routes(cfg: &mut actix_web::web::ServiceConfig) {
         .route("/ui", actix_web::web::get().to(ui::redirect))
         .route("/ui/{file:.*}", actix_web::web::get().to(ui::asset));
     admin::logs_route(cfg);
+}
+
+/// Routes of the task endpoints' listener (metadata, credentials, agent API), which only
+/// tasks' containers are told about.
+pub fn task_endpoint_routes(cfg: &mut actix_web::web::ServiceConfig) {
+    task_endpoints::routes(cfg);
 }
 
 /// Routes of the admin port.

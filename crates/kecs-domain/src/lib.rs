@@ -32,3 +32,4 @@ pub use context::RequestContext;
 pub use control::Controller;
 pub use error::{Cause, EcsError};
 pub use ops::census::Census;
+pub use ops::task_metadata::{EndpointError, MetadataVersion};

@@ -22,14 +22,20 @@ fn failed(what: String, cause: impl std::error::Error + Send + Sync + 'static) -
     }
 }
 
+/// The SDKs' configuration for `endpoint_url` in `region`, signed with the credentials KECS
+/// runs with.
+pub(crate) async fn endpoint_config(endpoint_url: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint_url)
+        .region(aws_config::Region::new(region.to_string()))
+        .load()
+        .await
+}
+
 impl AwsSecrets {
     /// Clients of `endpoint_url` in `region` (no request is made yet).
     pub async fn new(endpoint_url: &str, region: &str) -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(endpoint_url)
-            .region(aws_config::Region::new(region.to_string()))
-            .load()
-            .await;
+        let config = endpoint_config(endpoint_url, region).await;
         // Path-style bucket addressing: a local endpoint has no per-bucket host names.
         let s3 = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(true)
@@ -124,6 +130,6 @@ impl SecretSource for AwsSecrets {
 #[error("{0}")]
 pub struct ContextError(String);
 
-fn context(e: impl std::error::Error) -> ContextError {
+pub(crate) fn context(e: impl std::error::Error) -> ContextError {
     ContextError(aws_sdk_ssm::error::DisplayErrorContext(&e).to_string())
 }

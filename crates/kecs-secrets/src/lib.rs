@@ -1,8 +1,10 @@
 //! KECS's secret sources, the domain's secrets port ([`kecs_domain::ports::secrets`]) over a
 //! local file ([`FileSecrets`]) and AWS-compatible endpoints ([`AwsSecrets`]); [`Chain`] asks
-//! several in turn.
+//! several in turn. Task-role credentials (the credentials port) from KECS's own credentials
+//! ([`HostCredentials`]) or an STS endpoint ([`StsCredentials`]).
 
 mod aws;
+mod credentials;
 mod file;
 
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use std::sync::Arc;
 use kecs_domain::ports::secrets::{SecretError, SecretSource};
 
 pub use aws::{AwsSecrets, ContextError};
+pub use credentials::{HostCredentials, StsCredentials};
 pub use file::{FileSecrets, SecretsFileError};
 
 /// Sources asked in order: the first that has a value answers; when none has it, the first

@@ -103,6 +103,17 @@ impl ContainerRuntime for CountedRuntime {
         self.counted(self.inner.logs(task, container, tail).await)
     }
 
+    async fn container_stats(
+        &self,
+        runtime_id: &str,
+    ) -> Result<Option<serde_json::Value>, RuntimeError> {
+        self.counted(self.inner.container_stats(runtime_id).await)
+    }
+
+    fn engine_name(&self, task: &Task, container: &str) -> Option<String> {
+        self.inner.engine_name(task, container)
+    }
+
     async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
         self.counted(self.inner.inventory().await)
     }

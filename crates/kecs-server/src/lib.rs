@@ -5,12 +5,15 @@
 //! Without the default `duckdb` feature nothing here compiles DuckDB; the server then keeps its
 //! state in memory only.
 
+mod background;
 mod counted_runtime;
+mod data_dir;
 mod error;
 mod secrets;
 pub mod serve;
 pub mod settings;
 mod supervise;
+pub mod task_endpoints;
 pub mod testing;
 
 pub use error::ServerError;

@@ -1,14 +1,13 @@
 //! Wiring: store, service, controllers, the API and admin listeners, and graceful shutdown.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
-use futures::StreamExt;
 use kecs_api::{AllowedHosts, AppState, ConformanceLog, EventHub, Metrics, Workers};
 use kecs_domain::ports::clock::SystemClock;
+use kecs_domain::ports::credentials::{CredentialSource, StaticCredentials};
 use kecs_domain::ports::runtime::{ContainerRuntime, NoneRuntime};
 use kecs_domain::ports::secrets::{NoSecrets, SecretSource};
 use kecs_domain::ports::store::{MemoryStore, Store};
@@ -18,10 +17,12 @@ use kecs_runtime::docker::DockerRuntime;
 use kecs_runtime::kubernetes::KubernetesRuntime;
 use kecs_runtime::{PullBehavior, RuntimeKind};
 
+use crate::background::supervise_workers;
 use crate::counted_runtime::CountedRuntime;
+use crate::data_dir::{endpoint_key, instance_id};
 use crate::error::ServerError;
 use crate::settings::Settings;
-use crate::supervise::{supervise, RESTART_DELAY};
+use crate::task_endpoints::EndpointSettings;
 
 fn open_store(data_dir: &str, repair_journal: bool) -> Result<Arc<dyn Store>, ServerError> {
     if data_dir == ":memory:" {
@@ -38,11 +39,13 @@ fn open_durable(data_dir: &str, repair_journal: bool) -> Result<Arc<dyn Store>, 
     } else {
         OnDamage::Refuse
     };
-    let (store, repairs) = kecs_store::DuckStore::open_with(Path::new(data_dir), on_damage)
-        .map_err(|source| ServerError::Store {
-            context: "opening the store".into(),
-            source,
-        })?;
+    let (store, repairs) =
+        kecs_store::DuckStore::open_with(std::path::Path::new(data_dir), on_damage).map_err(
+            |source| ServerError::Store {
+                context: "opening the store".into(),
+                source,
+            },
+        )?;
     for repair in repairs {
         tracing::warn!(repair = %repair, "--repair-journal dropped part of the journal");
     }
@@ -56,122 +59,33 @@ fn open_durable(data_dir: &str, _repair_journal: bool) -> Result<Arc<dyn Store>,
     )))
 }
 
-/// The name this KECS labels its containers with, so that it adopts (and cleans up) only its
-/// own: kept in the data directory, so a restart on the same data is the same instance.
-fn instance_id(data_dir: &str) -> Result<String, ServerError> {
-    let fresh = || uuid::Uuid::new_v4().simple().to_string();
-    if data_dir == ":memory:" {
-        return Ok(fresh());
-    }
-    let path = Path::new(data_dir).join("instance-id");
-    if let Ok(id) = std::fs::read_to_string(&path) {
-        if !id.trim().is_empty() {
-            return Ok(id.trim().to_string());
-        }
-    }
-    let id = fresh();
-    write_durably(&path, id.as_bytes())
-        .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))?;
-    Ok(id)
-}
-
-/// Writes `contents` to `path` so that a crash leaves either the old file or the whole new one:
-/// a temporary file synced to disk, renamed over `path`, then the directory synced (the rename).
-fn write_durably(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    match path.parent() {
-        Some(dir) => std::fs::File::open(dir)?.sync_all(),
-        None => Ok(()),
-    }
-}
-
-/// The runtime tasks run on.
+/// The runtime tasks run on; on Docker, `endpoint_gateway` (the task endpoints' link-local
+/// address) is made an address of this host first.
 async fn runtime(
     name: &str,
     instance: &str,
     pull: PullBehavior,
+    endpoint_gateway: Option<std::net::Ipv4Addr>,
 ) -> Result<Arc<dyn ContainerRuntime>, ServerError> {
     Ok(match name.parse::<RuntimeKind>()? {
         RuntimeKind::None => Arc::new(NoneRuntime),
-        RuntimeKind::Docker => Arc::new(
-            DockerRuntime::connect(instance)
+        RuntimeKind::Docker => {
+            let docker = DockerRuntime::connect(instance)
                 .await?
-                .with_image_pull(pull),
-        ),
+                .with_image_pull(pull);
+            if let Some(gateway) = endpoint_gateway {
+                if let Err(e) = docker.ensure_endpoint_network(gateway).await {
+                    tracing::warn!(error = %e, "cannot give this host the task endpoints' address");
+                }
+            }
+            Arc::new(docker)
+        }
         RuntimeKind::Kubernetes => Arc::new(
             KubernetesRuntime::connect(instance)
                 .await?
                 .with_image_pull(pull),
         ),
     })
-}
-
-/// The task controller's eyes: feeds what the runtime reports into the task state machine,
-/// from its event stream at once and from a periodic resync that catches what the stream missed
-/// (events before the subscription was up, or while it was broken).
-async fn watch_runtime(runtime: Arc<dyn ContainerRuntime>, kecs: Arc<Kecs>) {
-    let mut resync = tokio::time::interval(std::time::Duration::from_secs(2));
-    loop {
-        let mut events = runtime.events();
-        loop {
-            tokio::select! {
-                next = events.next() => match next {
-                    Some(Ok(event)) => {
-                        if let Err(e) = kecs.on_runtime_event(event.clone()).await {
-                            tracing::error!(?event, error = %e, "recording a runtime event failed");
-                        }
-                    }
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "the runtime's event stream failed; subscribing again");
-                        break;
-                    }
-                    None => break,
-                },
-                _ = resync.tick() => match runtime.inventory().await {
-                    Ok(observed) => {
-                        if let Err(e) = kecs.reconcile_with(&observed, false).await {
-                            tracing::error!(error = %e, "resync failed");
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "listing KECS's containers failed"),
-                },
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    }
-}
-
-/// The service scheduler's safety net: a pass for every service at start-up and every 30 s
-/// (passes otherwise run when a service or one of its tasks changes).
-async fn resync_services(kecs: Arc<Kecs>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
-    loop {
-        every.tick().await;
-        kecs.resync_services();
-    }
-}
-
-/// Forgets stopped tasks older than `retention` (and removes their containers), looking every
-/// half retention, at least every minute.
-async fn forget_stopped_tasks(kecs: Arc<Kecs>, retention: std::time::Duration) {
-    let every = (retention / 2).clamp(
-        std::time::Duration::from_secs(1),
-        std::time::Duration::from_secs(60),
-    );
-    let mut ticks = tokio::time::interval(every);
-    loop {
-        ticks.tick().await;
-        match kecs.forget_stopped_tasks(retention).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(tasks = n, "forgot stopped tasks past their retention"),
-            Err(e) => tracing::warn!(error = %e, "forgetting stopped tasks failed"),
-        }
-    }
 }
 
 /// Adopts what the runtime runs for this instance after a restart (also after kill -9):
@@ -183,57 +97,6 @@ async fn recover(runtime: &dyn ContainerRuntime, kecs: &Kecs) -> Result<(), Serv
         .map_err(ServerError::Recovery)?;
     tracing::info!(containers = observed.len(), "recovered the runtime's state");
     Ok(())
-}
-
-/// Starts every background worker under supervision: the domain's queue-driven controllers
-/// (task launcher, service scheduler, cluster cleanup), the runtime watch, the services' resync
-/// and the retention sweeper. Each is reported on `/ready` and started again if it stops.
-fn supervise_workers(
-    state: &AppState,
-    runtime: Arc<dyn ContainerRuntime>,
-    retention: std::time::Duration,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let workers = &state.workers;
-    let kecs = &state.kecs;
-    let mut handles: Vec<_> = kecs
-        .controllers()
-        .into_iter()
-        .map(|controller| {
-            supervise(
-                controller.name(),
-                workers.clone(),
-                RESTART_DELAY,
-                move || {
-                    let controller = controller.clone();
-                    async move { controller.run().await }
-                },
-            )
-        })
-        .collect();
-    if !runtime.is_emulated() {
-        let kecs = kecs.clone();
-        handles.push(supervise(
-            "runtime-watch",
-            workers.clone(),
-            RESTART_DELAY,
-            move || watch_runtime(runtime.clone(), kecs.clone()),
-        ));
-    }
-    let k = kecs.clone();
-    handles.push(supervise(
-        "service-resync",
-        workers.clone(),
-        RESTART_DELAY,
-        move || resync_services(k.clone()),
-    ));
-    let k = kecs.clone();
-    handles.push(supervise(
-        "retention-sweeper",
-        workers.clone(),
-        RESTART_DELAY,
-        move || forget_stopped_tasks(k.clone(), retention),
-    ));
-    handles
 }
 
 /// What one KECS instance serves from.
@@ -262,6 +125,11 @@ pub struct Wiring {
     pub admin_token: Option<String>,
     /// Where tasks' secrets and environment files come from.
     pub secrets: Arc<dyn SecretSource>,
+    /// Where tasks' containers reach the task endpoints (metadata, credentials, agent API);
+    /// none: they are not served.
+    pub task_endpoints: Option<EndpointSettings>,
+    /// Where task-role credentials come from.
+    pub task_credentials: Arc<dyn CredentialSource>,
 }
 
 impl Wiring {
@@ -271,7 +139,7 @@ impl Wiring {
         let instance = instance_id(":memory:")?;
         Ok(Self {
             store: Arc::new(MemoryStore::new()),
-            runtime: runtime(runtime_name, &instance, PullBehavior::default()).await?,
+            runtime: runtime(runtime_name, &instance, PullBehavior::default(), None).await?,
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             allow_reset: true,
@@ -282,6 +150,8 @@ impl Wiring {
             auth: kecs_api::Auth::none(),
             admin_token: None,
             secrets: Arc::new(NoSecrets),
+            task_endpoints: None,
+            task_credentials: Arc::new(StaticCredentials),
         })
     }
 }
@@ -292,8 +162,9 @@ pub struct Started {
     pub api_addr: SocketAddr,
     /// The admin endpoints' address.
     pub admin_addr: SocketAddr,
-    api: ServerHandle,
-    admin: ServerHandle,
+    /// The task endpoints' address, when they are served.
+    pub task_endpoints_addr: Option<SocketAddr>,
+    handles: Vec<ServerHandle>,
     servers: tokio::task::JoinHandle<std::io::Result<()>>,
     controllers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -301,7 +172,7 @@ pub struct Started {
 impl Started {
     /// Stops serving (draining in-flight requests when `graceful`) and stops the controllers.
     pub async fn stop(self, graceful: bool) {
-        tokio::join!(self.api.stop(graceful), self.admin.stop(graceful));
+        futures::future::join_all(self.handles.iter().map(|h| h.stop(graceful))).await;
         let _ = self.servers.await;
         for c in self.controllers {
             c.abort();
@@ -331,6 +202,9 @@ pub async fn start(
         wiring.runtime,
         metrics.runtime_errors(),
     ));
+    let endpoints = wiring
+        .task_endpoints
+        .and_then(crate::task_endpoints::listen);
     let kecs = Arc::new(
         Kecs::open(wiring.store, Arc::new(SystemClock), runtime.clone())
             .await
@@ -340,7 +214,9 @@ pub async fn start(
             })?
             .with_events(Arc::new(events.clone()))
             .with_container_policy(wiring.container_policy)
-            .with_secrets(wiring.secrets),
+            .with_secrets(wiring.secrets)
+            .with_task_endpoints(endpoints.as_ref().map(|(_, e)| e.clone()))
+            .with_task_credentials(wiring.task_credentials),
     );
     let state = AppState {
         kecs,
@@ -362,6 +238,7 @@ pub async fn start(
     let data = web::Data::new(state);
 
     let api_data = data.clone();
+    let endpoint_data = data.clone();
     let api = HttpServer::new(move || {
         App::new()
             .app_data(api_data.clone())
@@ -384,15 +261,32 @@ pub async fn start(
     .bind(admin_addr)
     .map_err(|e| ServerError::io(format!("cannot listen on {admin_addr} (admin)"), e))?;
     let admin_bound = admin.addrs();
-    let (api, admin) = (api.run(), admin.run());
+    let mut servers = vec![api.run(), admin.run()];
+    let mut task_endpoints_addr = None;
+    if let Some((listener, _)) = endpoints {
+        task_endpoints_addr = listener.local_addr().ok();
+        let endpoint_data = endpoint_data.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(endpoint_data.clone())
+                .configure(kecs_api::task_endpoint_routes)
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .map_err(|e| ServerError::io("the task endpoints' listener", e))?;
+        servers.push(server.run());
+    }
     let started = Started {
         api_addr: first_addr(&api_bound, "api")?,
         admin_addr: first_addr(&admin_bound, "admin")?,
-        api: api.handle(),
-        admin: admin.handle(),
+        task_endpoints_addr,
+        handles: servers.iter().map(|s| s.handle()).collect(),
         servers: tokio::spawn(async move {
-            let (a, b) = tokio::join!(api, admin);
-            a.and(b)
+            futures::future::join_all(servers)
+                .await
+                .into_iter()
+                .collect::<std::io::Result<()>>()
         }),
         controllers,
     };
@@ -412,7 +306,17 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         .image_pull
         .parse::<PullBehavior>()
         .map_err(|e| ServerError::Setting(format!("image_pull: {e}")))?;
-    let task_runtime = runtime(&settings.runtime, &instance, pull).await?;
+    let endpoint_addr = crate::task_endpoints::address(&settings);
+    let gateway = crate::task_endpoints::network_gateway(endpoint_addr);
+    let task_runtime = runtime(&settings.runtime, &instance, pull, gateway).await?;
+    let task_endpoints = match endpoint_addr {
+        Some(addr) => Some(EndpointSettings {
+            addr,
+            url: settings.metadata_url.clone().filter(|u| !u.is_empty()),
+            key: endpoint_key(&settings.data_dir)?,
+        }),
+        None => None,
+    };
     let conformance = match &settings.conformance_log {
         Some(p) => Some(
             ConformanceLog::open(p)
@@ -438,6 +342,8 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         auth: settings.api_auth(),
         admin_token: settings.admin_token.clone().filter(|t| !t.is_empty()),
         secrets: crate::secrets::source(&settings).await?,
+        task_endpoints,
+        task_credentials: crate::task_endpoints::credentials(&settings).await,
     };
     let mut started = start(wiring, &settings.api_addr, &settings.admin_addr)
         .await
@@ -483,31 +389,5 @@ async fn shutdown_signal() -> &'static str {
     tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_instance_id_is_kept_in_the_data_directory() {
-        let dir = std::env::temp_dir().join(format!("kecs-instance-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let data_dir = dir.to_string_lossy().into_owned();
-        let first = instance_id(&data_dir).unwrap();
-        assert_eq!(first.len(), 32);
-        assert_eq!(
-            instance_id(&data_dir).unwrap(),
-            first,
-            "a restart is the same instance"
-        );
-        assert_eq!(
-            std::fs::read_to_string(dir.join("instance-id")).unwrap(),
-            first
-        );
-        assert!(!dir.join("instance-id.tmp").exists());
-        assert_ne!(instance_id(":memory:").unwrap(), first);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -87,6 +87,18 @@ pub struct ServerArgs {
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
+    /// Where tasks' containers reach the task metadata, credentials and agent endpoints, or
+    /// `off` [default: 169.254.170.2:51679 on docker (KECS makes the address the host's own
+    /// through a Docker network), off elsewhere]
+    #[arg(long, env = "KECS_METADATA_ADDR")]
+    pub metadata_addr: Option<String>,
+    /// The base URL containers are told for those endpoints [default: http:// and the bound address]
+    #[arg(long, env = "KECS_METADATA_URL")]
+    pub metadata_url: Option<String>,
+    /// Where task-role credentials come from: static (test credentials), host (the credentials
+    /// KECS runs with) or sts (AssumeRole of the task role at --aws-endpoint-url) [default: static]
+    #[arg(long, env = "KECS_TASK_CREDENTIALS")]
+    pub task_credentials: Option<String>,
     /// Append every API response to this JSON-lines file (for the conformance tests).
     #[arg(long, env = "KECS_CONFORMANCE_LOG", hide = true)]
     pub conformance_log: Option<PathBuf>,
@@ -141,6 +153,14 @@ pub struct Settings {
     /// The admin port's bearer token.
     #[serde(default)]
     pub admin_token: Option<String>,
+    /// Where containers reach the task endpoints (`off`: nowhere); none: the runtime's default.
+    #[serde(default)]
+    pub metadata_addr: Option<String>,
+    /// The base URL containers are told for the task endpoints.
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    /// `static`, `host` or `sts`.
+    pub task_credentials: String,
     /// Where every API response is recorded (conformance tests).
     #[serde(default)]
     pub conformance_log: Option<PathBuf>,
@@ -189,6 +209,7 @@ impl Settings {
             ("container_policy", "permissive".to_string()),
             ("image_pull", "default".to_string()),
             ("auth", "none".to_string()),
+            ("task_credentials", "static".to_string()),
         ];
         for (k, v) in defaults {
             b = b.set_default(k, v)?;
@@ -217,6 +238,9 @@ impl Settings {
             ("access_key_id", args.access_key_id.clone()),
             ("secret_access_key", args.secret_access_key.clone()),
             ("admin_token", args.admin_token.clone()),
+            ("metadata_addr", args.metadata_addr.clone()),
+            ("metadata_url", args.metadata_url.clone()),
+            ("task_credentials", args.task_credentials.clone()),
         ];
         for (k, v) in overrides {
             b = b.set_override_option(k, v)?;
@@ -253,6 +277,24 @@ impl Settings {
                 "log_format must be text or json, not '{}'",
                 self.log_format
             )));
+        }
+        if !matches!(self.task_credentials.as_str(), "static" | "host" | "sts") {
+            return Err(ServerError::Setting(format!(
+                "task_credentials must be static, host or sts, not '{}'",
+                self.task_credentials
+            )));
+        }
+        if self.task_credentials == "sts" && self.aws_endpoint_url.is_none() {
+            return Err(ServerError::Setting(
+                "task_credentials sts needs --aws-endpoint-url (the STS endpoint)".into(),
+            ));
+        }
+        if let Some(addr) = self.metadata_addr.as_deref().filter(|a| *a != "off") {
+            addr.parse::<std::net::SocketAddr>().map_err(|e| {
+                ServerError::Setting(format!(
+                    "metadata_addr must be an address and port (or off), not '{addr}': {e}"
+                ))
+            })?;
         }
         if !matches!(self.container_policy.as_str(), "permissive" | "restricted") {
             return Err(ServerError::Setting(format!(
@@ -305,6 +347,8 @@ mod tests {
         assert!(s.allowed_hosts.is_empty());
         assert_eq!(s.container_policy, "permissive");
         assert!(!s.allow_docker_socket);
+        assert_eq!(s.task_credentials, "static");
+        assert_eq!(s.metadata_addr, None, "the runtime's default");
     }
 
     #[test]
@@ -355,6 +399,18 @@ mod tests {
             },
             ServerArgs {
                 container_policy: Some("lax".into()),
+                ..ServerArgs::default()
+            },
+            ServerArgs {
+                task_credentials: Some("vault".into()),
+                ..ServerArgs::default()
+            },
+            ServerArgs {
+                task_credentials: Some("sts".into()),
+                ..ServerArgs::default()
+            },
+            ServerArgs {
+                metadata_addr: Some("169.254.170.2".into()),
                 ..ServerArgs::default()
             },
         ] {

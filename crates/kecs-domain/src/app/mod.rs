@@ -10,16 +10,19 @@ use std::time::Duration;
 use crate::control::{lifecycle, reconciler, retention, service_scheduler, Controller};
 use crate::core::Core;
 use crate::model::HealthStatus;
-use crate::ops::{census, logs};
+use crate::ops::{agent_endpoints, census, logs, task_metadata};
 use crate::ports::clock::Clock;
+use crate::ports::credentials::CredentialSource;
 use crate::ports::events::EventBus;
 use crate::ports::ids::{Ids, RandomIds};
 use crate::ports::runtime::{ContainerExit, ContainerRuntime, ObservedContainer, RuntimeEvent};
 use crate::ports::secrets::SecretSource;
 use crate::ports::store::{Store, StoreError};
 use crate::rules::container_policy::ContainerPolicy;
+use crate::rules::task_endpoints::TaskEndpoints;
 use crate::state::Mutation;
-use crate::{Census, EcsError};
+use crate::{Census, EcsError, EndpointError, MetadataVersion};
+use serde_json::Value;
 
 /// KECS's ECS service over a store, a clock and a container runtime.
 pub struct Kecs {
@@ -73,6 +76,64 @@ impl Kecs {
     pub fn with_secrets(self, source: Arc<dyn SecretSource>) -> Self {
         self.core.set_secrets(source);
         self
+    }
+
+    /// Tells the containers of tasks launched from now on where the task endpoints are served
+    /// (metadata, credentials, agent API); by default they are not told.
+    pub fn with_task_endpoints(self, endpoints: Option<TaskEndpoints>) -> Self {
+        self.core.set_endpoints(endpoints);
+        self
+    }
+
+    /// Answers task-role credentials requests from `source` (static test credentials by default).
+    pub fn with_task_credentials(self, source: Arc<dyn CredentialSource>) -> Self {
+        self.core.set_credentials(source);
+        self
+    }
+
+    /// Task metadata: the container an endpoint ID names (`${ECS_CONTAINER_METADATA_URI_V4}`),
+    /// or its whole task (`/task`).
+    pub fn task_metadata(
+        &self,
+        id: &str,
+        version: MetadataVersion,
+        whole_task: bool,
+    ) -> Result<Value, EndpointError> {
+        if whole_task {
+            task_metadata::task(&self.core, id, version)
+        } else {
+            task_metadata::container(&self.core, id, version)
+        }
+    }
+
+    /// The engine's statistics of the container an endpoint ID names (`/stats`), or of each
+    /// container of its task by Docker ID (`/task/stats`).
+    pub async fn task_stats(&self, id: &str, whole_task: bool) -> Result<Value, EndpointError> {
+        if whole_task {
+            task_metadata::task_stats(&self.core, id).await
+        } else {
+            task_metadata::container_stats(&self.core, id).await
+        }
+    }
+
+    /// Task-role credentials for a credentials ID (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) and the
+    /// request's `Authorization` header.
+    pub async fn task_credentials(
+        &self,
+        id: &str,
+        authorization: Option<&str>,
+    ) -> Result<Value, EndpointError> {
+        agent_endpoints::credentials(&self.core, id, authorization).await
+    }
+
+    /// The agent API's task protection (`${ECS_AGENT_URI}/task-protection/v1/state`): read with
+    /// no `body`, changed with one.
+    pub async fn agent_task_protection(
+        &self,
+        id: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Value, EndpointError> {
+        agent_endpoints::task_protection(&self.core, id, body).await
     }
 
     /// Checks that the store answers.

@@ -92,12 +92,19 @@ async fn advance(core: &Core, task_arn: &str, change: impl FnOnce(&mut Task)) ->
 
 async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Result<(), Abort> {
     let arn = task.task_arn.clone().unwrap_or_default();
-    // Secrets and environment files become environment here, in a definition kept only for
-    // the launch.
+    // Secrets, environment files and the endpoints' addresses become environment here, in a
+    // definition kept only for the launch.
     let resolved = super::task_secrets::resolve(core, task, td)
         .await
         .map_err(Abort::Failed)?;
-    let td = resolved.as_ref().unwrap_or(td);
+    let mut launch = match resolved {
+        Some(resolved) => std::borrow::Cow::Owned(resolved),
+        None => std::borrow::Cow::Borrowed(td),
+    };
+    if let Some(endpoints) = core.endpoints() {
+        super::task_endpoints::add(&endpoints, task, launch.to_mut());
+    }
+    let td = launch.as_ref();
     core.runtime.prepare_task(task, td).await?;
     let now = core.now();
     advance(core, &arn, |t| {
@@ -123,6 +130,7 @@ async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Resu
         task_state::record_created(t, &created);
     })
     .await?;
+    record_digests(core, task, &created).await;
     let started = start_in_order(core, task, td, created).await?;
     let now = core.now();
     let private_ip = started.iter().find_map(|s| s.private_ipv4.clone());
@@ -134,6 +142,22 @@ async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Resu
         .await?;
     }
     advance(core, &arn, |t| task_state::mark_running(t, now)).await
+}
+
+/// Gives the service revision the task was started for its images' digests, once known.
+async fn record_digests(core: &Core, task: &Task, created: &[StartedContainer]) {
+    if created.iter().all(|c| c.image_digest.is_none()) {
+        return;
+    }
+    let written = core
+        .write(|state| {
+            let change = crate::ops::deployment_history::with_digests(state, task, created);
+            Ok(((), change.into_iter().collect()))
+        })
+        .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "recording the service revision's image digests failed");
+    }
 }
 
 /// Starts the created containers as their dependencies allow; returns them started.

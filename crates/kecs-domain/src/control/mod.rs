@@ -18,6 +18,7 @@ pub(crate) mod reconciler;
 pub(crate) mod retention;
 pub(crate) mod service_pass;
 pub(crate) mod service_scheduler;
+pub(crate) mod task_endpoints;
 mod task_secrets;
 mod task_set_scheduling;
 

@@ -16,7 +16,7 @@
 mod events;
 pub(crate) mod work;
 
-pub(crate) use events::OrderedRelease;
+pub(crate) use events::{iso8601, OrderedRelease};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -24,11 +24,13 @@ use std::sync::{Arc, RwLock};
 use crate::rules::container_policy::ContainerPolicy;
 
 use crate::ports::clock::Clock;
+use crate::ports::credentials::{CredentialSource, StaticCredentials};
 use crate::ports::events::{EventBus, NoEvents};
 use crate::ports::ids::Ids;
 use crate::ports::runtime::ContainerRuntime;
 use crate::ports::secrets::{NoSecrets, SecretSource};
 use crate::ports::store::{Store, StoreError};
+use crate::rules::task_endpoints::TaskEndpoints;
 use crate::state::{service_of_task_change, Mutation, State};
 use crate::EcsError;
 use work::{Queues, TaskWork};
@@ -44,6 +46,10 @@ pub(crate) struct Core {
     policy: RwLock<ContainerPolicy>,
     /// Where tasks' secrets and environment files come from.
     secrets: RwLock<Arc<dyn SecretSource>>,
+    /// Where containers reach the metadata and credentials endpoints; none: they are not told.
+    endpoints: RwLock<Option<Arc<TaskEndpoints>>>,
+    /// Where task-role credentials come from.
+    credentials: RwLock<Arc<dyn CredentialSource>>,
     pub(crate) work: Queues,
     events: OrderedRelease,
     /// How many times the state was reloaded after a failed commit.
@@ -82,6 +88,8 @@ impl Core {
             ids,
             policy: RwLock::default(),
             secrets: RwLock::new(Arc::new(NoSecrets)),
+            endpoints: RwLock::default(),
+            credentials: RwLock::new(Arc::new(StaticCredentials)),
             work: Queues::new(),
             events: OrderedRelease::new(Arc::new(NoEvents)),
             reloads: AtomicU64::new(0),
@@ -119,6 +127,30 @@ impl Core {
 
     pub(crate) fn set_secrets(&self, source: Arc<dyn SecretSource>) {
         *self.secrets.write().unwrap_or_else(|p| p.into_inner()) = source;
+    }
+
+    /// Where containers reach the task endpoints, if they are served.
+    pub(crate) fn endpoints(&self) -> Option<Arc<TaskEndpoints>> {
+        self.endpoints
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_endpoints(&self, endpoints: Option<TaskEndpoints>) {
+        *self.endpoints.write().unwrap_or_else(|p| p.into_inner()) = endpoints.map(Arc::new);
+    }
+
+    /// Where task-role credentials come from.
+    pub(crate) fn credentials(&self) -> Arc<dyn CredentialSource> {
+        self.credentials
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_credentials(&self, source: Arc<dyn CredentialSource>) {
+        *self.credentials.write().unwrap_or_else(|p| p.into_inner()) = source;
     }
 
     /// Where new IDs come from.

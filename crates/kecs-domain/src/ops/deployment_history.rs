@@ -69,6 +69,31 @@ fn revision_of(
     }
 }
 
+/// The service revision `task` was started for, with its images' digests from `created` (as
+/// ECS resolves them when the deployment starts; locally, when its first task has its images),
+/// if it has none yet.
+pub(crate) fn with_digests(
+    state: &State,
+    task: &crate::model::Task,
+    created: &[crate::ports::runtime::StartedContainer],
+) -> Option<Mutation> {
+    let service = state.services.get(&crate::state::service_of(task)?)?;
+    let revision_arn = service.revisions.get(task.started_by.as_deref()?)?;
+    let mut revision = state.service_revisions.get(revision_arn)?;
+    let mut changed = false;
+    for image in revision.container_images.iter_mut().flatten() {
+        let digest = created
+            .iter()
+            .find(|c| Some(&c.name) == image.container_name.as_ref())
+            .and_then(|c| c.image_digest.clone());
+        if image.image_digest.is_none() && digest.is_some() {
+            image.image_digest = digest;
+            changed = true;
+        }
+    }
+    changed.then_some(Mutation::PutServiceRevision(revision))
+}
+
 fn circuit_breaker(service: &Service, failures: i32) -> ServiceDeploymentCircuitBreaker {
     let enabled = service
         .deployment_configuration

@@ -5,6 +5,7 @@
 //! [`Core`]: crate::core::Core
 
 pub(crate) mod account_settings;
+pub(crate) mod agent_endpoints;
 pub(crate) mod attributes;
 pub(crate) mod capacity_providers;
 pub(crate) mod census;
@@ -18,6 +19,7 @@ pub(crate) mod service_model;
 pub(crate) mod services;
 pub(crate) mod tags;
 pub(crate) mod task_definitions;
+pub(crate) mod task_metadata;
 pub(crate) mod task_placement;
 pub(crate) mod task_protection;
 pub(crate) mod task_sets;

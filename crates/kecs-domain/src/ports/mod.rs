@@ -1,8 +1,9 @@
 //! The ports: the traits through which the domain reaches the world (store, container runtime,
-//! secrets, clock, event bus, IDs), with the data they carry and the adapters that do no I/O (the in-memory
+//! secrets, task-role credentials, clock, event bus, IDs), with the data they carry and the adapters that do no I/O (the in-memory
 //! store, the `none` runtime, the system clock).
 
 pub mod clock;
+pub mod credentials;
 pub mod events;
 pub mod ids;
 pub mod runtime;

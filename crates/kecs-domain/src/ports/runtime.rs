@@ -216,6 +216,23 @@ pub trait ContainerRuntime: Send + Sync {
         Ok(vec![])
     }
 
+    /// The engine's resource usage statistics of a container by its runtime ID, in the Docker
+    /// Engine API's shape (what the task metadata endpoint's `/stats` answers); none by default.
+    async fn container_stats(
+        &self,
+        runtime_id: &str,
+    ) -> Result<Option<serde_json::Value>, RuntimeError> {
+        let _ = runtime_id;
+        Ok(None)
+    }
+
+    /// The engine's name of the container `container` of `task` (Docker's container name), when
+    /// the engine names containers.
+    fn engine_name(&self, task: &Task, container: &str) -> Option<String> {
+        let _ = (task, container);
+        None
+    }
+
     /// Every container this KECS runs, whatever its state. None by default.
     async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
         Ok(vec![])

@@ -6,6 +6,7 @@ pub mod scheduler;
 pub mod secret_ref;
 pub mod start_order;
 pub mod task_definition;
+pub mod task_endpoints;
 pub mod task_exit;
 pub mod task_state;
 pub mod validate;

@@ -4,17 +4,20 @@
 //! labels (this KECS's instance, cluster, task ARN, container name) so KECS finds its own
 //! containers again after a restart, and never touches another KECS's.
 
+mod endpoints;
 mod network;
 mod observe;
 mod pull;
 pub mod spec;
+
+pub use endpoints::ENDPOINT_NETWORK;
 
 use std::collections::HashMap;
 
 use bollard::models::VolumeCreateRequest;
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures::stream::BoxStream;
@@ -457,25 +460,18 @@ impl ContainerRuntime for DockerRuntime {
         container: &str,
         tail: usize,
     ) -> Result<Vec<String>, RuntimeError> {
-        let Some((_, id)) = self
-            .containers_of(task.task_arn.as_deref().unwrap_or_default())
-            .await?
-            .into_iter()
-            .find(|(name, _)| name == container)
-        else {
-            return Ok(vec![]);
-        };
-        let options = LogsOptionsBuilder::new()
-            .stdout(true)
-            .stderr(true)
-            .tail(&tail.to_string())
-            .build();
-        let mut stream = self.docker.logs(&id, Some(options));
-        let mut text = String::new();
-        while let Some(chunk) = stream.next().await {
-            text.push_str(&chunk.map_err(|e| failed("reading logs", e))?.to_string());
-        }
-        Ok(text.lines().map(str::to_string).collect())
+        self.tail_logs(task, container, tail).await
+    }
+
+    async fn container_stats(
+        &self,
+        runtime_id: &str,
+    ) -> Result<Option<serde_json::Value>, RuntimeError> {
+        self.stats(runtime_id).await
+    }
+
+    fn engine_name(&self, task: &Task, container: &str) -> Option<String> {
+        Some(container_name(task, container))
     }
 
     async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
