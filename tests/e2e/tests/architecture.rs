@@ -73,6 +73,8 @@ const ROOT_ITEMS: &[(&str, &str)] = &[
     ("Cause", "error"),
     ("RequestContext", "context"),
     ("Census", "ops"),
+    ("EndpointError", "ops"),
+    ("MetadataVersion", "ops"),
     ("Kecs", "app"),
 ];
 

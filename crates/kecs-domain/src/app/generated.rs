@@ -353,4 +353,32 @@ impl EcsApi for Kecs {
     ) -> Result<UpdateServicePrimaryTaskSetResponse, EcsError> {
         ops::task_sets::update_service_primary_task_set(&self.core, ctx, input).await
     }
+    async fn register_container_instance(
+        &self,
+        ctx: &RequestContext,
+        input: RegisterContainerInstanceRequest,
+    ) -> Result<RegisterContainerInstanceResponse, EcsError> {
+        ops::container_instances::register_container_instance(&self.core, ctx, input).await
+    }
+    async fn deregister_container_instance(
+        &self,
+        ctx: &RequestContext,
+        input: DeregisterContainerInstanceRequest,
+    ) -> Result<DeregisterContainerInstanceResponse, EcsError> {
+        ops::container_instances::deregister_container_instance(&self.core, ctx, input).await
+    }
+    async fn describe_container_instances(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeContainerInstancesRequest,
+    ) -> Result<DescribeContainerInstancesResponse, EcsError> {
+        ops::container_instances::describe_container_instances(&self.core, ctx, input).await
+    }
+    async fn list_container_instances(
+        &self,
+        ctx: &RequestContext,
+        input: ListContainerInstancesRequest,
+    ) -> Result<ListContainerInstancesResponse, EcsError> {
+        ops::container_instances::list_container_instances(&self.core, ctx, input).await
+    }
 }

@@ -3,17 +3,7 @@
 //! the launch-only copy of the definition (after their own, so these win).
 
 use crate::model::{Task, TaskDefinition};
-use crate::rules::task_endpoints::{environment, TaskEndpoints};
-
-/// The role the task's containers get credentials for: RunTask's override, else the
-/// definition's.
-pub(crate) fn task_role<'t>(task: &'t Task, td: &'t TaskDefinition) -> Option<&'t str> {
-    task.overrides
-        .as_ref()
-        .and_then(|o| o.task_role_arn.as_deref())
-        .or(td.task_role_arn.as_deref())
-        .filter(|r| !r.is_empty())
-}
+use crate::rules::task_endpoints::{environment, task_role, TaskEndpoints};
 
 /// Adds the endpoints' variables to every container of `td`, the launch copy of `task`'s
 /// definition.

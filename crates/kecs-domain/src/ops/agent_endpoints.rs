@@ -7,10 +7,9 @@ use serde_json::{json, Value};
 
 use super::task_metadata::{context_of, EndpointError};
 use super::task_protection::{get_task_protection, update_task_protection};
-use crate::control::task_endpoints::task_role;
 use crate::core::{iso8601, Core};
 use crate::model::{Failure, GetTaskProtectionRequest, ProtectedTask, UpdateTaskProtectionRequest};
-use crate::rules::task_endpoints::{parse_container_id, verify_credentials_id};
+use crate::rules::task_endpoints::{parse_container_id, task_role, verify_credentials_id};
 use crate::status::{HasLastStatus, TaskStatus};
 
 #[derive(Serialize)]

@@ -85,7 +85,8 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     let arn = c.cluster_arn.as_deref().unwrap_or_default();
     let wants = |f: ClusterField| with_defaults || include.contains(&f);
     let mut out = c.clone();
-    out.registered_container_instances_count = Some(0);
+    out.registered_container_instances_count =
+        Some(super::container_instances::registered_count(state, arn));
     let (mut running, mut pending) = (0, 0);
     for (_, t) in tasks_in(state, arn) {
         match t.last_status {
@@ -396,6 +397,9 @@ pub(crate) async fn delete_cluster(
             let mut cluster = active_cluster(state, ctx, input.cluster.as_deref())?.clone();
             let arn = cluster.cluster_arn.clone().unwrap_or_default();
             let has_tasks = tasks_in(state, &arn).any(|(_, t)| !t.last_is(TaskStatus::Stopped));
+            if super::container_instances::registered_count(state, &arn) > 0 {
+                return Err(EcsError::ClusterContainsContainerInstances);
+            }
             if has_services(state, &arn) {
                 return Err(EcsError::ClusterContainsServices);
             }

@@ -10,6 +10,7 @@ pub(crate) mod attributes;
 pub(crate) mod capacity_providers;
 pub(crate) mod census;
 pub(crate) mod clusters;
+pub(crate) mod container_instances;
 pub(crate) mod deployment_history;
 pub(crate) mod find;
 pub(crate) mod logs;

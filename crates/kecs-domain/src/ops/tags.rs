@@ -34,7 +34,10 @@ fn check_resource(state: &State, ctx: &RequestContext, resource_arn: &str) -> Re
         "task" => state.tasks.contains_key(resource_arn),
         "service" => state.services.contains_key(resource_arn),
         "task-set" => task_set_exists(state, resource_arn),
-        "container-instance" => false,
+        "container-instance" => state
+            .container_instances
+            .get(resource_arn)
+            .is_some_and(|i| i.status.as_deref() != Some("INACTIVE")),
         other => {
             return Err(EcsError::invalid(format!(
                 "Resources of type '{other}' cannot be tagged."

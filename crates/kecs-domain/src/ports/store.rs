@@ -35,6 +35,8 @@ pub enum Kind {
     ServiceDeployment,
     /// A service revision (what one deployment deploys), keyed by ARN.
     ServiceRevision,
+    /// A container instance, keyed by ARN.
+    ContainerInstance,
 }
 
 impl Kind {
@@ -50,6 +52,7 @@ impl Kind {
         Kind::Service,
         Kind::ServiceDeployment,
         Kind::ServiceRevision,
+        Kind::ContainerInstance,
     ];
 
     /// The stable name stored with each record.
@@ -65,6 +68,7 @@ impl Kind {
             Kind::Service => "service",
             Kind::ServiceDeployment => "service_deployment",
             Kind::ServiceRevision => "service_revision",
+            Kind::ContainerInstance => "container_instance",
         }
     }
 

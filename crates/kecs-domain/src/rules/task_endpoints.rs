@@ -9,7 +9,7 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::model::KeyValuePair;
+use crate::model::{KeyValuePair, Task, TaskDefinition};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -30,6 +30,16 @@ impl std::fmt::Debug for TaskEndpoints {
             .field("base_url", &self.base_url)
             .finish_non_exhaustive()
     }
+}
+
+/// The role the task's containers get credentials for: RunTask's override, else the
+/// definition's.
+pub fn task_role<'t>(task: &'t Task, td: &'t TaskDefinition) -> Option<&'t str> {
+    task.overrides
+        .as_ref()
+        .and_then(|o| o.task_role_arn.as_deref())
+        .or(td.task_role_arn.as_deref())
+        .filter(|r| !r.is_empty())
 }
 
 /// The endpoint ID of the container `container` of the task `task_arn`.

@@ -2,23 +2,25 @@
 //! mutation becomes one [`Change`] for the store, so memory and store never disagree on order.
 
 mod families;
+mod holds;
 mod packed;
 mod summary;
 mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Attribute, CapacityProvider, Cluster, Service, ServiceDeployment, ServiceRevision, Setting,
-    Tag, Task, TaskDefinition,
+    Attribute, CapacityProvider, Cluster, ContainerInstance, Service, ServiceDeployment,
+    ServiceRevision, Setting, Tag, Task, TaskDefinition,
 };
 use crate::ports::store::{Change, Index, Kind, Record, StoreError};
 use crate::status::{ClusterStatus, HasStatus};
 use crate::EcsError;
 
 pub use families::Families;
+use holds::{delete, load_into, put};
 pub use packed::{PackError, Packed};
 pub use summary::{token_hash, ServiceSummary, TaskSummary};
 pub use table::{Row, Table};
@@ -106,6 +108,8 @@ pub struct State {
     pub service_deployments: Table<ServiceDeployment>,
     /// Service revisions by ARN (`.../service-revision/<cluster>/<service>/<id>`), packed.
     pub service_revisions: Table<ServiceRevision>,
+    /// Container instances by ARN (`.../container-instance/<cluster>/<id>`).
+    pub container_instances: BTreeMap<String, ContainerInstance>,
     /// Derived index (not stored): the ARNs of each service's tasks, so that a scheduler pass
     /// reads its own tasks rather than its whole cluster's.
     pub service_tasks: BTreeMap<String, BTreeSet<String>>,
@@ -164,6 +168,8 @@ pub enum Mutation {
     DeleteServiceDeployment(String),
     /// Remove a service revision.
     DeleteServiceRevision(String),
+    /// Insert or replace a container instance.
+    PutContainerInstance(ContainerInstance),
     /// Forget a task (a stopped one past its retention).
     DeleteTask(String),
     /// Wipe everything.
@@ -178,77 +184,6 @@ pub fn prefixed<'a, T>(
 ) -> impl Iterator<Item = (&'a String, &'a T)> + 'a {
     map.range(prefix.clone()..)
         .take_while(move |(k, _)| k.starts_with(&prefix))
-}
-
-fn to_doc<T: Serialize>(value: &T) -> Result<String, EcsError> {
-    serde_json::to_string(value).map_err(|e| EcsError::internal("encoding a stored document", e))
-}
-
-/// A table of the state: typed values by key, or a packed [`Table`].
-trait Holds<T> {
-    /// Puts `value` under `key`; `doc` is its JSON document.
-    fn hold(&mut self, key: String, value: T, doc: &str) -> Result<(), PackError>;
-    /// Puts the value a stored JSON document holds under `key`.
-    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), PackError>;
-    /// Removes the value under `key`.
-    fn release(&mut self, key: &str);
-}
-
-impl<T: DeserializeOwned> Holds<T> for BTreeMap<String, T> {
-    fn hold(&mut self, key: String, value: T, _doc: &str) -> Result<(), PackError> {
-        self.insert(key, value);
-        Ok(())
-    }
-    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), PackError> {
-        let value = serde_json::from_str(doc).map_err(PackError::Json)?;
-        self.insert(key, value);
-        Ok(())
-    }
-    fn release(&mut self, key: &str) {
-        self.remove(key);
-    }
-}
-
-impl<T: Row> Holds<T> for Table<T> {
-    fn hold(&mut self, key: String, value: T, doc: &str) -> Result<(), PackError> {
-        self.insert(key, &value, doc)
-    }
-    fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), PackError> {
-        self.load(key, doc)
-    }
-    fn release(&mut self, key: &str) {
-        self.remove(key);
-    }
-}
-
-fn put<T: Serialize>(
-    table: &mut impl Holds<T>,
-    kind: Kind,
-    key: String,
-    value: T,
-    index: Index,
-) -> Result<Change, EcsError> {
-    let doc = to_doc(&value)?;
-    table
-        .hold(key.clone(), value, &doc)
-        .map_err(|e| EcsError::internal(format!("keeping {} {key}", kind.as_str()), e))?;
-    Ok(Change::Put(Record {
-        kind,
-        key,
-        doc,
-        index,
-    }))
-}
-
-fn delete<T>(table: &mut impl Holds<T>, kind: Kind, key: String) -> Change {
-    table.release(&key);
-    Change::Delete { kind, key }
-}
-
-fn load_into<T>(table: &mut impl Holds<T>, record: Record) -> Result<(), StoreError> {
-    table
-        .hold_doc(record.key.clone(), &record.doc)
-        .map_err(|e| StoreError::undecodable(format!("{} {}", record.kind.as_str(), record.key), e))
 }
 
 impl State {
@@ -281,6 +216,7 @@ impl State {
                 Kind::Service => load_into(&mut s.services, r)?,
                 Kind::ServiceDeployment => load_into(&mut s.service_deployments, r)?,
                 Kind::ServiceRevision => load_into(&mut s.service_revisions, r)?,
+                Kind::ContainerInstance => load_into(&mut s.container_instances, r)?,
             }
         }
         Ok(())
@@ -465,6 +401,21 @@ impl State {
                 Kind::ServiceRevision,
                 key,
             )),
+            Mutation::PutContainerInstance(i) => {
+                let key = i.container_instance_arn.clone().unwrap_or_default();
+                let index = Index {
+                    status: i.status.clone(),
+                    created_at: i.registered_at,
+                    ..Index::default()
+                };
+                put(
+                    &mut self.container_instances,
+                    Kind::ContainerInstance,
+                    key,
+                    i,
+                    index,
+                )
+            }
             Mutation::Reset => {
                 *self = State::default();
                 Ok(Change::Truncate)

@@ -1,0 +1,329 @@
+//! Container instances: RegisterContainerInstance, DeregisterContainerInstance,
+//! DescribeContainerInstances and ListContainerInstances. An instance keeps what it registered
+//! with; its task counts and remaining resources are worked out from the tasks placed on it
+//! whenever it is shown.
+
+use crate::core::Core;
+use crate::model::*;
+use crate::ops::find::{active_cluster, tasks_in};
+use crate::ops::pagination::{paginate, Limits};
+use crate::state::{prefixed, Mutation, State};
+use crate::status::TaskStatus;
+use crate::{arn, EcsError, RequestContext};
+
+/// DescribeContainerInstances takes at most this many instances.
+const DESCRIBE_MAX: usize = 100;
+const LIST: Limits = Limits {
+    default: 100,
+    max: 100,
+};
+/// The agent version a registration without `versionInfo` reports.
+const AGENT_VERSION: &str = "1.89.3";
+
+/// The ARN of the container instance `ident` (ID or ARN) of `cluster_arn`.
+fn instance_arn(cluster_arn: &str, ident: &str) -> String {
+    if arn::is_arn(ident) {
+        ident.to_string()
+    } else {
+        arn::in_cluster(cluster_arn, "container-instance", ident)
+    }
+}
+
+fn is_registered(i: &ContainerInstance) -> bool {
+    i.status.as_deref() != Some("INACTIVE")
+}
+
+/// The CPU units and MiB of memory a task reserves: its task-level sizes, else its
+/// containers' own.
+fn reserved(task: &Task) -> (i64, i64) {
+    let parse = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<i64>().ok());
+    let containers = task.containers.iter().flatten();
+    let cpu =
+        parse(&task.cpu).unwrap_or_else(|| containers.clone().filter_map(|c| parse(&c.cpu)).sum());
+    let memory = parse(&task.memory).unwrap_or_else(|| {
+        containers
+            .filter_map(|c| parse(&c.memory).or(parse(&c.memory_reservation)))
+            .sum()
+    });
+    (cpu, memory)
+}
+
+/// The instance as responses show it: task counts and remaining resources from its tasks.
+fn view(state: &State, i: &ContainerInstance, with_tags: bool) -> ContainerInstance {
+    let mut out = i.clone();
+    let arn = i.container_instance_arn.clone().unwrap_or_default();
+    let cluster = arn::split_in_cluster(&arn)
+        .map(|(cluster, _)| cluster)
+        .unwrap_or_default();
+    let (mut running, mut pending, mut cpu, mut memory) = (0, 0, 0, 0);
+    if is_registered(i) {
+        for (task_arn, t) in tasks_in(state, &cluster) {
+            if t.container_instance_arn.as_deref() != Some(arn.as_str())
+                || t.last_is(TaskStatus::Stopped)
+            {
+                continue;
+            }
+            if t.last_is(TaskStatus::Running) {
+                running += 1;
+            } else {
+                pending += 1;
+            }
+            if let Some(task) = state.tasks.get(task_arn) {
+                let (c, m) = reserved(&task.task);
+                cpu += c;
+                memory += m;
+            }
+        }
+    }
+    out.running_tasks_count = Some(running);
+    out.pending_tasks_count = Some(pending);
+    out.remaining_resources = i.registered_resources.as_ref().map(|all| {
+        all.iter()
+            .map(|r| {
+                let used = match r.name.as_deref() {
+                    Some("CPU") => cpu,
+                    Some("MEMORY") => memory,
+                    _ => 0,
+                };
+                Resource {
+                    integer_value: r.integer_value.map(|v| (i64::from(v) - used).max(0) as i32),
+                    ..r.clone()
+                }
+            })
+            .collect()
+    });
+    out.tags = with_tags.then(|| state.tags_of(&arn));
+    out
+}
+
+/// The attributes the agent reports of the machine, then the registration's own.
+fn attributes(given: Option<Vec<Attribute>>) -> Vec<Attribute> {
+    let mut all: Vec<Attribute> = [
+        ("ecs.os-type", "linux"),
+        ("ecs.os-family", "LINUX"),
+        ("ecs.cpu-architecture", std::env::consts::ARCH),
+        ("ecs.capability.execution-role-awslogs", ""),
+        ("ecs.capability.secrets.ssm.environment-variables", ""),
+        ("ecs.capability.secrets.asm.environment-variables", ""),
+        (
+            "ecs.capability.private-registry-authentication.secretsmanager",
+            "",
+        ),
+        ("ecs.capability.task-eni", ""),
+        ("ecs.capability.container-health-check", ""),
+        ("ecs.capability.env-files.s3", ""),
+        ("com.amazonaws.ecs.capability.task-iam-role", ""),
+        ("com.amazonaws.ecs.capability.docker-remote-api.1.44", ""),
+    ]
+    .into_iter()
+    .map(|(name, value)| Attribute {
+        name: Some(name.to_string()),
+        value: (!value.is_empty()).then(|| value.to_string()),
+        ..Attribute::default()
+    })
+    .collect();
+    for a in given.into_iter().flatten() {
+        all.retain(|x| x.name != a.name);
+        all.push(a);
+    }
+    all
+}
+
+pub(crate) async fn register_container_instance(
+    core: &Core,
+    ctx: &RequestContext,
+    input: RegisterContainerInstanceRequest,
+) -> Result<RegisterContainerInstanceResponse, EcsError> {
+    let now = core.now();
+    let id = core.ids().hex();
+    core.write(|state| {
+        let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+        let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+        let existing = match &input.container_instance_arn {
+            Some(given) => Some(
+                state
+                    .container_instances
+                    .get(&instance_arn(&cluster_arn, given))
+                    .filter(|i| is_registered(i))
+                    .cloned()
+                    .ok_or_else(|| {
+                        EcsError::invalid("The referenced container instance was not found.")
+                    })?,
+            ),
+            None => None,
+        };
+        let document: Option<serde_json::Value> = input
+            .instance_identity_document
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok());
+        let ec2_id = document
+            .as_ref()
+            .and_then(|d| d.get("instanceId")?.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("i-{}", &id[..17]));
+        let mut instance = existing.unwrap_or_else(|| ContainerInstance {
+            container_instance_arn: Some(arn::in_cluster(&cluster_arn, "container-instance", &id)),
+            ec2_instance_id: Some(ec2_id),
+            status: Some("ACTIVE".into()),
+            agent_connected: Some(true),
+            registered_at: Some(now),
+            version: Some(0),
+            attachments: Some(vec![]),
+            ..ContainerInstance::default()
+        });
+        instance.version = Some(instance.version.unwrap_or(0) + 1);
+        instance.registered_resources = Some(input.total_resources.clone().unwrap_or_default());
+        instance.attributes = Some(attributes(input.attributes.clone()));
+        instance.version_info = Some(input.version_info.clone().unwrap_or(VersionInfo {
+            agent_version: Some(AGENT_VERSION.into()),
+            agent_hash: Some("kecs".into()),
+            docker_version: Some("DockerVersion: 25.0.0".into()),
+        }));
+        let arn = instance.container_instance_arn.clone().unwrap_or_default();
+        let mut mutations = vec![Mutation::PutContainerInstance(instance.clone())];
+        if let Some(tags) = input.tags.clone().filter(|t| !t.is_empty()) {
+            mutations.push(Mutation::PutTags(arn, tags));
+        }
+        let mut shown = view(state, &instance, false);
+        shown.tags = input.tags.clone();
+        Ok((
+            RegisterContainerInstanceResponse {
+                container_instance: Some(shown),
+            },
+            mutations,
+        ))
+    })
+    .await
+}
+
+pub(crate) async fn deregister_container_instance(
+    core: &Core,
+    ctx: &RequestContext,
+    input: DeregisterContainerInstanceRequest,
+) -> Result<DeregisterContainerInstanceResponse, EcsError> {
+    core.write(|state| {
+        let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+        let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+        let ident = input.container_instance.clone().unwrap_or_default();
+        let arn = instance_arn(&cluster_arn, &ident);
+        let instance = state
+            .container_instances
+            .get(&arn)
+            .filter(|i| is_registered(i) && ctx.owns(&arn))
+            .ok_or_else(|| EcsError::invalid("The referenced container instance was not found."))?;
+        let shown = view(state, instance, false);
+        let busy = shown.running_tasks_count.unwrap_or(0) + shown.pending_tasks_count.unwrap_or(0);
+        if busy > 0 && input.force != Some(true) {
+            return Err(EcsError::invalid(
+                "The container instance has tasks running on it. Stop them, or deregister it with force.",
+            ));
+        }
+        let mut gone = instance.clone();
+        gone.status = Some("INACTIVE".into());
+        gone.agent_connected = Some(false);
+        gone.version = Some(gone.version.unwrap_or(0) + 1);
+        let answer = DeregisterContainerInstanceResponse {
+            container_instance: Some(ContainerInstance {
+                running_tasks_count: shown.running_tasks_count,
+                pending_tasks_count: shown.pending_tasks_count,
+                remaining_resources: shown.remaining_resources,
+                ..gone.clone()
+            }),
+        };
+        Ok((answer, vec![Mutation::PutContainerInstance(gone)]))
+    })
+    .await
+}
+
+pub(crate) async fn describe_container_instances(
+    core: &Core,
+    ctx: &RequestContext,
+    input: DescribeContainerInstancesRequest,
+) -> Result<DescribeContainerInstancesResponse, EcsError> {
+    core.read(|state| {
+        // As ECS: the cluster first, then the list.
+        let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+        let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+        let idents = input.container_instances.clone().unwrap_or_default();
+        if idents.is_empty() {
+            return Err(EcsError::invalid("Container Instances cannot be empty."));
+        }
+        if idents.len() > DESCRIBE_MAX {
+            return Err(EcsError::invalid(format!(
+                "Container Instances cannot have more than {DESCRIBE_MAX} entries."
+            )));
+        }
+        let with_tags = input
+            .include
+            .iter()
+            .flatten()
+            .any(|f| *f == ContainerInstanceField::Tags);
+        let (mut found, mut failures) = (vec![], vec![]);
+        for ident in idents {
+            let arn = instance_arn(&cluster_arn, &ident);
+            match state
+                .container_instances
+                .get(&arn)
+                .filter(|_| ctx.owns(&arn))
+            {
+                Some(i) => found.push(view(state, i, with_tags)),
+                None => failures.push(Failure {
+                    arn: Some(arn),
+                    reason: Some("MISSING".into()),
+                    detail: None,
+                }),
+            }
+        }
+        Ok(DescribeContainerInstancesResponse {
+            container_instances: Some(found),
+            failures: Some(failures),
+        })
+    })
+}
+
+pub(crate) async fn list_container_instances(
+    core: &Core,
+    ctx: &RequestContext,
+    input: ListContainerInstancesRequest,
+) -> Result<ListContainerInstancesResponse, EcsError> {
+    if input
+        .filter
+        .as_deref()
+        .is_some_and(|f| !f.trim().is_empty())
+    {
+        return Err(EcsError::invalid(
+            "filter: cluster query language expressions are not supported by KECS yet.",
+        ));
+    }
+    core.read(|state| {
+        let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+        let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+        let prefix = arn::in_cluster(&cluster_arn, "container-instance", "");
+        let arns: Vec<String> = prefixed(&state.container_instances, prefix)
+            .filter(|(_, i)| match input.status {
+                Some(wanted) => i.status.as_deref() == Some(wanted.as_str()),
+                None => is_registered(i),
+            })
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        let page = paginate(
+            arns,
+            String::clone,
+            false,
+            input.max_results,
+            input.next_token.as_deref(),
+            LIST,
+        )?;
+        Ok(ListContainerInstancesResponse {
+            container_instance_arns: Some(page.items),
+            next_token: page.next_token,
+        })
+    })
+}
+
+/// How many container instances of `cluster_arn` are registered (ACTIVE or DRAINING).
+pub(crate) fn registered_count(state: &State, cluster_arn: &str) -> i32 {
+    let prefix = arn::in_cluster(cluster_arn, "container-instance", "");
+    prefixed(&state.container_instances, prefix)
+        .filter(|(_, i)| is_registered(i))
+        .count() as i32
+}

@@ -1,0 +1,116 @@
+"""Container instances registered with RegisterContainerInstance: described and listed as ECS
+shows them (task counts and remaining resources following the tasks StartTask places on them),
+tagged, deregistered (with force while tasks run), and keeping their cluster from deletion;
+DescribeContainerInstances validates in ECS's order."""
+import json
+import re
+
+from conftest import assert_error, error_of
+
+DOCUMENT = json.dumps({"instanceId": "i-0123456789abcdef0", "region": "us-east-1"})
+RESOURCES = [
+    {"name": "CPU", "type": "INTEGER", "integerValue": 2048},
+    {"name": "MEMORY", "type": "INTEGER", "integerValue": 4096},
+]
+
+
+def register(ecs, cluster="ci", **extra):
+    return ecs.register_container_instance(
+        cluster=cluster, instanceIdentityDocument=DOCUMENT, totalResources=RESOURCES,
+        **extra)["containerInstance"]
+
+
+def resources(instance, which):
+    return {r["name"]: r["integerValue"] for r in instance[which]}
+
+
+def test_a_registered_instance_is_described_listed_and_tagged(ecs):
+    ecs.create_cluster(clusterName="ci")
+    got = register(ecs, attributes=[{"name": "stack", "value": "blue"}],
+                   tags=[{"key": "team", "value": "kecs"}])
+    arn = got["containerInstanceArn"]
+    assert re.fullmatch(r"arn:aws:ecs:us-east-1:000000000000:container-instance/ci/[0-9a-f]{32}", arn)
+    assert got["ec2InstanceId"] == "i-0123456789abcdef0"
+    assert got["status"] == "ACTIVE" and got["agentConnected"] is True
+    assert resources(got, "registeredResources") == {"CPU": 2048, "MEMORY": 4096}
+    assert resources(got, "remainingResources") == {"CPU": 2048, "MEMORY": 4096}
+    assert (got["runningTasksCount"], got["pendingTasksCount"]) == (0, 0)
+    attributes = {a["name"]: a.get("value") for a in got["attributes"]}
+    assert attributes["ecs.os-type"] == "linux" and attributes["stack"] == "blue"
+    assert got["versionInfo"]["agentVersion"]
+
+    assert ecs.list_container_instances(cluster="ci")["containerInstanceArns"] == [arn]
+    shown = ecs.describe_container_instances(cluster="ci", containerInstances=[arn.rsplit("/", 1)[1]],
+                                             include=["TAGS"])["containerInstances"][0]
+    assert shown["containerInstanceArn"] == arn
+    assert shown["tags"] == [{"key": "team", "value": "kecs"}]
+    cluster = ecs.describe_clusters(clusters=["ci"])["clusters"][0]
+    assert cluster["registeredContainerInstancesCount"] == 1
+
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": "env", "value": "test"}])
+    assert {t["key"] for t in ecs.list_tags_for_resource(resourceArn=arn)["tags"]} == {"team", "env"}
+    ecs.untag_resource(resourceArn=arn, tagKeys=["team"])
+    assert ecs.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "env", "value": "test"}]
+
+
+def test_describe_checks_the_cluster_then_the_list(ecs):
+    assert_error("ClusterNotFoundException", ecs.describe_container_instances,
+                 cluster="nowhere", containerInstances=[])
+    ecs.create_cluster(clusterName="ci")
+    message = assert_error("InvalidParameterException", ecs.describe_container_instances,
+                           cluster="ci", containerInstances=[])
+    assert message == "Container Instances cannot be empty."
+    got = ecs.describe_container_instances(cluster="ci", containerInstances=["0" * 32])
+    assert got["containerInstances"] == []
+    assert got["failures"] == [{
+        "arn": "arn:aws:ecs:us-east-1:000000000000:container-instance/ci/" + "0" * 32,
+        "reason": "MISSING"}]
+    assert_error("ClusterNotFoundException", ecs.register_container_instance, cluster="nowhere")
+
+
+def test_tasks_placed_on_an_instance_count_and_hold_it(ecs):
+    ecs.create_cluster(clusterName="ci")
+    arn = register(ecs)["containerInstanceArn"]
+    ecs.register_task_definition(family="sized", cpu="512", memory="1024", containerDefinitions=[
+        {"name": "app", "image": "busybox", "memory": 64}])
+    task = ecs.start_task(cluster="ci", taskDefinition="sized",
+                          containerInstances=[arn])["tasks"][0]
+    assert task["containerInstanceArn"] == arn
+    shown = ecs.describe_container_instances(cluster="ci", containerInstances=[arn])["containerInstances"][0]
+    assert shown["runningTasksCount"] + shown["pendingTasksCount"] == 1
+    assert resources(shown, "remainingResources") == {"CPU": 2048 - 512, "MEMORY": 4096 - 1024}
+
+    # Tasks on it: no deregistration without force, and the cluster cannot go.
+    assert_error("InvalidParameterException", ecs.deregister_container_instance,
+                 cluster="ci", containerInstance=arn)
+    assert_error("ClusterContainsContainerInstancesException", ecs.delete_cluster, cluster="ci")
+    gone = ecs.deregister_container_instance(cluster="ci", containerInstance=arn,
+                                             force=True)["containerInstance"]
+    assert gone["status"] == "INACTIVE" and gone["agentConnected"] is False
+    assert ecs.list_container_instances(cluster="ci")["containerInstanceArns"] == []
+    assert ecs.describe_clusters(clusters=["ci"])["clusters"][0]["registeredContainerInstancesCount"] == 0
+    code, _, _ = error_of(ecs.tag_resource, resourceArn=arn, tags=[{"key": "k", "value": "v"}])
+    assert code == "ResourceNotFoundException"
+    ecs.stop_task(cluster="ci", task=task["taskArn"])
+    ecs.delete_cluster(cluster="ci")
+
+
+def test_list_filters_by_status_and_pages(ecs):
+    ecs.create_cluster(clusterName="ci")
+    arns = sorted(register(ecs)["containerInstanceArn"] for _ in range(3))
+    first = ecs.list_container_instances(cluster="ci", maxResults=2)
+    rest = ecs.list_container_instances(cluster="ci", nextToken=first["nextToken"])
+    assert first["containerInstanceArns"] + rest["containerInstanceArns"] == arns
+    assert ecs.list_container_instances(cluster="ci", status="DRAINING")["containerInstanceArns"] == []
+    assert ecs.list_container_instances(cluster="ci", status="ACTIVE")["containerInstanceArns"] == arns
+    assert_error("InvalidParameterException", ecs.list_container_instances, cluster="ci",
+                 filter="attribute:ecs.os-type == linux")
+
+
+def test_the_cli_registers_and_lists(aws):
+    aws("create-cluster", "--cluster-name", "cli")
+    got = aws("register-container-instance", "--cluster", "cli", "--total-resources",
+              json.dumps(RESOURCES))["containerInstance"]
+    assert got["ec2InstanceId"].startswith("i-")
+    listed = aws("list-container-instances", "--cluster", "cli")["containerInstanceArns"]
+    assert listed == [got["containerInstanceArn"]]
