@@ -452,7 +452,7 @@ def test_region_scoping_task_definitions(ecs, ecs_eu):
     "op,name,kwargs",
     [
         ("discover_poll_endpoint", "DiscoverPollEndpoint", {}),
-        ("list_container_instances", "ListContainerInstances", {"cluster": "c"}),
+        ("submit_task_state_change", "SubmitTaskStateChange", {"cluster": "c"}),
     ],
 )
 def test_unimplemented_operations(ecs, op, name, kwargs):

@@ -3,9 +3,10 @@ shows them (task counts and remaining resources following the tasks StartTask pl
 tagged, deregistered (with force while tasks run), and keeping their cluster from deletion;
 DescribeContainerInstances validates in ECS's order."""
 import json
+import os
 import re
 
-from conftest import assert_error, error_of
+from conftest import assert_error, error_of, make_client
 
 DOCUMENT = json.dumps({"instanceId": "i-0123456789abcdef0", "region": "us-east-1"})
 RESOURCES = [
@@ -114,3 +115,56 @@ def test_the_cli_registers_and_lists(aws):
     assert got["ec2InstanceId"].startswith("i-")
     listed = aws("list-container-instances", "--cluster", "cli")["containerInstanceArns"]
     assert listed == [got["containerInstanceArn"]]
+
+
+def test_an_instance_drains_and_comes_back(ecs):
+    ecs.create_cluster(clusterName="ci")
+    arn = register(ecs)["containerInstanceArn"]
+    missing = "0" * 32
+    got = ecs.update_container_instances_state(cluster="ci", containerInstances=[arn, missing],
+                                               status="DRAINING")
+    assert [i["status"] for i in got["containerInstances"]] == ["DRAINING"]
+    assert got["failures"] == [{"arn": arn.rsplit("/", 1)[0] + "/" + missing, "reason": "MISSING"}]
+    assert ecs.list_container_instances(cluster="ci", status="DRAINING")["containerInstanceArns"] == [arn]
+    assert ecs.list_container_instances(cluster="ci")["containerInstanceArns"] == [arn]
+    assert_error("InvalidParameterException", ecs.update_container_instances_state,
+                 cluster="ci", containerInstances=[arn], status="REGISTERING")
+    back = ecs.update_container_instances_state(cluster="ci", containerInstances=[arn],
+                                                status="ACTIVE")["containerInstances"][0]
+    assert back["status"] == "ACTIVE"
+    # No agent here has an update to take, as ECS answers for one already on its latest.
+    assert_error("NoUpdateAvailableException", ecs.update_container_agent,
+                 cluster="ci", containerInstance=arn)
+
+
+def test_ec2_tasks_run_on_kecs_own_machine_as_an_instance(docker_server):
+    # On Docker, the machine is the container instance of each cluster that runs EC2 tasks,
+    # registered with its real CPU units (1,024 per core) and memory.
+    ecs = make_client(docker_server.api_url)
+    ecs.create_cluster(clusterName="host")
+    ecs.register_task_definition(family="on-host", containerDefinitions=[
+        {"name": "app", "image": docker_server.image, "memory": 48, "cpu": 128,
+         "stopTimeout": 1, "command": ["sleep", "300"]}])
+    arns = [ecs.run_task(cluster="host", taskDefinition="on-host")["tasks"][0]["taskArn"]
+            for _ in range(2)]
+    ecs.get_waiter("tasks_running").wait(cluster="host", tasks=arns,
+                                         WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    tasks = ecs.describe_tasks(cluster="host", tasks=arns)["tasks"]
+    [instance_arn] = {t["containerInstanceArn"] for t in tasks}
+    assert ecs.list_container_instances(cluster="host")["containerInstanceArns"] == [instance_arn]
+    shown = ecs.describe_container_instances(
+        cluster="host", containerInstances=[instance_arn])["containerInstances"][0]
+    registered = resources(shown, "registeredResources")
+    assert registered["CPU"] == 1024 * os.cpu_count()
+    memory_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    assert abs(registered["MEMORY"] - memory_mib) < memory_mib // 10, (registered, memory_mib)
+    assert resources(shown, "remainingResources") == {
+        "CPU": registered["CPU"] - 2 * 128, "MEMORY": registered["MEMORY"] - 2 * 48}
+    assert shown["runningTasksCount"] == 2
+    assert {a["name"]: a.get("value") for a in shown["attributes"]}["kecs.host"] == "true"
+    for arn in arns:
+        ecs.stop_task(cluster="host", task=arn)
+    ecs.get_waiter("tasks_stopped").wait(cluster="host", tasks=arns,
+                                         WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    # KECS's own machine does not keep the cluster from deletion.
+    assert ecs.delete_cluster(cluster="host")["cluster"]["status"] == "INACTIVE"

@@ -107,6 +107,7 @@ impl From<EcsError> for AwsError {
             EcsError::AttributeLimitExceeded(_) => "AttributeLimitExceededException",
             EcsError::LimitExceeded(_) => "LimitExceededException",
             EcsError::AccessDenied(_) => "AccessDeniedException",
+            EcsError::NoUpdateAvailable(_) => "NoUpdateAvailableException",
             EcsError::NotImplemented(_) | EcsError::Unsupported(_) => "UnsupportedFeatureException",
             EcsError::Internal { .. } => {
                 return Self {

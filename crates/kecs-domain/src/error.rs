@@ -84,6 +84,9 @@ pub enum EcsError {
     /// The caller may not do this (`AccessDeniedException`).
     #[error("{0}")]
     AccessDenied(String),
+    /// The container agent has no update to take (`NoUpdateAvailableException`).
+    #[error("{0}")]
+    NoUpdateAvailable(String),
     /// The operation exists in ECS but KECS does not implement it yet (`UnsupportedFeatureException`).
     #[error("KECS does not implement the ECS operation {} yet.", .0.name())]
     NotImplemented(Operation),

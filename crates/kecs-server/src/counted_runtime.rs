@@ -114,6 +114,10 @@ impl ContainerRuntime for CountedRuntime {
         self.inner.engine_name(task, container)
     }
 
+    fn host_resources(&self) -> Option<kecs_domain::ports::runtime::HostResources> {
+        self.inner.host_resources()
+    }
+
     async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
         self.counted(self.inner.inventory().await)
     }

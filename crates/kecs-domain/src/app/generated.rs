@@ -381,4 +381,18 @@ impl EcsApi for Kecs {
     ) -> Result<ListContainerInstancesResponse, EcsError> {
         ops::container_instances::list_container_instances(&self.core, ctx, input).await
     }
+    async fn update_container_instances_state(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateContainerInstancesStateRequest,
+    ) -> Result<UpdateContainerInstancesStateResponse, EcsError> {
+        ops::container_instances::update_container_instances_state(&self.core, ctx, input).await
+    }
+    async fn update_container_agent(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateContainerAgentRequest,
+    ) -> Result<UpdateContainerAgentResponse, EcsError> {
+        ops::container_instances::update_container_agent(&self.core, ctx, input).await
+    }
 }

@@ -85,8 +85,9 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     let arn = c.cluster_arn.as_deref().unwrap_or_default();
     let wants = |f: ClusterField| with_defaults || include.contains(&f);
     let mut out = c.clone();
-    out.registered_container_instances_count =
-        Some(super::container_instances::registered_count(state, arn));
+    out.registered_container_instances_count = Some(super::container_instances::registered_count(
+        state, arn, true,
+    ));
     let (mut running, mut pending) = (0, 0);
     for (_, t) in tasks_in(state, arn) {
         match t.last_status {
@@ -397,7 +398,7 @@ pub(crate) async fn delete_cluster(
             let mut cluster = active_cluster(state, ctx, input.cluster.as_deref())?.clone();
             let arn = cluster.cluster_arn.clone().unwrap_or_default();
             let has_tasks = tasks_in(state, &arn).any(|(_, t)| !t.last_is(TaskStatus::Stopped));
-            if super::container_instances::registered_count(state, &arn) > 0 {
+            if super::container_instances::registered_count(state, &arn, false) > 0 {
                 return Err(EcsError::ClusterContainsContainerInstances);
             }
             if has_services(state, &arn) {
@@ -408,7 +409,9 @@ pub(crate) async fn delete_cluster(
             }
             cluster.set_status(ClusterStatus::Inactive);
             let shown = view(state, &cluster, &[], true);
-            Ok((shown, vec![Mutation::RetireCluster(cluster, core.now())]))
+            let mut mutations = vec![Mutation::RetireCluster(cluster, core.now())];
+            mutations.extend(super::container_instances::retire_host(state, &arn));
+            Ok((shown, mutations))
         })
         .await?;
     // The stopped tasks' containers and the cluster's network go, outside the request.

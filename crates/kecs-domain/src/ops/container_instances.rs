@@ -1,5 +1,6 @@
 //! Container instances: RegisterContainerInstance, DeregisterContainerInstance,
-//! DescribeContainerInstances and ListContainerInstances. An instance keeps what it registered
+//! DescribeContainerInstances, ListContainerInstances, UpdateContainerInstancesState and
+//! UpdateContainerAgent. An instance keeps what it registered
 //! with; its task counts and remaining resources are worked out from the tasks placed on it
 //! whenever it is shown.
 
@@ -7,6 +8,7 @@ use crate::core::Core;
 use crate::model::*;
 use crate::ops::find::{active_cluster, tasks_in};
 use crate::ops::pagination::{paginate, Limits};
+use crate::ports::runtime::HostResources;
 use crate::state::{prefixed, Mutation, State};
 use crate::status::TaskStatus;
 use crate::{arn, EcsError, RequestContext};
@@ -27,6 +29,16 @@ fn instance_arn(cluster_arn: &str, ident: &str) -> String {
     } else {
         arn::in_cluster(cluster_arn, "container-instance", ident)
     }
+}
+
+/// The attribute that marks the instance KECS registered for its own machine.
+const HOST_ATTRIBUTE: &str = "kecs.host";
+
+fn is_host(i: &ContainerInstance) -> bool {
+    i.attributes
+        .iter()
+        .flatten()
+        .any(|a| a.name.as_deref() == Some(HOST_ATTRIBUTE))
 }
 
 fn is_registered(i: &ContainerInstance) -> bool {
@@ -94,6 +106,15 @@ fn view(state: &State, i: &ContainerInstance, with_tags: bool) -> ContainerInsta
     });
     out.tags = with_tags.then(|| state.tags_of(&arn));
     out
+}
+
+/// The agent a registration without `versionInfo` (and KECS's own machine) reports.
+fn default_version() -> VersionInfo {
+    VersionInfo {
+        agent_version: Some(AGENT_VERSION.into()),
+        agent_hash: Some("kecs".into()),
+        docker_version: Some("DockerVersion: 25.0.0".into()),
+    }
 }
 
 /// The attributes the agent reports of the machine, then the registration's own.
@@ -173,11 +194,7 @@ pub(crate) async fn register_container_instance(
         instance.version = Some(instance.version.unwrap_or(0) + 1);
         instance.registered_resources = Some(input.total_resources.clone().unwrap_or_default());
         instance.attributes = Some(attributes(input.attributes.clone()));
-        instance.version_info = Some(input.version_info.clone().unwrap_or(VersionInfo {
-            agent_version: Some(AGENT_VERSION.into()),
-            agent_hash: Some("kecs".into()),
-            docker_version: Some("DockerVersion: 25.0.0".into()),
-        }));
+        instance.version_info = Some(input.version_info.clone().unwrap_or_else(default_version));
         let arn = instance.container_instance_arn.clone().unwrap_or_default();
         let mut mutations = vec![Mutation::PutContainerInstance(instance.clone())];
         if let Some(tags) = input.tags.clone().filter(|t| !t.is_empty()) {
@@ -195,21 +212,30 @@ pub(crate) async fn register_container_instance(
     .await
 }
 
+/// The registered instance `ident` of the ACTIVE cluster `cluster` names.
+fn registered<'s>(
+    state: &'s State,
+    ctx: &RequestContext,
+    cluster: Option<&str>,
+    ident: &Option<String>,
+) -> Result<&'s ContainerInstance, EcsError> {
+    let cluster = active_cluster(state, ctx, cluster)?;
+    let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+    let arn = instance_arn(&cluster_arn, ident.as_deref().unwrap_or_default());
+    state
+        .container_instances
+        .get(&arn)
+        .filter(|i| is_registered(i) && ctx.owns(&arn))
+        .ok_or_else(|| EcsError::invalid("The referenced container instance was not found."))
+}
+
 pub(crate) async fn deregister_container_instance(
     core: &Core,
     ctx: &RequestContext,
     input: DeregisterContainerInstanceRequest,
 ) -> Result<DeregisterContainerInstanceResponse, EcsError> {
     core.write(|state| {
-        let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
-        let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
-        let ident = input.container_instance.clone().unwrap_or_default();
-        let arn = instance_arn(&cluster_arn, &ident);
-        let instance = state
-            .container_instances
-            .get(&arn)
-            .filter(|i| is_registered(i) && ctx.owns(&arn))
-            .ok_or_else(|| EcsError::invalid("The referenced container instance was not found."))?;
+        let instance = registered(state, ctx, input.cluster.as_deref(), &input.container_instance)?;
         let shown = view(state, instance, false);
         let busy = shown.running_tasks_count.unwrap_or(0) + shown.pending_tasks_count.unwrap_or(0);
         if busy > 0 && input.force != Some(true) {
@@ -320,10 +346,143 @@ pub(crate) async fn list_container_instances(
     })
 }
 
-/// How many container instances of `cluster_arn` are registered (ACTIVE or DRAINING).
-pub(crate) fn registered_count(state: &State, cluster_arn: &str) -> i32 {
+pub(crate) async fn update_container_instances_state(
+    core: &Core,
+    ctx: &RequestContext,
+    input: UpdateContainerInstancesStateRequest,
+) -> Result<UpdateContainerInstancesStateResponse, EcsError> {
+    let status = input.status.unwrap_or(ContainerInstanceStatus::Active);
+    if !matches!(
+        status,
+        ContainerInstanceStatus::Active | ContainerInstanceStatus::Draining
+    ) {
+        return Err(EcsError::invalid(
+            "Container instance status can be updated only to ACTIVE or DRAINING.",
+        ));
+    }
+    let idents = input.container_instances.clone().unwrap_or_default();
+    core.write(|state| {
+        let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+        let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+        if idents.is_empty() || idents.len() > 10 {
+            return Err(EcsError::invalid(
+                "containerInstances must have between 1 and 10 items.",
+            ));
+        }
+        let (mut updated, mut failures, mut mutations) = (vec![], vec![], vec![]);
+        for ident in &idents {
+            let arn = instance_arn(&cluster_arn, ident);
+            let Some(mut instance) = state
+                .container_instances
+                .get(&arn)
+                .filter(|i| is_registered(i) && ctx.owns(&arn))
+                .cloned()
+            else {
+                failures.push(Failure {
+                    arn: Some(arn),
+                    reason: Some("MISSING".into()),
+                    detail: None,
+                });
+                continue;
+            };
+            if instance.status.as_deref() != Some(status.as_str()) {
+                instance.status = Some(status.as_str().to_string());
+                instance.version = Some(instance.version.unwrap_or(0) + 1);
+                mutations.push(Mutation::PutContainerInstance(instance.clone()));
+            }
+            updated.push(view(state, &instance, false));
+        }
+        let answer = UpdateContainerInstancesStateResponse {
+            container_instances: Some(updated),
+            failures: Some(failures),
+        };
+        Ok((answer, mutations))
+    })
+    .await
+}
+
+/// KECS's instances run no agent that could be updated: as ECS answers for an agent already on
+/// its latest version.
+pub(crate) async fn update_container_agent(
+    core: &Core,
+    ctx: &RequestContext,
+    input: UpdateContainerAgentRequest,
+) -> Result<UpdateContainerAgentResponse, EcsError> {
+    core.read(|state| {
+        registered(
+            state,
+            ctx,
+            input.cluster.as_deref(),
+            &input.container_instance,
+        )?;
+        Err(EcsError::NoUpdateAvailable(
+            "There is no update available for your container agent.".into(),
+        ))
+    })
+}
+
+/// The container instance of `cluster_arn` that is KECS's own machine, registered (as a
+/// mutation to apply) when the cluster has none yet.
+pub(crate) fn host_instance(
+    state: &State,
+    cluster_arn: &str,
+    host: HostResources,
+    id: &str,
+    now: f64,
+) -> (String, Option<Mutation>) {
+    let prefix = arn::in_cluster(cluster_arn, "container-instance", "");
+    if let Some((arn, _)) =
+        prefixed(&state.container_instances, prefix).find(|(_, i)| is_host(i) && is_registered(i))
+    {
+        return (arn.clone(), None);
+    }
+    let arn = arn::in_cluster(cluster_arn, "container-instance", id);
+    let resource = |name: &str, value: i32| Resource {
+        name: Some(name.into()),
+        r#type: Some("INTEGER".into()),
+        integer_value: Some(value),
+        ..Resource::default()
+    };
+    let instance = ContainerInstance {
+        container_instance_arn: Some(arn.clone()),
+        ec2_instance_id: Some(format!("i-{}", &id[..17])),
+        status: Some("ACTIVE".into()),
+        agent_connected: Some(true),
+        registered_at: Some(now),
+        version: Some(1),
+        attachments: Some(vec![]),
+        registered_resources: Some(vec![
+            resource("CPU", host.cpu),
+            resource("MEMORY", host.memory_mib),
+        ]),
+        attributes: Some(attributes(Some(vec![Attribute {
+            name: Some(HOST_ATTRIBUTE.into()),
+            value: Some("true".into()),
+            ..Attribute::default()
+        }]))),
+        version_info: Some(default_version()),
+        ..ContainerInstance::default()
+    };
+    (arn, Some(Mutation::PutContainerInstance(instance)))
+}
+
+/// KECS's own machine leaves a cluster that is deleted: its instance, INACTIVE.
+pub(crate) fn retire_host(state: &State, cluster_arn: &str) -> Option<Mutation> {
+    let prefix = arn::in_cluster(cluster_arn, "container-instance", "");
+    let (_, host) = prefixed(&state.container_instances, prefix)
+        .find(|(_, i)| is_host(i) && is_registered(i))?;
+    let mut gone = host.clone();
+    gone.status = Some("INACTIVE".into());
+    gone.agent_connected = Some(false);
+    gone.version = Some(gone.version.unwrap_or(0) + 1);
+    Some(Mutation::PutContainerInstance(gone))
+}
+
+/// How many container instances of `cluster_arn` are registered (ACTIVE or DRAINING), KECS's
+/// own machine included when `with_host`.
+pub(crate) fn registered_count(state: &State, cluster_arn: &str, with_host: bool) -> i32 {
     let prefix = arn::in_cluster(cluster_arn, "container-instance", "");
     prefixed(&state.container_instances, prefix)
-        .filter(|(_, i)| is_registered(i))
+        .filter(|(_, i)| is_registered(i) && (with_host || !is_host(i)))
         .count() as i32
 }

@@ -420,9 +420,28 @@ pub(crate) async fn place_tasks(
             let emulated = core.runtime.is_emulated();
             let mut tasks = vec![];
             let mut mutations = vec![];
+            // EC2 tasks not given an instance run on KECS's own machine, registered as the
+            // cluster's container instance the first time.
+            let host = match (launch_type, core.runtime.host_resources()) {
+                (Some(LaunchType::Ec2), Some(host)) if container_instances.is_empty() => {
+                    let (arn, registered) = super::container_instances::host_instance(
+                        state,
+                        &cluster_arn,
+                        host,
+                        &core.ids().hex(),
+                        now,
+                    );
+                    mutations.extend(registered);
+                    Some(arn)
+                }
+                _ => None,
+            };
             for i in 0..count {
                 let mut task = new.build();
-                task.container_instance_arn = container_instances.get(i as usize).cloned();
+                task.container_instance_arn = container_instances
+                    .get(i as usize)
+                    .cloned()
+                    .or_else(|| host.clone());
                 if emulated {
                     emulate_start(&mut task, now);
                 }

@@ -78,6 +78,15 @@ pub struct StartedContainer {
     pub image_digest: Option<String>,
 }
 
+/// The resources of the machine tasks run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostResources {
+    /// CPU units: 1,024 per core.
+    pub cpu: i32,
+    /// Memory, in MiB.
+    pub memory_mib: i32,
+}
+
 /// Where a container is in its life, as the engine reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ContainerStatus {
@@ -224,6 +233,13 @@ pub trait ContainerRuntime: Send + Sync {
     ) -> Result<Option<serde_json::Value>, RuntimeError> {
         let _ = runtime_id;
         Ok(None)
+    }
+
+    /// The machine the engine runs tasks on, when it is one machine: its CPU units (1,024 per
+    /// core) and memory (MiB), which KECS registers as a container instance of each cluster
+    /// that runs EC2 tasks. None by default.
+    fn host_resources(&self) -> Option<HostResources> {
+        None
     }
 
     /// The engine's name of the container `container` of `task` (Docker's container name), when

@@ -1,5 +1,5 @@
 //! What the task endpoints and the logs read of the engine: a container's statistics and its
-//! output, and the network that gives the host the endpoints' address.
+//! output, the machine's resources, and the network that gives the host the endpoints' address.
 //!
 //! The endpoints' address (169.254.170.2, as on ECS) becomes the host's own as the gateway of a
 //! bridge network KECS creates for it; containers on every network mode then reach it through
@@ -11,13 +11,23 @@ use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::{LogsOptionsBuilder, StatsOptions};
 use futures::StreamExt;
 use kecs_domain::model::Task;
-use kecs_domain::ports::runtime::RuntimeError;
+use kecs_domain::ports::runtime::{HostResources, RuntimeError};
 
 use super::{failed, is_status, DockerRuntime};
 
 /// The network whose gateway is the endpoints' address.
 /// (A dot, which no cluster name has: never the network of a cluster.)
 pub const ENDPOINT_NETWORK: &str = "kecs.task-endpoints";
+
+/// The engine's machine: 1,024 CPU units per core and its memory, as the ECS agent registers
+/// them; none when the engine does not say.
+pub(super) async fn host_resources(docker: &bollard::Docker) -> Option<HostResources> {
+    let info = docker.info().await.ok()?;
+    Some(HostResources {
+        cpu: i32::try_from(info.ncpu? * 1024).ok()?,
+        memory_mib: i32::try_from(info.mem_total? / (1024 * 1024)).ok()?,
+    })
+}
 
 impl DockerRuntime {
     /// Makes `gateway` an address of this host, as the gateway of the bridge network

@@ -24,8 +24,8 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use kecs_domain::model::{NetworkBinding, NetworkMode, Task, TaskDefinition, TransportProtocol};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RegistryAuth,
-    RuntimeError, RuntimeEvent, StartedContainer,
+    ContainerRuntime, ContainerState, ContainerStatus, HostResources, ObservedContainer,
+    RegistryAuth, RuntimeError, RuntimeEvent, StartedContainer,
 };
 
 use spec::{container_name, network_name, volume_source, SpecInput};
@@ -49,6 +49,8 @@ pub struct DockerRuntime {
     reserved: network::Reserved,
     /// Pulls images as the pull behaviour says.
     puller: pull::Puller,
+    /// The engine's machine, as a container instance registers it.
+    host: Option<HostResources>,
 }
 
 impl std::fmt::Debug for DockerRuntime {
@@ -116,11 +118,12 @@ impl DockerRuntime {
         let docker = Docker::connect_with_defaults().map_err(unreachable)?;
         docker.ping().await.map_err(unreachable)?;
         Ok(Self {
-            docker,
             instance: instance.to_string(),
             network_lock: tokio::sync::Mutex::new(()),
             reserved: network::Reserved::default(),
             puller: pull::Puller::new(crate::PullBehavior::default()),
+            host: endpoints::host_resources(&docker).await,
+            docker,
         })
     }
 
@@ -472,6 +475,10 @@ impl ContainerRuntime for DockerRuntime {
 
     fn engine_name(&self, task: &Task, container: &str) -> Option<String> {
         Some(container_name(task, container))
+    }
+
+    fn host_resources(&self) -> Option<HostResources> {
+        self.host
     }
 
     async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
