@@ -104,8 +104,32 @@ def test_list_filters_by_status_and_pages(ecs):
     assert first["containerInstanceArns"] + rest["containerInstanceArns"] == arns
     assert ecs.list_container_instances(cluster="ci", status="DRAINING")["containerInstanceArns"] == []
     assert ecs.list_container_instances(cluster="ci", status="ACTIVE")["containerInstanceArns"] == arns
-    assert_error("InvalidParameterException", ecs.list_container_instances, cluster="ci",
-                 filter="attribute:ecs.os-type == linux")
+
+
+def test_list_filters_with_the_cluster_query_language(ecs):
+    ecs.create_cluster(clusterName="ci")
+    blue = register(ecs, attributes=[{"name": "stack", "value": "blue"}])["containerInstanceArn"]
+    green = register(ecs, attributes=[{"name": "stack", "value": "green"}])["containerInstanceArn"]
+    ecs.register_task_definition(family="grouped", containerDefinitions=[
+        {"name": "app", "image": "busybox", "memory": 64}])
+    ecs.start_task(cluster="ci", taskDefinition="grouped", containerInstances=[green],
+                   group="batch")
+
+    def listed(expression):
+        return sorted(ecs.list_container_instances(cluster="ci", filter=expression)
+                      ["containerInstanceArns"])
+
+    assert listed("attribute:ecs.os-type == linux") == sorted([blue, green])
+    assert listed("attribute:stack == blue") == [blue]
+    assert listed("attribute:stack in [green, red] and runningTasksCount >= 1") == [green]
+    assert listed("task:group == batch") == [green]
+    assert listed("not task:group == batch") == [blue]
+    assert listed("attribute:stack =~ gr*") == [green]
+    assert listed("attribute:missing exists") == []
+    assert listed("registeredAt > 2020-01-01 and agentConnected == true") == sorted([blue, green])
+    message = assert_error("InvalidParameterException", ecs.list_container_instances,
+                           cluster="ci", filter="colour == red")
+    assert "not a subject" in message, message
 
 
 def test_the_cli_registers_and_lists(aws):
@@ -132,9 +156,18 @@ def test_an_instance_drains_and_comes_back(ecs):
     back = ecs.update_container_instances_state(cluster="ci", containerInstances=[arn],
                                                 status="ACTIVE")["containerInstances"][0]
     assert back["status"] == "ACTIVE"
-    # No agent here has an update to take, as ECS answers for one already on its latest.
+    # An instance on KECS's agent version has no update to take; an older one is updated.
     assert_error("NoUpdateAvailableException", ecs.update_container_agent,
                  cluster="ci", containerInstance=arn)
+    old = register(ecs, versionInfo={"agentVersion": "1.50.0", "agentHash": "abc",
+                                     "dockerVersion": "DockerVersion: 20.10"})
+    started = ecs.update_container_agent(cluster="ci", containerInstance=old["containerInstanceArn"])
+    assert started["containerInstance"]["agentUpdateStatus"] == "PENDING"
+    after = ecs.describe_container_instances(
+        cluster="ci", containerInstances=[old["containerInstanceArn"]])["containerInstances"][0]
+    assert after["agentUpdateStatus"] == "UPDATED"
+    assert after["versionInfo"]["agentVersion"] == got["containerInstances"][0]["versionInfo"]["agentVersion"]
+    assert after["versionInfo"]["agentHash"] == "abc"
 
 
 def test_ec2_tasks_run_on_kecs_own_machine_as_an_instance(docker_server):

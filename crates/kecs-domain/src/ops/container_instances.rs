@@ -4,11 +4,13 @@
 //! with; its task counts and remaining resources are worked out from the tasks placed on it
 //! whenever it is shown.
 
+use crate::core::iso8601;
 use crate::core::Core;
 use crate::model::*;
 use crate::ops::find::{active_cluster, tasks_in};
 use crate::ops::pagination::{paginate, Limits};
 use crate::ports::runtime::HostResources;
+use crate::rules::cluster_query;
 use crate::state::{prefixed, Mutation, State};
 use crate::status::TaskStatus;
 use crate::{arn, EcsError, RequestContext};
@@ -114,6 +116,43 @@ fn default_version() -> VersionInfo {
         agent_version: Some(AGENT_VERSION.into()),
         agent_hash: Some("kecs".into()),
         docker_version: Some("DockerVersion: 25.0.0".into()),
+    }
+}
+
+/// The values of a cluster query's `subject` for the instance `i`.
+fn subject_values(state: &State, i: &ContainerInstance, subject: &str) -> Vec<String> {
+    let one = |v: Option<String>| v.into_iter().collect::<Vec<_>>();
+    if let Some(name) = subject.strip_prefix("attribute:") {
+        return i
+            .attributes
+            .iter()
+            .flatten()
+            .filter(|a| a.name.as_deref() == Some(name))
+            .map(|a| a.value.clone().unwrap_or_default())
+            .collect();
+    }
+    let arn = i.container_instance_arn.clone().unwrap_or_default();
+    match subject {
+        "agentConnected" => one(i.agent_connected.map(|c| c.to_string())),
+        "agentVersion" => one(i
+            .version_info
+            .as_ref()
+            .and_then(|v| v.agent_version.clone())),
+        "ec2InstanceId" => one(i.ec2_instance_id.clone()),
+        // As the developer guide's date formats: to the second, no zone (UTC).
+        "registeredAt" => one(i.registered_at.map(|at| iso8601(at)[..19].to_string())),
+        "runningTasksCount" => one(view(state, i, false)
+            .running_tasks_count
+            .map(|n| n.to_string())),
+        "task:group" => {
+            let (cluster, _) = arn::split_in_cluster(&arn).unwrap_or_default();
+            tasks_in(state, &cluster)
+                .filter(|(_, t)| t.container_instance_arn.as_deref() == Some(arn.as_str()))
+                .filter(|(_, t)| !t.last_is(TaskStatus::Stopped))
+                .filter_map(|(_, t)| t.group.as_deref().map(str::to_string))
+                .collect()
+        }
+        _ => vec![],
     }
 }
 
@@ -311,15 +350,13 @@ pub(crate) async fn list_container_instances(
     ctx: &RequestContext,
     input: ListContainerInstancesRequest,
 ) -> Result<ListContainerInstancesResponse, EcsError> {
-    if input
-        .filter
-        .as_deref()
-        .is_some_and(|f| !f.trim().is_empty())
-    {
-        return Err(EcsError::invalid(
-            "filter: cluster query language expressions are not supported by KECS yet.",
-        ));
-    }
+    let filter = match input.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        Some(text) => Some(
+            cluster_query::parse(text)
+                .map_err(|e| EcsError::invalid(format!("Invalid filter expression: {e}.")))?,
+        ),
+        None => None,
+    };
     core.read(|state| {
         let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
         let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
@@ -328,6 +365,11 @@ pub(crate) async fn list_container_instances(
             .filter(|(_, i)| match input.status {
                 Some(wanted) => i.status.as_deref() == Some(wanted.as_str()),
                 None => is_registered(i),
+            })
+            .filter(|(_, i)| {
+                filter.as_ref().is_none_or(|f| {
+                    cluster_query::holds(f, &|subject| subject_values(state, i, subject))
+                })
             })
             .map(|(arn, _)| arn.clone())
             .collect();
@@ -401,24 +443,46 @@ pub(crate) async fn update_container_instances_state(
     .await
 }
 
-/// KECS's instances run no agent that could be updated: as ECS answers for an agent already on
-/// its latest version.
+/// No agent runs here to update: an instance registered with an older agent version is recorded
+/// as updated to the version KECS reports (answered PENDING, as ECS answers an update it
+/// starts); one already on it answers as ECS does for an agent on its latest version.
 pub(crate) async fn update_container_agent(
     core: &Core,
     ctx: &RequestContext,
     input: UpdateContainerAgentRequest,
 ) -> Result<UpdateContainerAgentResponse, EcsError> {
-    core.read(|state| {
-        registered(
+    core.write(|state| {
+        let instance = registered(
             state,
             ctx,
             input.cluster.as_deref(),
             &input.container_instance,
         )?;
-        Err(EcsError::NoUpdateAvailable(
-            "There is no update available for your container agent.".into(),
-        ))
+        let version = instance
+            .version_info
+            .as_ref()
+            .and_then(|v| v.agent_version.clone())
+            .unwrap_or_default();
+        if cluster_query::order(&version, AGENT_VERSION) != std::cmp::Ordering::Less {
+            return Err(EcsError::NoUpdateAvailable(
+                "There is no update available for your container agent.".into(),
+            ));
+        }
+        let mut updated = instance.clone();
+        updated.version_info = Some(VersionInfo {
+            agent_version: Some(AGENT_VERSION.into()),
+            ..updated.version_info.clone().unwrap_or_default()
+        });
+        updated.agent_update_status = Some(AgentUpdateStatus::Updated);
+        updated.version = Some(updated.version.unwrap_or(0) + 1);
+        let mut shown = view(state, instance, false);
+        shown.agent_update_status = Some(AgentUpdateStatus::Pending);
+        let answer = UpdateContainerAgentResponse {
+            container_instance: Some(shown),
+        };
+        Ok((answer, vec![Mutation::PutContainerInstance(updated)]))
     })
+    .await
 }
 
 /// The container instance of `cluster_arn` that is KECS's own machine, registered (as a
