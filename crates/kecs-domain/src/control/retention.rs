@@ -43,6 +43,27 @@ pub fn expired_clusters(state: &State, cutoff: f64) -> Vec<String> {
         .collect()
 }
 
+/// What forgets the clusters deleted before `cutoff`: each with its tags, its container
+/// instances (all deregistered by then) and theirs.
+fn forget_clusters(state: &State, cutoff: f64) -> Vec<Mutation> {
+    let mut mutations = vec![];
+    for arn in expired_clusters(state, cutoff) {
+        let instances = crate::arn::in_cluster(&arn, "container-instance", "");
+        let instances = crate::state::prefixed(&state.container_instances, instances);
+        for resource in instances.map(|(i, _)| i.clone()).chain([arn.clone()]) {
+            if state.tags.contains_key(&resource) {
+                mutations.push(Mutation::PutTags(resource.clone(), vec![]));
+            }
+            mutations.push(if resource == arn {
+                Mutation::DeleteCluster(resource)
+            } else {
+                Mutation::DeleteContainerInstance(resource)
+            });
+        }
+    }
+    mutations
+}
+
 /// Forgets the tasks stopped more than `retention` ago, and has the runtime remove their
 /// containers, then the clusters deleted more than `retention` ago; returns how many tasks went.
 pub(crate) async fn forget_stopped_tasks(
@@ -52,17 +73,8 @@ pub(crate) async fn forget_stopped_tasks(
     let cutoff = core.now() - retention.as_secs_f64();
     let forgotten = forget_tasks(core, cutoff).await?;
     if !core.read(|state| expired_clusters(state, cutoff).is_empty()) {
-        core.write(|state| {
-            let mut mutations = vec![];
-            for arn in expired_clusters(state, cutoff) {
-                if state.tags.contains_key(&arn) {
-                    mutations.push(Mutation::PutTags(arn.clone(), vec![]));
-                }
-                mutations.push(Mutation::DeleteCluster(arn));
-            }
-            Ok(((), mutations))
-        })
-        .await?;
+        core.write(|state| Ok(((), forget_clusters(state, cutoff))))
+            .await?;
     }
     Ok(forgotten)
 }
@@ -180,5 +192,43 @@ mod tests {
         assert_eq!(expired_clusters(&s, 200.0), [busy]);
         s.apply(Mutation::DeleteCluster(busy.into())).unwrap();
         assert!(!s.clusters.contains_key(busy) && expired_clusters(&s, 1e9).len() == 1);
+    }
+
+    #[test]
+    fn a_forgotten_cluster_takes_its_instances_and_tags_along() {
+        let mut s = State::default();
+        s.apply(Mutation::RetireCluster(cluster("gone"), 100.0))
+            .unwrap();
+        s.apply(Mutation::PutCluster(cluster("kept"))).unwrap();
+        let instance = |cluster: &str| crate::model::ContainerInstance {
+            container_instance_arn: Some(format!(
+                "arn:aws:ecs:us-east-1:000000000000:container-instance/{cluster}/1"
+            )),
+            status: Some("INACTIVE".into()),
+            ..Default::default()
+        };
+        for c in ["gone", "kept"] {
+            s.apply(Mutation::PutContainerInstance(instance(c)))
+                .unwrap();
+        }
+        let gone = instance("gone").container_instance_arn.unwrap();
+        let tag = crate::model::Tag {
+            key: Some("k".into()),
+            value: Some("v".into()),
+        };
+        s.apply(Mutation::PutTags(gone.clone(), vec![tag])).unwrap();
+        for m in forget_clusters(&s, 200.0) {
+            s.apply(m).unwrap();
+        }
+        assert!(!s.container_instances.contains_key(&gone));
+        assert!(s.tags_of(&gone).is_empty());
+        assert_eq!(
+            s.container_instances.len(),
+            1,
+            "the live cluster's instance stays"
+        );
+        assert!(!s
+            .clusters
+            .contains_key("arn:aws:ecs:us-east-1:000000000000:cluster/gone"));
     }
 }

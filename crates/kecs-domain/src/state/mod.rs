@@ -170,6 +170,8 @@ pub enum Mutation {
     DeleteServiceRevision(String),
     /// Insert or replace a container instance.
     PutContainerInstance(ContainerInstance),
+    /// Forget a container instance (its cluster is forgotten).
+    DeleteContainerInstance(String),
     /// Forget a task (a stopped one past its retention).
     DeleteTask(String),
     /// Wipe everything.
@@ -416,6 +418,11 @@ impl State {
                     index,
                 )
             }
+            Mutation::DeleteContainerInstance(key) => Ok(delete(
+                &mut self.container_instances,
+                Kind::ContainerInstance,
+                key,
+            )),
             Mutation::Reset => {
                 *self = State::default();
                 Ok(Change::Truncate)
