@@ -5,23 +5,45 @@ use std::path::Path;
 
 use crate::error::ServerError;
 
-/// The name this KECS labels its containers with, so that it adopts (and cleans up) only its
-/// own: kept in the data directory, so a restart on the same data is the same instance.
-pub(crate) fn instance_id(data_dir: &str) -> Result<String, ServerError> {
-    let fresh = || uuid::Uuid::new_v4().simple().to_string();
+/// The value kept in the file `name` of the data directory: read when it holds at least
+/// `min_len` characters, else `fresh()` written there durably (never kept for `:memory:`).
+fn kept(
+    data_dir: &str,
+    name: &str,
+    min_len: usize,
+    fresh: impl Fn() -> String,
+) -> Result<String, ServerError> {
     if data_dir == ":memory:" {
         return Ok(fresh());
     }
-    let path = Path::new(data_dir).join("instance-id");
-    if let Ok(id) = std::fs::read_to_string(&path) {
-        if !id.trim().is_empty() {
-            return Ok(id.trim().to_string());
+    let path = Path::new(data_dir).join(name);
+    if let Ok(value) = std::fs::read_to_string(&path) {
+        if value.trim().len() >= min_len {
+            return Ok(value.trim().to_string());
         }
     }
-    let id = fresh();
-    write_durably(&path, id.as_bytes())
+    let value = fresh();
+    write_durably(&path, value.as_bytes())
         .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))?;
-    Ok(id)
+    Ok(value)
+}
+
+/// The name this KECS labels its containers with, so that it adopts (and cleans up) only its
+/// own: kept in the data directory, so a restart on the same data is the same instance.
+pub(crate) fn instance_id(data_dir: &str) -> Result<String, ServerError> {
+    kept(data_dir, "instance-id", 1, || {
+        uuid::Uuid::new_v4().simple().to_string()
+    })
+}
+
+/// The secret key of task credentials IDs: kept in the data directory, as running containers
+/// keep the credentials URI they were given across a restart.
+pub(crate) fn endpoint_key(data_dir: &str) -> Result<Vec<u8>, ServerError> {
+    let key = kept(data_dir, "task-endpoints.key", 32, || {
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        format!("{}{}", a.simple(), b.simple())
+    })?;
+    Ok(key.into_bytes())
 }
 
 /// Writes `contents` to `path` so that a crash leaves either the old file or the whole new one:
@@ -37,28 +59,6 @@ fn write_durably(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         Some(dir) => std::fs::File::open(dir)?.sync_all(),
         None => Ok(()),
     }
-}
-
-/// The secret key of task credentials IDs: kept in the data directory, as running containers
-/// keep the credentials URI they were given across a restart.
-pub(crate) fn endpoint_key(data_dir: &str) -> Result<Vec<u8>, ServerError> {
-    let fresh = || {
-        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-        format!("{}{}", a.simple(), b.simple())
-    };
-    if data_dir == ":memory:" {
-        return Ok(fresh().into_bytes());
-    }
-    let path = Path::new(data_dir).join("task-endpoints.key");
-    if let Ok(key) = std::fs::read_to_string(&path) {
-        if key.trim().len() >= 32 {
-            return Ok(key.trim().as_bytes().to_vec());
-        }
-    }
-    let key = fresh();
-    write_durably(&path, key.as_bytes())
-        .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))?;
-    Ok(key.into_bytes())
 }
 
 #[cfg(test)]

@@ -410,7 +410,7 @@ pub(crate) async fn delete_cluster(
             cluster.set_status(ClusterStatus::Inactive);
             let shown = view(state, &cluster, &[], true);
             let mut mutations = vec![Mutation::RetireCluster(cluster, core.now())];
-            mutations.extend(super::container_instances::retire_host(state, &arn));
+            mutations.extend(super::host_instance::retire_host(state, &arn));
             Ok((shown, mutations))
         })
         .await?;

@@ -1,15 +1,18 @@
 //! Container instances: RegisterContainerInstance, DeregisterContainerInstance,
 //! DescribeContainerInstances, ListContainerInstances, UpdateContainerInstancesState and
-//! UpdateContainerAgent. An instance keeps what it registered
+//! UpdateContainerAgent. KECS's own machine as an instance is `host_instance`'s. An instance keeps what it registered
 //! with; its task counts and remaining resources are worked out from the tasks placed on it
 //! whenever it is shown.
 
+use super::host_instance::{
+    agent_attributes, default_version, deregistered, is_host, is_registered, AGENT_VERSION,
+};
+use super::missing;
 use crate::core::iso8601;
 use crate::core::Core;
 use crate::model::*;
 use crate::ops::find::{active_cluster, tasks_in};
 use crate::ops::pagination::{paginate, Limits};
-use crate::ports::runtime::HostResources;
 use crate::rules::cluster_query;
 use crate::state::{prefixed, Mutation, State};
 use crate::status::TaskStatus;
@@ -21,8 +24,6 @@ const LIST: Limits = Limits {
     default: 100,
     max: 100,
 };
-/// The agent version a registration without `versionInfo` reports.
-const AGENT_VERSION: &str = "1.89.3";
 
 /// The ARN of the container instance `ident` (ID or ARN) of `cluster_arn`.
 fn instance_arn(cluster_arn: &str, ident: &str) -> String {
@@ -31,20 +32,6 @@ fn instance_arn(cluster_arn: &str, ident: &str) -> String {
     } else {
         arn::in_cluster(cluster_arn, "container-instance", ident)
     }
-}
-
-/// The attribute that marks the instance KECS registered for its own machine.
-const HOST_ATTRIBUTE: &str = "kecs.host";
-
-fn is_host(i: &ContainerInstance) -> bool {
-    i.attributes
-        .iter()
-        .flatten()
-        .any(|a| a.name.as_deref() == Some(HOST_ATTRIBUTE))
-}
-
-fn is_registered(i: &ContainerInstance) -> bool {
-    i.status.as_deref() != Some("INACTIVE")
 }
 
 /// The CPU units and MiB of memory a task reserves: its task-level sizes, else its
@@ -110,15 +97,6 @@ fn view(state: &State, i: &ContainerInstance, with_tags: bool) -> ContainerInsta
     out
 }
 
-/// The agent a registration without `versionInfo` (and KECS's own machine) reports.
-fn default_version() -> VersionInfo {
-    VersionInfo {
-        agent_version: Some(AGENT_VERSION.into()),
-        agent_hash: Some("kecs".into()),
-        docker_version: Some("DockerVersion: 25.0.0".into()),
-    }
-}
-
 /// The values of a cluster query's `subject` for the instance `i`.
 fn subject_values(state: &State, i: &ContainerInstance, subject: &str) -> Vec<String> {
     let one = |v: Option<String>| v.into_iter().collect::<Vec<_>>();
@@ -154,39 +132,6 @@ fn subject_values(state: &State, i: &ContainerInstance, subject: &str) -> Vec<St
         }
         _ => vec![],
     }
-}
-
-/// The attributes the agent reports of the machine, then the registration's own.
-fn attributes(given: Option<Vec<Attribute>>) -> Vec<Attribute> {
-    let mut all: Vec<Attribute> = [
-        ("ecs.os-type", "linux"),
-        ("ecs.os-family", "LINUX"),
-        ("ecs.cpu-architecture", std::env::consts::ARCH),
-        ("ecs.capability.execution-role-awslogs", ""),
-        ("ecs.capability.secrets.ssm.environment-variables", ""),
-        ("ecs.capability.secrets.asm.environment-variables", ""),
-        (
-            "ecs.capability.private-registry-authentication.secretsmanager",
-            "",
-        ),
-        ("ecs.capability.task-eni", ""),
-        ("ecs.capability.container-health-check", ""),
-        ("ecs.capability.env-files.s3", ""),
-        ("com.amazonaws.ecs.capability.task-iam-role", ""),
-        ("com.amazonaws.ecs.capability.docker-remote-api.1.44", ""),
-    ]
-    .into_iter()
-    .map(|(name, value)| Attribute {
-        name: Some(name.to_string()),
-        value: (!value.is_empty()).then(|| value.to_string()),
-        ..Attribute::default()
-    })
-    .collect();
-    for a in given.into_iter().flatten() {
-        all.retain(|x| x.name != a.name);
-        all.push(a);
-    }
-    all
 }
 
 pub(crate) async fn register_container_instance(
@@ -232,7 +177,7 @@ pub(crate) async fn register_container_instance(
         });
         instance.version = Some(instance.version.unwrap_or(0) + 1);
         instance.registered_resources = Some(input.total_resources.clone().unwrap_or_default());
-        instance.attributes = Some(attributes(input.attributes.clone()));
+        instance.attributes = Some(agent_attributes(input.attributes.clone()));
         instance.version_info = Some(input.version_info.clone().unwrap_or_else(default_version));
         let arn = instance.container_instance_arn.clone().unwrap_or_default();
         let mut mutations = vec![Mutation::PutContainerInstance(instance.clone())];
@@ -282,10 +227,7 @@ pub(crate) async fn deregister_container_instance(
                 "The container instance has tasks running on it. Stop them, or deregister it with force.",
             ));
         }
-        let mut gone = instance.clone();
-        gone.status = Some("INACTIVE".into());
-        gone.agent_connected = Some(false);
-        gone.version = Some(gone.version.unwrap_or(0) + 1);
+        let gone = deregistered(instance);
         let answer = DeregisterContainerInstanceResponse {
             container_instance: Some(ContainerInstance {
                 running_tasks_count: shown.running_tasks_count,
@@ -331,11 +273,7 @@ pub(crate) async fn describe_container_instances(
                 .filter(|_| ctx.owns(&arn))
             {
                 Some(i) => found.push(view(state, i, with_tags)),
-                None => failures.push(Failure {
-                    arn: Some(arn),
-                    reason: Some("MISSING".into()),
-                    detail: None,
-                }),
+                None => failures.push(missing(arn)),
             }
         }
         Ok(DescribeContainerInstancesResponse {
@@ -420,11 +358,7 @@ pub(crate) async fn update_container_instances_state(
                 .filter(|i| is_registered(i) && ctx.owns(&arn))
                 .cloned()
             else {
-                failures.push(Failure {
-                    arn: Some(arn),
-                    reason: Some("MISSING".into()),
-                    detail: None,
-                });
+                failures.push(missing(arn));
                 continue;
             };
             if instance.status.as_deref() != Some(status.as_str()) {
@@ -483,63 +417,6 @@ pub(crate) async fn update_container_agent(
         Ok((answer, vec![Mutation::PutContainerInstance(updated)]))
     })
     .await
-}
-
-/// The container instance of `cluster_arn` that is KECS's own machine, registered (as a
-/// mutation to apply) when the cluster has none yet.
-pub(crate) fn host_instance(
-    state: &State,
-    cluster_arn: &str,
-    host: HostResources,
-    id: &str,
-    now: f64,
-) -> (String, Option<Mutation>) {
-    let prefix = arn::in_cluster(cluster_arn, "container-instance", "");
-    if let Some((arn, _)) =
-        prefixed(&state.container_instances, prefix).find(|(_, i)| is_host(i) && is_registered(i))
-    {
-        return (arn.clone(), None);
-    }
-    let arn = arn::in_cluster(cluster_arn, "container-instance", id);
-    let resource = |name: &str, value: i32| Resource {
-        name: Some(name.into()),
-        r#type: Some("INTEGER".into()),
-        integer_value: Some(value),
-        ..Resource::default()
-    };
-    let instance = ContainerInstance {
-        container_instance_arn: Some(arn.clone()),
-        ec2_instance_id: Some(format!("i-{}", &id[..17])),
-        status: Some("ACTIVE".into()),
-        agent_connected: Some(true),
-        registered_at: Some(now),
-        version: Some(1),
-        attachments: Some(vec![]),
-        registered_resources: Some(vec![
-            resource("CPU", host.cpu),
-            resource("MEMORY", host.memory_mib),
-        ]),
-        attributes: Some(attributes(Some(vec![Attribute {
-            name: Some(HOST_ATTRIBUTE.into()),
-            value: Some("true".into()),
-            ..Attribute::default()
-        }]))),
-        version_info: Some(default_version()),
-        ..ContainerInstance::default()
-    };
-    (arn, Some(Mutation::PutContainerInstance(instance)))
-}
-
-/// KECS's own machine leaves a cluster that is deleted: its instance, INACTIVE.
-pub(crate) fn retire_host(state: &State, cluster_arn: &str) -> Option<Mutation> {
-    let prefix = arn::in_cluster(cluster_arn, "container-instance", "");
-    let (_, host) = prefixed(&state.container_instances, prefix)
-        .find(|(_, i)| is_host(i) && is_registered(i))?;
-    let mut gone = host.clone();
-    gone.status = Some("INACTIVE".into());
-    gone.agent_connected = Some(false);
-    gone.version = Some(gone.version.unwrap_or(0) + 1);
-    Some(Mutation::PutContainerInstance(gone))
 }
 
 /// How many container instances of `cluster_arn` are registered (ACTIVE or DRAINING), KECS's

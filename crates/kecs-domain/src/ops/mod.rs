@@ -13,6 +13,7 @@ pub(crate) mod clusters;
 pub(crate) mod container_instances;
 pub(crate) mod deployment_history;
 pub(crate) mod find;
+pub(crate) mod host_instance;
 pub(crate) mod logs;
 pub(crate) mod pagination;
 pub(crate) mod service_deployments;

@@ -424,11 +424,11 @@ pub(crate) async fn place_tasks(
             // cluster's container instance the first time.
             let host = match (launch_type, core.runtime.host_resources()) {
                 (Some(LaunchType::Ec2), Some(host)) if container_instances.is_empty() => {
-                    let (arn, registered) = super::container_instances::host_instance(
+                    let (arn, registered) = super::host_instance::host_instance(
                         state,
                         &cluster_arn,
                         host,
-                        &core.ids().hex(),
+                        core.ids(),
                         now,
                     );
                     mutations.extend(registered);
