@@ -58,8 +58,11 @@ stage "conformance"
 # Every operation KECS implements must have been answered (200) and every answer must conform.
 # The operations KECS implements: codegen/operations.txt, the table the EcsApi implementation and
 # the README's list are generated from.
+# The same for the CloudWatch Logs operations of codegen/logs-operations.txt.
 implemented=$(python3 codegen/gen.py --implemented)
-python3 tests/conformance/check.py --require-ops "$implemented" "$conformance_dir"/*.jsonl
+implemented_logs=$(python3 codegen/gen.py --implemented-logs)
+python3 tests/conformance/check.py --require-ops "$implemented" --require-logs-ops "$implemented_logs" \
+    "$conformance_dir"/*.jsonl
 
 stage "compose (the image under docker-compose)"
 # The image and docker-compose, as users run them.

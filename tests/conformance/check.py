@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Check recorded KECS responses against the botocore ECS model.
+"""Check recorded KECS responses against the botocore ECS model (and CloudWatch Logs model).
 
-Usage: check.py [--model PATH] [--require-ops Op1,Op2] LOGFILE...
+Usage: check.py [--model PATH] [--logs-model PATH] [--require-ops Op1,Op2]
+                [--require-logs-ops Op1,Op2] LOGFILE...
 
-Each LOGFILE is JSON lines: {"operation": str|null, "status": int, "body": obj|null}.
+Each LOGFILE is JSON lines: {"operation": str|null, "status": int, "body": obj|null}, with
+"service": "logs" on the responses of CloudWatch Logs operations.
 Exit codes: 0 all lines pass; 1 some line failed or a --require-ops operation was
 never seen with status 200; 2 no lines were checked (or usage error).
 """
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "model" / "ecs-2014-11-13.service-2.json.gz"
+DEFAULT_LOGS_MODEL = Path(__file__).resolve().parents[2] / "model" / "logs-2014-03-28.service-2.json.gz"
 
 # Error codes any operation may return: protocol-level and common service errors.
 COMMON_ERRORS = {
@@ -123,12 +126,15 @@ class Checker:
         op = rec.get("operation") or None  # null and "" both mean "unknown operation"
         status, body = rec.get("status"), rec.get("body")
         if op is not None and op not in self.ops:
-            return op, [("$", "operation not in the ECS model")]
+            return op, [("$", "operation not in the service's model")]
         if not isinstance(status, int) or isinstance(status, bool):
             return op or "<unknown>", [("$", f"status {status!r} is not an integer")]
         if status == 200:
             if op is None:
                 errs.append(("$", "status 200 for an unknown operation"))
+            elif "output" not in self.ops[op]:
+                if body not in (None, {}):
+                    errs.append(("$", f"{op} has no output; the body must be empty"))
             else:
                 out = self.ops[op]["output"]["shape"]
                 if body is None and self.shapes[out].get("members"):
@@ -144,20 +150,30 @@ def reject_constant(name):
     raise ValueError(f"non-standard JSON constant {name}")
 
 
+def load(path):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return Checker(json.load(f))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("logs", nargs="+", metavar="LOGFILE")
     ap.add_argument("--model", default=str(DEFAULT_MODEL))
+    ap.add_argument("--logs-model", default=str(DEFAULT_LOGS_MODEL))
     ap.add_argument("--require-ops", default="", help="comma-separated operations that must return 200")
+    ap.add_argument("--require-logs-ops", default="", help="the same, of CloudWatch Logs")
     args = ap.parse_args(argv)
 
-    with gzip.open(args.model, "rt", encoding="utf-8") as f:
-        checker = Checker(json.load(f))
-    required_ops = [o for o in args.require_ops.split(",") if o.strip()]
-    required_ops = [o.strip() for o in required_ops]
-    unknown = [o for o in required_ops if o not in checker.ops]
-    if unknown:
-        ap.error(f"--require-ops names unknown operations: {', '.join(unknown)}")
+    # Each service's checker, and the label its operations get in the report.
+    checkers = {None: load(args.model), "logs": load(args.logs_model)}
+    label = {None: "", "logs": "logs:"}
+    required = []
+    for service, ops in ((None, args.require_ops), ("logs", args.require_logs_ops)):
+        names = [o.strip() for o in ops.split(",") if o.strip()]
+        unknown = [o for o in names if o not in checkers[service].ops]
+        if unknown:
+            ap.error(f"--require-ops names unknown operations: {', '.join(unknown)}")
+        required += [label[service] + o for o in names]
 
     seen = collections.Counter()        # op -> responses checked
     failed_by_op = collections.Counter()
@@ -172,11 +188,17 @@ def main(argv=None):
                 rec = None
                 try:
                     rec = json.loads(text, parse_constant=reject_constant)
+                    service = rec.get("service") if isinstance(rec, dict) else None
+                    if service not in checkers:
+                        raise ValueError(f"unknown service {service!r}")
+                    checker = checkers[service]
                     op, errs = checker.line(rec)
+                    op = label[service] + op
                 except ValueError as e:
                     op, errs = "?", [("$", f"invalid JSON: {e}")]
+                    checker = None
                 seen[op] += 1
-                if isinstance(rec, dict) and rec.get("status") == 200 and op in checker.ops:
+                if checker and rec.get("status") == 200 and op.split(":")[-1] in checker.ops:
                     ok_200.add(op)
                 if errs:
                     failed += 1
@@ -188,11 +210,12 @@ def main(argv=None):
     print("responses checked per operation:")
     for op in sorted(seen):
         print(f"  {op:45} {seen[op]:6}" + (f"  ({failed_by_op[op]} failed)" if failed_by_op[op] else ""))
-    never = sorted(set(checker.ops) - set(seen))
-    print(f"operations never seen ({len(never)}/{len(checker.ops)}): {', '.join(never) or '-'}")
+    ecs_ops = checkers[None].ops
+    never = sorted(set(ecs_ops) - set(seen))
+    print(f"operations never seen ({len(never)}/{len(ecs_ops)}): {', '.join(never) or '-'}")
     for line in failures:
         print(line)
-    missing = [o for o in required_ops if o not in ok_200]
+    missing = [o for o in required if o not in ok_200]
     for o in missing:
         print(f"MISSING {o}: required operation never returned status 200")
     print(f"{passed} passed, {failed} failed")

@@ -228,8 +228,8 @@ class CliResult:
 
 @pytest.fixture
 def aws(server):
-    """aws(*args, region=..., ok=True): runs `aws ecs <args>`; with ok, checks success and
-    returns the parsed JSON, else returns the CliResult."""
+    """aws(*args, region=..., ok=True, service="ecs"): runs `aws ecs <args>` (or another
+    service's); with ok, checks success and returns the parsed JSON, else returns the CliResult."""
     yield from _aws_cli(server)
 
 
@@ -365,8 +365,8 @@ def _aws_cli(server):
         AWS_PAGER="",
     )
 
-    def run(*args, region=REGION, ok=True):
-        cmd = [exe, "ecs", *args, "--endpoint-url", server.api_url, "--region", region, "--output", "json"]
+    def run(*args, region=REGION, ok=True, service="ecs"):
+        cmd = [exe, service, *args, "--endpoint-url", server.api_url, "--region", region, "--output", "json"]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
         res = CliResult(proc)
         if ok:

@@ -1,10 +1,13 @@
 """What only the kubernetes runtime does, against the fake API server: a KECS restarted after
 kill -9 adopts the pods of its tasks, records exits that happened while it was down, and deletes
 pods labelled as its own that belong to no task it knows; an ECS service with port mappings has
-a Kubernetes Service while it lives."""
+a Kubernetes Service while it lives; pods are told where the task endpoints are; an awslogs
+container's output is a CloudWatch Logs stream, read from the pod's log."""
 import json
 import signal
 import time
+
+import boto3
 
 from conftest import FakeKube, KecsServer, free_port, http, make_client
 
@@ -150,6 +153,36 @@ def test_pods_are_told_where_the_task_endpoints_are(kecs_binary, tmp_path):
         assert status == 200, body
         assert json.loads(body)["RoleArn"] == "arn:aws:iam::000000000000:role/app"
         ecs.stop_task(cluster="meta", task=arn)
+    finally:
+        kecs.stop(signal.SIGKILL)
+        fake.stop()
+
+
+def test_a_pods_awslogs_output_is_a_cloudwatch_logs_stream(kecs_binary, tmp_path):
+    fake = FakeKube(tmp_path)
+    kecs = KecsServer(tmp_path / "data", runtime="kubernetes",
+                      env={"KUBECONFIG": fake.kubeconfig}).start()
+    try:
+        ecs = make_client(kecs.api_url)
+        logs = boto3.client("logs", endpoint_url=kecs.api_url, region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+        logs.create_log_group(logGroupName="/k8s/app")
+        ecs.create_cluster(clusterName="logs")
+        ecs.register_task_definition(
+            family="logs",
+            containerDefinitions=[{
+                "name": "app", "image": kecs.image, "memory": 32,
+                "command": ["sh", "-c", "echo one; echo two; sleep 300"],
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": "/k8s/app", "awslogs-stream-prefix": "web"}}}])
+        arn = ecs.run_task(cluster="logs", taskDefinition="logs")["tasks"][0]["taskArn"]
+        wait_status(ecs, "logs", arn, "RUNNING")
+        stream = f"web/app/{arn.rsplit('/', 1)[1]}"
+        events = logs.get_log_events(logGroupName="/k8s/app", logStreamName=stream,
+                                     startFromHead=True)["events"]
+        assert [e["message"] for e in events] == ["one", "two"]
+        assert all(e["timestamp"] > 1_700_000_000_000 for e in events), "the kubelet's times"
+        ecs.stop_task(cluster="logs", task=arn)
     finally:
         kecs.stop(signal.SIGKILL)
         fake.stop()

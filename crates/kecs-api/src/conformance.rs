@@ -23,11 +23,14 @@ impl ConformanceLog {
         })
     }
 
-    /// Records one response.
-    pub fn record(&self, operation: Option<&str>, status: u16, body: &[u8]) {
+    /// Records one response; `service` is `Some("logs")` for CloudWatch Logs, `None` for ECS.
+    pub fn record(&self, service: Option<&str>, operation: Option<&str>, status: u16, body: &[u8]) {
         let body: serde_json::Value =
             serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
-        let line = serde_json::json!({"operation": operation, "status": status, "body": body});
+        let mut line = serde_json::json!({"operation": operation, "status": status, "body": body});
+        if let Some(service) = service {
+            line["service"] = service.into();
+        }
         if let Ok(mut f) = self.file.lock() {
             let _ = writeln!(f, "{line}");
         }

@@ -1,7 +1,7 @@
 //! The one place where a failure becomes an AWS error: `__type` code, HTTP status, message.
 
 use actix_web::http::StatusCode;
-use kecs_domain::EcsError;
+use kecs_domain::{EcsError, LogsError};
 use serde::Serialize;
 
 /// An error as the AWS JSON 1.1 protocol sends it.
@@ -121,6 +121,27 @@ impl From<EcsError> for AwsError {
     }
 }
 
+impl From<LogsError> for AwsError {
+    fn from(e: LogsError) -> Self {
+        let message = e.to_string();
+        let code = match e {
+            LogsError::InvalidParameter(_) => "InvalidParameterException",
+            LogsError::ResourceNotFound(_) => "ResourceNotFoundException",
+            LogsError::ResourceAlreadyExists(_) => "ResourceAlreadyExistsException",
+            LogsError::NotImplemented(_) => "UnknownOperationException",
+            LogsError::Ecs(EcsError::Internal { .. }) => {
+                return Self {
+                    code: "ServiceUnavailableException",
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    message,
+                }
+            }
+            LogsError::Ecs(e) => return e.into(),
+        };
+        Self::client(code, message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +163,34 @@ mod tests {
                     cause: None,
                 },
                 "ServerException",
+                500,
+            ),
+        ];
+        for (e, code, status) in cases {
+            let a = AwsError::from(e);
+            assert_eq!((a.code, a.status.as_u16()), (code, status));
+        }
+    }
+
+    #[test]
+    fn logs_errors_have_cloudwatch_logs_codes() {
+        let cases = [
+            (
+                LogsError::ResourceAlreadyExists("x".into()),
+                "ResourceAlreadyExistsException",
+                400,
+            ),
+            (
+                LogsError::ResourceNotFound("x".into()),
+                "ResourceNotFoundException",
+                400,
+            ),
+            (
+                LogsError::Ecs(EcsError::Internal {
+                    message: "disk".into(),
+                    cause: None,
+                }),
+                "ServiceUnavailableException",
                 500,
             ),
         ];

@@ -1,4 +1,5 @@
-//! The AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Op>`.
+//! The AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Op>`
+//! for ECS, or `Logs_20140328.<Op>` for the CloudWatch Logs operations that serve tasks' logs.
 
 use std::time::Instant;
 
@@ -6,15 +7,17 @@ use actix_web::http::header::{HeaderMap, CONTENT_LENGTH};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::StreamExt;
+use kecs_domain::api::logs::LogsOperation;
 use kecs_domain::api::Operation;
 use kecs_domain::RequestContext;
 use tracing::Instrument;
 
-use crate::dispatch::dispatch;
+use crate::dispatch::{dispatch, dispatch_logs};
 use crate::error::AwsError;
 use crate::{AppState, MAX_BODY_BYTES};
 
 const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
+const LOGS_TARGET_PREFIX: &str = "Logs_20140328.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
 /// The region of the SigV4 credential scope:
@@ -51,12 +54,42 @@ async fn read_body(req: &HttpRequest, payload: &mut web::Payload) -> Result<Vec<
     Ok(body)
 }
 
+/// The operation an `X-Amz-Target` names, of ECS or of CloudWatch Logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Ecs(Operation),
+    Logs(LogsOperation),
+}
+
+impl Target {
+    fn parse(target: &str) -> Option<Self> {
+        if let Some(op) = target.strip_prefix(TARGET_PREFIX) {
+            return Operation::from_name(op).map(Target::Ecs);
+        }
+        let op = target.strip_prefix(LOGS_TARGET_PREFIX)?;
+        LogsOperation::from_name(op).map(Target::Logs)
+    }
+
+    /// The operation's name (the metrics' label).
+    fn name(&self) -> &'static str {
+        match self {
+            Target::Ecs(op) => op.name(),
+            Target::Logs(op) => op.name(),
+        }
+    }
+
+    /// The service for the conformance record: `None` for ECS.
+    fn service(&self) -> Option<&'static str> {
+        matches!(self, Target::Logs(_)).then_some("logs")
+    }
+}
+
 async fn answer(
     req: &HttpRequest,
     payload: &mut web::Payload,
     state: &AppState,
     ctx: &RequestContext,
-    operation: Option<Operation>,
+    operation: Option<Target>,
 ) -> Result<Vec<u8>, AwsError> {
     let body = read_body(req, payload).await?;
     state.auth.verify(req, &body)?;
@@ -68,7 +101,10 @@ async fn answer(
             .unwrap_or("");
         return Err(AwsError::unknown_operation(target));
     };
-    Ok(dispatch(&*state.kecs, ctx, op, &body).await?)
+    Ok(match op {
+        Target::Ecs(op) => dispatch(&*state.kecs, ctx, op, &body).await?,
+        Target::Logs(op) => dispatch_logs(&*state.kecs, ctx, op, &body).await?,
+    })
 }
 
 /// Handles one ECS API request.
@@ -87,8 +123,7 @@ pub async fn handle(
         .headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
-        .and_then(Operation::from_name);
+        .and_then(Target::parse);
     let op_name = operation.map(|o| o.name());
     let span = tracing::info_span!("request", request_id = %ctx.request_id, operation = op_name.unwrap_or("unknown"));
     async {
@@ -109,7 +144,12 @@ pub async fn handle(
             .metrics
             .observe_request(op_name.unwrap_or("unknown"), status.as_u16(), elapsed);
         if let Some(log) = &state.conformance {
-            log.record(op_name, status.as_u16(), &body);
+            log.record(
+                operation.and_then(|o| o.service()),
+                op_name,
+                status.as_u16(),
+                &body,
+            );
         }
         HttpResponse::build(status)
             .content_type(CONTENT_TYPE)
@@ -138,5 +178,19 @@ mod tests {
             HeaderValue::from_static("Bearer x"),
         );
         assert_eq!(region_from_auth(&h), None);
+    }
+
+    #[test]
+    fn targets_of_both_services() {
+        assert_eq!(
+            Target::parse("AmazonEC2ContainerServiceV20141113.ListClusters"),
+            Some(Target::Ecs(Operation::ListClusters))
+        );
+        assert_eq!(
+            Target::parse("Logs_20140328.GetLogEvents"),
+            Some(Target::Logs(LogsOperation::GetLogEvents))
+        );
+        assert_eq!(Target::parse("Logs_20140328.Nope"), None);
+        assert_eq!(Target::parse("ListClusters"), None);
     }
 }

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::api::logs::LogsOperation;
 use crate::api::Operation;
 
 /// The error underneath another, kept whole for its chain (`source()`), shareable (one commit's
@@ -104,6 +105,28 @@ pub enum EcsError {
         #[source]
         cause: Option<Cause>,
     },
+}
+
+/// What went wrong, in CloudWatch Logs terms (the service KECS answers for tasks' `awslogs`
+/// output); kecs-api maps each variant to its AWS error code.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LogsError {
+    /// A parameter is invalid (`InvalidParameterException`).
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// The log group or stream does not exist (`ResourceNotFoundException`).
+    #[error("{0}")]
+    ResourceNotFound(String),
+    /// The log group already exists (`ResourceAlreadyExistsException`).
+    #[error("{0}")]
+    ResourceAlreadyExists(String),
+    /// A CloudWatch Logs operation KECS does not serve (`UnknownOperationException`, as AWS answers
+    /// a target it does not know).
+    #[error("KECS does not implement the CloudWatch Logs operation {} (it serves what tasks' awslogs output needs).", .0.name())]
+    NotImplemented(LogsOperation),
+    /// An ECS-side failure underneath (the write path, the runtime).
+    #[error(transparent)]
+    Ecs(#[from] EcsError),
 }
 
 impl EcsError {

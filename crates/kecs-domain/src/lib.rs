@@ -30,6 +30,6 @@ mod app;
 pub use app::Kecs;
 pub use context::RequestContext;
 pub use control::Controller;
-pub use error::{Cause, EcsError};
+pub use error::{Cause, EcsError, LogsError};
 pub use ops::census::Census;
 pub use ops::task_metadata::{EndpointError, MetadataVersion};

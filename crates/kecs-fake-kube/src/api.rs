@@ -169,7 +169,8 @@ async fn pod_logs(
 ) -> HttpResponse {
     let container = query.get("container").cloned().unwrap_or_default();
     let tail = query.get("tailLines").and_then(|t| t.parse().ok());
-    match world.logs(&path.0, &path.1, &container, tail) {
+    let timestamps = query.get("timestamps").is_some_and(|t| t == "true");
+    match world.logs(&path.0, &path.1, &container, tail, timestamps) {
         Ok(text) => HttpResponse::Ok().content_type("text/plain").body(text),
         Err(f) => failure(f),
     }

@@ -43,7 +43,7 @@ pub struct PodRun {
     /// Set when the pod was deleted with a grace period: remove it once its containers ended.
     pub deleting: bool,
     /// Stdout of each container, by name.
-    pub logs: HashMap<String, Vec<String>>,
+    pub logs: HashMap<String, Vec<(String, String)>>,
 }
 
 fn waiting(reason: &str, message: Option<String>) -> ContainerState {
@@ -251,10 +251,11 @@ impl PodRun {
                 return;
             }
             let program = program::parse(&words(c));
+            let written = now().0.to_string();
             self.logs
                 .entry(c.name.clone())
                 .or_default()
-                .extend(program.output.iter().cloned());
+                .extend(program.output.iter().map(|l| (written.clone(), l.clone())));
             self.runs.insert(
                 c.name.clone(),
                 Run {

@@ -271,13 +271,15 @@ impl World {
         Ok(pod)
     }
 
-    /// The last `tail` lines a pod's container wrote.
+    /// The last `tail` lines a pod's container wrote, each after the RFC 3339 time it was
+    /// written when `timestamps` (as the kubelet's `?timestamps=true`).
     pub fn logs(
         &self,
         ns: &str,
         name: &str,
         container: &str,
         tail: Option<usize>,
+        timestamps: bool,
     ) -> Result<String, Failure> {
         let state = self.lock();
         let (_, run) = state
@@ -286,7 +288,13 @@ impl World {
             .ok_or_else(|| Failure::NotFound(format!("pods \"{name}\" not found")))?;
         let lines = run.logs.get(container).cloned().unwrap_or_default();
         let from = tail.map_or(0, |t| lines.len().saturating_sub(t));
-        Ok(lines[from..].iter().map(|l| format!("{l}\n")).collect())
+        Ok(lines[from..]
+            .iter()
+            .map(|(at, l)| match timestamps {
+                true => format!("{at} {l}\n"),
+                false => format!("{l}\n"),
+            })
+            .collect())
     }
 
     /// Changes after `since` matching `selector`, and a receiver for the ones to come (taken

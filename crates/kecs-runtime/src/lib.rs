@@ -5,6 +5,7 @@ pub mod docker;
 mod env;
 mod image_ref;
 pub mod kubernetes;
+mod log_line;
 mod pull_behavior;
 
 pub use pull_behavior::{PullBehavior, UnknownPullBehavior};

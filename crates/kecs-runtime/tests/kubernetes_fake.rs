@@ -123,10 +123,13 @@ async fn a_task_runs_exits_and_reports_its_exit_through_the_watch() {
         rt.container_state(&id).await.unwrap().status,
         ContainerStatus::Exited(Some(7))
     );
-    assert_eq!(
-        rt.logs(&with_ids(&t, &started), "app", 10).await.unwrap(),
-        ["hello"]
-    );
+    let lines = rt
+        .logs(&with_ids(&t, &started), "app", Some(10))
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].message, "hello");
+    assert!(lines[0].timestamp_ms.is_some(), "{lines:?}");
     let seen = rt.inventory().await.unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].container, "app");

@@ -7,8 +7,8 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use kecs_domain::model::{Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ObservedContainer, RegistryAuth, RuntimeError, RuntimeEvent,
-    StartedContainer,
+    ContainerRuntime, ContainerState, LogLine, ObservedContainer, RegistryAuth, RuntimeError,
+    RuntimeEvent, StartedContainer,
 };
 use prometheus::IntCounter;
 
@@ -98,8 +98,8 @@ impl ContainerRuntime for CountedRuntime {
         &self,
         task: &Task,
         container: &str,
-        tail: usize,
-    ) -> Result<Vec<String>, RuntimeError> {
+        tail: Option<usize>,
+    ) -> Result<Vec<LogLine>, RuntimeError> {
         self.counted(self.inner.logs(task, container, tail).await)
     }
 

@@ -71,6 +71,7 @@ const LAYERS: &[&[&str]] = &[
 const ROOT_ITEMS: &[(&str, &str)] = &[
     ("EcsError", "error"),
     ("Cause", "error"),
+    ("LogsError", "error"),
     ("RequestContext", "context"),
     ("Census", "ops"),
     ("EndpointError", "ops"),

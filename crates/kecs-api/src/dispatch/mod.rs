@@ -1,10 +1,12 @@
 //! Decoding an operation's input, calling the service, encoding its output.
 
 mod generated;
+mod logs_generated;
 
 pub use generated::dispatch;
+pub use logs_generated::dispatch_logs;
 
-use kecs_domain::EcsError;
+use kecs_domain::{EcsError, LogsError};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::AwsError;
@@ -20,11 +22,19 @@ pub enum DispatchError {
     NotInEnum(String, String, Vec<String>),
     /// The service refused or failed.
     Ecs(EcsError),
+    /// The CloudWatch Logs service refused or failed.
+    Logs(LogsError),
 }
 
 impl From<EcsError> for DispatchError {
     fn from(e: EcsError) -> Self {
         DispatchError::Ecs(e)
+    }
+}
+
+impl From<LogsError> for DispatchError {
+    fn from(e: LogsError) -> Self {
+        DispatchError::Logs(e)
     }
 }
 
@@ -37,6 +47,7 @@ impl From<DispatchError> for AwsError {
                 AwsError::not_in_enum(&path, &value, &allowed)
             }
             DispatchError::Ecs(e) => e.into(),
+            DispatchError::Logs(e) => e.into(),
         }
     }
 }

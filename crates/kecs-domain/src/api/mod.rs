@@ -3,3 +3,4 @@
 #![allow(missing_docs)]
 mod generated;
 pub use generated::*;
+pub mod logs;

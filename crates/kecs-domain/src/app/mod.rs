@@ -3,6 +3,7 @@
 //! run the controllers and read what the admin port shows.
 
 mod generated;
+mod logs_generated;
 
 use std::sync::Arc;
 use std::time::Duration;

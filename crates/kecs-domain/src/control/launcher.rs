@@ -97,6 +97,9 @@ async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Resu
     let resolved = super::task_secrets::resolve(core, task, td)
         .await
         .map_err(Abort::Failed)?;
+    super::task_logs::prepare(core, task, td)
+        .await
+        .map_err(Abort::Failed)?;
     let mut launch = match resolved {
         Some(resolved) => std::borrow::Cow::Owned(resolved),
         None => std::borrow::Cow::Borrowed(td),

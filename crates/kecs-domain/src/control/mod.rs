@@ -19,6 +19,7 @@ pub(crate) mod retention;
 pub(crate) mod service_pass;
 pub(crate) mod service_scheduler;
 pub(crate) mod task_endpoints;
+mod task_logs;
 mod task_secrets;
 mod task_set_scheduling;
 

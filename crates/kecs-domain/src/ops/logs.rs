@@ -43,8 +43,10 @@ pub(crate) async fn container_logs(
             "The task has no container named {container}."
         )));
     }
-    core.runtime
-        .logs(&found, container, tail.min(MAX_LOG_LINES))
+    let lines = core
+        .runtime
+        .logs(&found, container, Some(tail.min(MAX_LOG_LINES)))
         .await
-        .map_err(|e| EcsError::internal("reading a container's logs", e))
+        .map_err(|e| EcsError::internal("reading a container's logs", e))?;
+    Ok(lines.into_iter().map(|l| l.message).collect())
 }

@@ -14,6 +14,8 @@ pub(crate) mod container_instances;
 pub(crate) mod deployment_history;
 pub(crate) mod find;
 pub(crate) mod host_instance;
+pub(crate) mod log_events;
+pub(crate) mod log_groups;
 pub(crate) mod logs;
 pub(crate) mod pagination;
 pub(crate) mod service_deployments;

@@ -78,6 +78,15 @@ pub struct StartedContainer {
     pub image_digest: Option<String>,
 }
 
+/// One line a container wrote (stdout or stderr).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LogLine {
+    /// When the engine received it, in epoch milliseconds, when the engine says.
+    pub timestamp_ms: Option<i64>,
+    /// The line, without its line break.
+    pub message: String,
+}
+
 /// The resources of the machine tasks run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostResources {
@@ -214,13 +223,14 @@ pub trait ContainerRuntime: Send + Sync {
         Ok(())
     }
 
-    /// The last `tail` lines a container of `task` wrote (stdout and stderr). None by default.
+    /// The lines a container of `task` wrote (stdout and stderr), oldest first: the last `tail`
+    /// of them, or all. None by default.
     async fn logs(
         &self,
         task: &Task,
         container: &str,
-        tail: usize,
-    ) -> Result<Vec<String>, RuntimeError> {
+        tail: Option<usize>,
+    ) -> Result<Vec<LogLine>, RuntimeError> {
         let _ = (task, container, tail);
         Ok(vec![])
     }

@@ -37,6 +37,8 @@ pub enum Kind {
     ServiceRevision,
     /// A container instance, keyed by ARN.
     ContainerInstance,
+    /// A CloudWatch Logs log group, keyed by ARN (`arn:aws:logs:<region>:<account>:log-group:<name>`).
+    LogGroup,
 }
 
 impl Kind {
@@ -53,6 +55,7 @@ impl Kind {
         Kind::ServiceDeployment,
         Kind::ServiceRevision,
         Kind::ContainerInstance,
+        Kind::LogGroup,
     ];
 
     /// The stable name stored with each record.
@@ -69,6 +72,7 @@ impl Kind {
             Kind::ServiceDeployment => "service_deployment",
             Kind::ServiceRevision => "service_revision",
             Kind::ContainerInstance => "container_instance",
+            Kind::LogGroup => "log_group",
         }
     }
 

@@ -1,8 +1,11 @@
 //! Pure decisions over their arguments only: no state, no ports, no clock. Each is unit-tested
 //! beside its code.
 
+pub mod awslogs;
 pub mod cluster_query;
 pub mod container_policy;
+pub mod log_filter;
+pub mod log_pages;
 pub mod scheduler;
 pub mod secret_ref;
 pub mod start_order;

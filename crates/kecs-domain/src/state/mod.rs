@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::logs::LogGroup;
 use crate::model::{
     Attribute, CapacityProvider, Cluster, ContainerInstance, Service, ServiceDeployment,
     ServiceRevision, Setting, Tag, Task, TaskDefinition,
@@ -110,6 +111,8 @@ pub struct State {
     pub service_revisions: Table<ServiceRevision>,
     /// Container instances by ARN (`.../container-instance/<cluster>/<id>`).
     pub container_instances: BTreeMap<String, ContainerInstance>,
+    /// CloudWatch Logs log groups by ARN (`arn:aws:logs:<region>:<account>:log-group:<name>`).
+    pub log_groups: BTreeMap<String, LogGroup>,
     /// Derived index (not stored): the ARNs of each service's tasks, so that a scheduler pass
     /// reads its own tasks rather than its whole cluster's.
     pub service_tasks: BTreeMap<String, BTreeSet<String>>,
@@ -172,6 +175,10 @@ pub enum Mutation {
     PutContainerInstance(ContainerInstance),
     /// Forget a container instance (its cluster is forgotten).
     DeleteContainerInstance(String),
+    /// Insert or replace a log group.
+    PutLogGroup(LogGroup),
+    /// Remove a log group.
+    DeleteLogGroup(String),
     /// Forget a task (a stopped one past its retention).
     DeleteTask(String),
     /// Wipe everything.
@@ -219,6 +226,7 @@ impl State {
                 Kind::ServiceDeployment => load_into(&mut s.service_deployments, r)?,
                 Kind::ServiceRevision => load_into(&mut s.service_revisions, r)?,
                 Kind::ContainerInstance => load_into(&mut s.container_instances, r)?,
+                Kind::LogGroup => load_into(&mut s.log_groups, r)?,
             }
         }
         Ok(())
@@ -423,6 +431,17 @@ impl State {
                 Kind::ContainerInstance,
                 key,
             )),
+            Mutation::PutLogGroup(g) => {
+                let key = g.log_group_arn.clone().unwrap_or_default();
+                put(
+                    &mut self.log_groups,
+                    Kind::LogGroup,
+                    key,
+                    g,
+                    Index::default(),
+                )
+            }
+            Mutation::DeleteLogGroup(key) => Ok(delete(&mut self.log_groups, Kind::LogGroup, key)),
             Mutation::Reset => {
                 *self = State::default();
                 Ok(Change::Truncate)

@@ -11,7 +11,7 @@ use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::{LogsOptionsBuilder, StatsOptions};
 use futures::StreamExt;
 use kecs_domain::model::Task;
-use kecs_domain::ports::runtime::{HostResources, RuntimeError};
+use kecs_domain::ports::runtime::{HostResources, LogLine, RuntimeError};
 
 use super::{failed, is_status, DockerRuntime};
 
@@ -93,13 +93,13 @@ impl DockerRuntime {
         }
     }
 
-    /// The last `tail` lines the container `container` of `task` wrote.
+    /// The lines (the last `tail`, or all) the container `container` of `task` wrote.
     pub(super) async fn tail_logs(
         &self,
         task: &Task,
         container: &str,
-        tail: usize,
-    ) -> Result<Vec<String>, RuntimeError> {
+        tail: Option<usize>,
+    ) -> Result<Vec<LogLine>, RuntimeError> {
         let Some((_, id)) = self
             .containers_of(task.task_arn.as_deref().unwrap_or_default())
             .await?
@@ -111,13 +111,14 @@ impl DockerRuntime {
         let options = LogsOptionsBuilder::new()
             .stdout(true)
             .stderr(true)
-            .tail(&tail.to_string())
+            .timestamps(true)
+            .tail(&tail.map_or_else(|| "all".to_string(), |n| n.to_string()))
             .build();
         let mut stream = self.docker.logs(&id, Some(options));
         let mut text = String::new();
         while let Some(chunk) = stream.next().await {
             text.push_str(&chunk.map_err(|e| failed("reading logs", e))?.to_string());
         }
-        Ok(text.lines().map(str::to_string).collect())
+        Ok(text.lines().map(crate::log_line::parse).collect())
     }
 }

@@ -24,7 +24,7 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use kecs_domain::model::{NetworkBinding, NetworkMode, Task, TaskDefinition, TransportProtocol};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, HostResources, ObservedContainer,
+    ContainerRuntime, ContainerState, ContainerStatus, HostResources, LogLine, ObservedContainer,
     RegistryAuth, RuntimeError, RuntimeEvent, StartedContainer,
 };
 
@@ -461,8 +461,8 @@ impl ContainerRuntime for DockerRuntime {
         &self,
         task: &Task,
         container: &str,
-        tail: usize,
-    ) -> Result<Vec<String>, RuntimeError> {
+        tail: Option<usize>,
+    ) -> Result<Vec<LogLine>, RuntimeError> {
         self.tail_logs(task, container, tail).await
     }
 

@@ -23,7 +23,7 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use kecs_domain::model::{Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, ObservedContainer, RegistryAuth,
+    ContainerRuntime, ContainerState, ContainerStatus, LogLine, ObservedContainer, RegistryAuth,
     RuntimeError, RuntimeEvent, StartedContainer,
 };
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
@@ -404,8 +404,8 @@ impl ContainerRuntime for KubernetesRuntime {
         &self,
         task: &Task,
         container: &str,
-        tail: usize,
-    ) -> Result<Vec<String>, RuntimeError> {
+        tail: Option<usize>,
+    ) -> Result<Vec<LogLine>, RuntimeError> {
         let Some(id) = task
             .containers
             .iter()
@@ -418,11 +418,12 @@ impl ContainerRuntime for KubernetesRuntime {
         let (ns, pod_name, name) = parts(&id)?;
         let params = LogParams {
             container: Some(name.to_string()),
-            tail_lines: Some(i64::try_from(tail).unwrap_or(i64::MAX)),
+            tail_lines: tail.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+            timestamps: true,
             ..LogParams::default()
         };
         match self.pods_in(ns).logs(pod_name, &params).await {
-            Ok(text) => Ok(text.lines().map(str::to_string).collect()),
+            Ok(text) => Ok(text.lines().map(crate::log_line::parse).collect()),
             Err(e) if is_code(&e, 404) || is_code(&e, 400) => Ok(vec![]),
             Err(e) => Err(failed(format_args!("reading logs of {id}"), e)),
         }
