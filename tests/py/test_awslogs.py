@@ -172,3 +172,34 @@ def test_without_a_prefix_the_stream_is_the_container_id_and_a_missing_group_fai
     assert [s["logStreamName"] for s in streams] == [runtime_id]
     events = logs.get_log_events(logGroupName="/ecs/bare", logStreamName=runtime_id)["events"]
     assert [e["message"] for e in events] == ["hello"]
+
+
+def test_following_a_running_task_as_aws_logs_tail_follow_does(docker_server):
+    """`aws logs tail --follow` (AWS CLI v2) polls FilterLogEvents from the last event's time and
+    drops the event IDs it has already shown: new lines must arrive, none twice."""
+    ecs = docker_server.client()
+    logs = logs_client(docker_server.api_url)
+    ecs.create_cluster(clusterName="follow")
+    logs.create_log_group(logGroupName="/ecs/ticks")
+    register(ecs, "ticks", {"awslogs-group": "/ecs/ticks", "awslogs-stream-prefix": "t"},
+             'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.3; done')
+    arn = ecs.run_task(cluster="follow", taskDefinition="ticks")["tasks"][0]["taskArn"]
+    ecs.get_waiter("tasks_running").wait(cluster="follow", tasks=[arn], WaiterConfig=WAIT)
+    shown, seen_ids, start = [], set(), 0
+    deadline = time.monotonic() + 30
+    while len(shown) < 8 and time.monotonic() < deadline:
+        kwargs = {"logGroupName": "/ecs/ticks", "startTime": start, "interleaved": True}
+        while True:
+            page = logs.filter_log_events(**kwargs)
+            for e in page["events"]:
+                if e["eventId"] not in seen_ids:
+                    seen_ids.add(e["eventId"])
+                    shown.append(e["message"])
+                    start = max(start, e["timestamp"])
+            if "nextToken" not in page:
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        time.sleep(0.5)
+    ecs.stop_task(cluster="follow", task=arn)
+    assert shown[:8] == [f"tick {i}" for i in range(8)], shown
+

@@ -1,7 +1,8 @@
 """Container instances registered with RegisterContainerInstance: described and listed as ECS
 shows them (task counts and remaining resources following the tasks StartTask places on them),
 tagged, deregistered (with force while tasks run), and keeping their cluster from deletion;
-DescribeContainerInstances validates in ECS's order."""
+DescribeContainerInstances validates in ECS's order; RunTask places EC2 tasks on them by
+placement constraints, strategies and the resources left, with ECS's failure reasons."""
 import json
 import os
 import re
@@ -17,8 +18,8 @@ RESOURCES = [
 
 def register(ecs, cluster="ci", **extra):
     return ecs.register_container_instance(
-        cluster=cluster, instanceIdentityDocument=DOCUMENT, totalResources=RESOURCES,
-        **extra)["containerInstance"]
+        cluster=cluster, instanceIdentityDocument=DOCUMENT, **{"totalResources": RESOURCES, **extra}
+    )["containerInstance"]
 
 
 def resources(instance, which):
@@ -201,3 +202,61 @@ def test_ec2_tasks_run_on_kecs_own_machine_as_an_instance(docker_server):
                                          WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     # KECS's own machine does not keep the cluster from deletion.
     assert ecs.delete_cluster(cluster="host")["cluster"]["status"] == "INACTIVE"
+
+
+def placed_on(ecs, cluster, **run):
+    out = ecs.run_task(cluster=cluster, launchType="EC2", **run)
+    return [t["containerInstanceArn"] for t in out["tasks"]], out["failures"]
+
+
+def test_run_task_places_by_constraints_strategies_and_resources(ecs):
+    ecs.create_cluster(clusterName="pl")
+    small = register(ecs, cluster="pl", attributes=[{"name": "stack", "value": "blue"}],
+                     totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+                                     {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}])
+    big = register(ecs, cluster="pl", attributes=[{"name": "stack", "value": "green"}])
+    small, big = small["containerInstanceArn"], big["containerInstanceArn"]
+    ecs.register_task_definition(family="half", containerDefinitions=[
+        {"name": "app", "image": "busybox", "memory": 512, "cpu": 512}])
+
+    # memberOf in the cluster query language.
+    assert placed_on(ecs, "pl", taskDefinition="half", placementConstraints=[
+        {"type": "memberOf", "expression": "attribute:stack == green"}]) == ([big], [])
+    # binpack on memory fills the instance with the least left: the small one, twice.
+    assert placed_on(ecs, "pl", taskDefinition="half", count=2, placementStrategy=[
+        {"type": "binpack", "field": "memory"}]) == ([small, small], [])
+    shown = ecs.describe_container_instances(cluster="pl", containerInstances=[small])
+    assert resources(shown["containerInstances"][0], "remainingResources") == {"CPU": 0, "MEMORY": 0}
+    # What fits nowhere is a failure per instance, with ECS's reasons, and no task.
+    ecs.register_task_definition(family="huge", containerDefinitions=[
+        {"name": "app", "image": "busybox", "memory": 4000, "cpu": 512}])
+    tasks, failures = placed_on(ecs, "pl", taskDefinition="huge")
+    assert tasks == []
+    assert sorted((f["arn"], f["reason"]) for f in failures) == sorted(
+        [(small, "RESOURCE:CPU"), (big, "RESOURCE:MEMORY")])
+    # A memberOf that no instance satisfies, and one that does not parse.
+    tasks, failures = placed_on(ecs, "pl", taskDefinition="half", placementConstraints=[
+        {"type": "memberOf", "expression": "attribute:stack == red"}])
+    assert tasks == [] and {f["reason"] for f in failures} == {
+        "MemberOf placement constraint unsatisfied."}
+    assert_error("InvalidParameterException", ecs.run_task, cluster="pl", taskDefinition="half",
+                 placementConstraints=[{"type": "memberOf", "expression": "attribute:stack =="}])
+    # A draining instance takes no new task.
+    ecs.update_container_instances_state(cluster="pl", containerInstances=[big], status="DRAINING")
+    tasks, failures = placed_on(ecs, "pl", taskDefinition="half")
+    assert tasks == [] and [f["arn"] for f in failures] == [small]
+
+
+def test_spread_and_distinct_instance_keep_a_groups_tasks_apart(ecs):
+    ecs.create_cluster(clusterName="sp")
+    arns = sorted(register(ecs, cluster="sp")["containerInstanceArn"] for _ in range(2))
+    ecs.register_task_definition(family="tiny", containerDefinitions=[
+        {"name": "app", "image": "busybox", "memory": 64, "cpu": 64}])
+    tasks, _ = placed_on(ecs, "sp", taskDefinition="tiny", count=4, group="web",
+                         placementStrategy=[{"type": "spread", "field": "instanceId"}])
+    assert sorted(tasks) == sorted(arns * 2)
+    # distinctInstance: one task of the group per instance; the rest fail.
+    tasks, failures = placed_on(ecs, "sp", taskDefinition="tiny", count=3, group="solo",
+                                placementConstraints=[{"type": "distinctInstance"}])
+    assert sorted(tasks) == arns
+    assert {f["reason"] for f in failures} == {"DistinctInstance placement constraint unsatisfied."}

@@ -1,7 +1,8 @@
 """A container's `secrets` (SSM parameters, Secrets Manager secrets with their JSON-key suffix)
 and `environmentFiles` (S3 objects), resolved at launch from `--secrets-file` into the
-environment, on Docker; never shown by DescribeTasks; a secret that cannot be had stops the task
-`ResourceInitializationError`, a malformed one is refused at registration."""
+environment, on Docker (and a log driver's `secretOptions` into its options); never shown by
+DescribeTasks; a secret that cannot be had stops the task `ResourceInitializationError`, a
+malformed one is refused at registration."""
 import json
 import subprocess
 import sys
@@ -93,9 +94,30 @@ def test_a_secret_that_cannot_be_had_stops_the_task(with_file, value_from, named
     assert named in reason, reason
 
 
+def test_log_driver_secret_options_are_resolved_at_launch(with_file):
+    ecs = with_file
+    ecs.create_cluster(clusterName="sec")
+    # Registered with secretOptions KECS can resolve: the task runs and never shows the value.
+    config = {"logDriver": "json-file", "options": {"max-size": "1m"},
+              "secretOptions": [{"name": "token", "valueFrom": "/kecs/db/host"}]}
+    task = run(ecs, "log-secret", {"command": ["true"], "logConfiguration": config})
+    assert task["stopCode"] == "EssentialContainerExited", task
+    assert task["containers"][0]["exitCode"] == 0
+    assert "db.internal" not in json.dumps(task, default=str)
+    # One it cannot: the task stops before its container is created, naming the parameter.
+    config["secretOptions"] = [{"name": "token", "valueFrom": "/kecs/no-token"}]
+    task = run(ecs, "log-secret-missing", {"command": ["true"], "logConfiguration": config})
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"].startswith("ResourceInitializationError: unable to pull secrets")
+    assert "parameter '/kecs/no-token'" in task["stoppedReason"], task
+
+
 def test_a_malformed_reference_is_refused_at_registration(with_file):
     ecs = with_file
+    log_secret = {"logDriver": "json-file",
+                  "secretOptions": [{"name": "t", "valueFrom": "arn:aws:s3:::bucket/key"}]}
     for container in ({"secrets": [{"name": "X", "valueFrom": "arn:aws:s3:::bucket/key"}]},
+                      {"logConfiguration": log_secret},
                       {"environmentFiles": [{"value": "s3://bucket/app.env", "type": "s3"}]}):
         with pytest.raises(ClientError) as e:
             ecs.register_task_definition(family="bad", containerDefinitions=[{

@@ -169,6 +169,8 @@ async fn start_service_tasks(
                 tags: (!tags.is_empty()).then(|| tags.clone()),
                 enable_ecs_managed_tags: service.enable_ecs_managed_tags,
                 enable_execute_command: service.enable_execute_command,
+                placement_constraints: service.placement_constraints.clone(),
+                placement_strategy: service.placement_strategy.clone(),
                 ..RunTaskRequest::default()
             };
             let out = place_tasks(core, &plan.ctx, input, &[]).await?;

@@ -1,7 +1,8 @@
 //! A task's launch-time values: each container's `secrets` and `environmentFiles` (its own and
 //! RunTask's override), resolved through the secrets port into the environment the runtime
-//! gives the container, and its `repositoryCredentials` into what its image is pulled with;
-//! never into the stored task, its events or its logs.
+//! gives the container, its log driver's `secretOptions` into the driver's options, and its
+//! `repositoryCredentials` into what its image is pulled with; never into the stored task, its
+//! events or its logs.
 
 use crate::core::Core;
 use crate::model::{ContainerDefinition, EnvironmentFile, KeyValuePair, Task, TaskDefinition};
@@ -85,8 +86,21 @@ async fn resolve_container(
             value: Some(value_of(core, secret.value_from.as_deref().unwrap_or_default()).await?),
         });
     }
+    // The log driver's secret options become its options, as the agent hands them over.
+    let mut log_configuration = def.log_configuration.clone();
+    if let Some(config) = log_configuration.as_mut() {
+        for secret in config.secret_options.take().unwrap_or_default() {
+            let value = value_of(core, secret.value_from.as_deref().unwrap_or_default()).await?;
+            let name = secret.name.unwrap_or_default();
+            config
+                .options
+                .get_or_insert_with(Default::default)
+                .insert(name, value);
+        }
+    }
     Ok(ContainerDefinition {
         environment: Some(environment),
+        log_configuration,
         ..def.clone()
     })
 }
@@ -117,8 +131,9 @@ pub(crate) async fn registry_auth(
     }))
 }
 
-/// `td` with every container's secrets and environment files resolved into its environment, or
-/// `None` when it has neither; the error is the task's stop reason.
+/// `td` with every container's secrets and environment files resolved into its environment
+/// (and its log driver's secret options into its options), or `None` when it has none of them;
+/// the error is the task's stop reason.
 pub(crate) async fn resolve(
     core: &Core,
     task: &Task,
@@ -136,6 +151,10 @@ pub(crate) async fn resolve(
     let needed = defs.iter().any(|d| {
         d.secrets.as_ref().is_some_and(|s| !s.is_empty())
             || d.environment_files.as_ref().is_some_and(|f| !f.is_empty())
+            || d.log_configuration
+                .as_ref()
+                .and_then(|l| l.secret_options.as_ref())
+                .is_some_and(|s| !s.is_empty())
             || !override_files(&d.name).is_empty()
     });
     if !needed {

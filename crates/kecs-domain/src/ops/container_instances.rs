@@ -36,7 +36,7 @@ fn instance_arn(cluster_arn: &str, ident: &str) -> String {
 
 /// The CPU units and MiB of memory a task reserves: its task-level sizes, else its
 /// containers' own.
-fn reserved(task: &Task) -> (i64, i64) {
+pub(super) fn reserved(task: &Task) -> (i64, i64) {
     let parse = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<i64>().ok());
     let containers = task.containers.iter().flatten();
     let cpu =
@@ -50,7 +50,7 @@ fn reserved(task: &Task) -> (i64, i64) {
 }
 
 /// The instance as responses show it: task counts and remaining resources from its tasks.
-fn view(state: &State, i: &ContainerInstance, with_tags: bool) -> ContainerInstance {
+pub(super) fn view(state: &State, i: &ContainerInstance, with_tags: bool) -> ContainerInstance {
     let mut out = i.clone();
     let arn = i.container_instance_arn.clone().unwrap_or_default();
     let cluster = arn::split_in_cluster(&arn)
@@ -98,7 +98,7 @@ fn view(state: &State, i: &ContainerInstance, with_tags: bool) -> ContainerInsta
 }
 
 /// The values of a cluster query's `subject` for the instance `i`.
-fn subject_values(state: &State, i: &ContainerInstance, subject: &str) -> Vec<String> {
+pub(super) fn subject_values(state: &State, i: &ContainerInstance, subject: &str) -> Vec<String> {
     let one = |v: Option<String>| v.into_iter().collect::<Vec<_>>();
     if let Some(name) = subject.strip_prefix("attribute:") {
         return i

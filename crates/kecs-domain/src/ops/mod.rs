@@ -14,6 +14,7 @@ pub(crate) mod container_instances;
 pub(crate) mod deployment_history;
 pub(crate) mod find;
 pub(crate) mod host_instance;
+pub(crate) mod instance_placement;
 pub(crate) mod log_events;
 pub(crate) mod log_groups;
 pub(crate) mod logs;

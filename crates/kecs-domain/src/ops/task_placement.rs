@@ -3,6 +3,8 @@
 //! is queued for the task launcher.
 
 use super::find::{active_cluster, task_prefix, task_view, tasks_in};
+use super::host_instance::host_instance;
+use super::instance_placement::InstanceChoice;
 use super::task_definitions::resolve as resolve_task_definition;
 use crate::core::work::TaskWork;
 use crate::core::Core;
@@ -375,7 +377,7 @@ pub(crate) async fn place_tasks(
     let now = core.now();
     // 1. Decide and record the tasks as PROVISIONING.
     let policy = core.container_policy();
-    let (tasks, replay) = core
+    let (tasks, failures, replay) = core
         .write(|state| {
             let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
             let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
@@ -397,7 +399,7 @@ pub(crate) async fn place_tasks(
                     .map(|t| task_view(state, t, true))
                     .collect();
                 if !earlier.is_empty() {
-                    return Ok(((earlier, true), vec![]));
+                    return Ok(((earlier, vec![], true), vec![]));
                 }
             }
             check_overrides(
@@ -418,30 +420,42 @@ pub(crate) async fn place_tasks(
                 ids: core.ids(),
             };
             let emulated = core.runtime.is_emulated();
-            let mut tasks = vec![];
-            let mut mutations = vec![];
-            // EC2 tasks not given an instance run on KECS's own machine, registered as the
-            // cluster's container instance the first time.
-            let host = match (launch_type, core.runtime.host_resources()) {
-                (Some(LaunchType::Ec2), Some(host)) if container_instances.is_empty() => {
-                    let (arn, registered) = super::host_instance::host_instance(
-                        state,
-                        &cluster_arn,
-                        host,
-                        core.ids(),
-                        now,
-                    );
-                    mutations.extend(registered);
-                    Some(arn)
-                }
-                _ => None,
+            let (mut tasks, mut failures, mut mutations) = (vec![], vec![], vec![]);
+            // EC2 tasks not given an instance are placed on the cluster's instances, KECS's own
+            // machine among them (registered as one the first time).
+            let placing = launch_type == Some(LaunchType::Ec2) && container_instances.is_empty();
+            let mut choice = None;
+            if placing {
+                let joining = core.runtime.host_resources().and_then(|host| {
+                    let ids = core.ids();
+                    let (_, m) = host_instance(state, &cluster_arn, host, ids, now);
+                    mutations.extend(m.clone());
+                    match m {
+                        Some(Mutation::PutContainerInstance(i)) => Some(i),
+                        _ => None,
+                    }
+                });
+                let c = InstanceChoice::new(state, &cluster_arn, joining.as_ref(), &input, &td)?;
+                choice = Some(c).filter(InstanceChoice::has_candidates);
+            }
+            let mut random = || {
+                core.ids()
+                    .hex()
+                    .bytes()
+                    .fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b))
             };
             for i in 0..count {
                 let mut task = new.build();
-                task.container_instance_arn = container_instances
-                    .get(i as usize)
-                    .cloned()
-                    .or_else(|| host.clone());
+                task.container_instance_arn = match choice.as_mut() {
+                    Some(c) => match c.place(&task, &mut random) {
+                        Ok(arn) => Some(arn),
+                        Err(refused) => {
+                            failures.extend(refused);
+                            continue;
+                        }
+                    },
+                    None => container_instances.get(i as usize).cloned(),
+                };
                 if emulated {
                     emulate_start(&mut task, now);
                 }
@@ -456,7 +470,7 @@ pub(crate) async fn place_tasks(
                 shown.tags = Some(tags.clone());
                 tasks.push(shown);
             }
-            Ok(((tasks, false), mutations))
+            Ok(((tasks, failures, false), mutations))
         })
         .await?;
     if !replay && !core.runtime.is_emulated() {
@@ -466,6 +480,17 @@ pub(crate) async fn place_tasks(
     }
     Ok(RunTaskResponse {
         tasks: Some(tasks),
-        failures: Some(vec![]),
+        failures: Some(dedup(failures)),
     })
+}
+
+/// Each (instance, reason) once, however many of the tasks it refused.
+fn dedup(failures: Vec<Failure>) -> Vec<Failure> {
+    let mut out: Vec<Failure> = vec![];
+    for f in failures {
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
 }

@@ -6,6 +6,7 @@ pub mod cluster_query;
 pub mod container_policy;
 pub mod log_filter;
 pub mod log_pages;
+pub mod placement;
 pub mod scheduler;
 pub mod secret_ref;
 pub mod start_order;

@@ -97,7 +97,16 @@ fn container(
         return Err(err("Container.image should not be null or empty."));
     }
     let setting = |what: &str| err(format!("Invalid setting for container '{name}'. {what}"));
-    for secret in c.secrets.iter().flatten() {
+    let log_secrets = c
+        .log_configuration
+        .as_ref()
+        .and_then(|l| l.secret_options.as_ref());
+    for secret in c
+        .secrets
+        .iter()
+        .flatten()
+        .chain(log_secrets.into_iter().flatten())
+    {
         let value_from = secret.value_from.as_deref().unwrap_or_default();
         super::secret_ref::parse_value_from(value_from).map_err(|e| {
             let secret = secret.name.as_deref().unwrap_or_default();
