@@ -451,8 +451,8 @@ def test_region_scoping_task_definitions(ecs, ecs_eu):
 @pytest.mark.parametrize(
     "op,name,kwargs",
     [
-        ("discover_poll_endpoint", "DiscoverPollEndpoint", {}),
-        ("submit_task_state_change", "SubmitTaskStateChange", {"cluster": "c"}),
+        ("list_daemons", "ListDaemons", {}),
+        ("list_daemon_task_definitions", "ListDaemonTaskDefinitions", {}),
     ],
 )
 def test_unimplemented_operations(ecs, op, name, kwargs):

@@ -2,10 +2,13 @@
 shows them (task counts and remaining resources following the tasks StartTask places on them),
 tagged, deregistered (with force while tasks run), and keeping their cluster from deletion;
 DescribeContainerInstances validates in ECS's order; RunTask places EC2 tasks on them by
-placement constraints, strategies and the resources left, with ECS's failure reasons."""
+placement constraints, strategies and the resources left, with ECS's failure reasons (and a
+service says in its events what it could not place); an agent-like client discovers KECS and
+reports its tasks' state (Submit* operations)."""
 import json
 import os
 import re
+import time
 
 from conftest import assert_error, error_of, make_client
 
@@ -260,3 +263,88 @@ def test_spread_and_distinct_instance_keep_a_groups_tasks_apart(ecs):
                                 placementConstraints=[{"type": "distinctInstance"}])
     assert sorted(tasks) == arns
     assert {f["reason"] for f in failures} == {"DistinctInstance placement constraint unsatisfied."}
+
+
+def test_a_service_places_what_fits_and_says_what_does_not(ecs):
+    ecs.create_cluster(clusterName="svc")
+    only = register(ecs, cluster="svc", totalResources=[
+        {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+        {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}])["containerInstanceArn"]
+    ecs.register_task_definition(family="fat", containerDefinitions=[
+        {"name": "app", "image": "busybox", "memory": 600, "cpu": 256}])
+    ecs.create_service(cluster="svc", serviceName="web", taskDefinition="fat", desiredCount=2,
+                       launchType="EC2")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        service = ecs.describe_services(cluster="svc", services=["web"])["services"][0]
+        messages = [e["message"] for e in service["events"]]
+        if any("unable to place" in m for m in messages):
+            break
+        time.sleep(0.3)
+    wanted = ("service web was unable to place a task because no container instance met all of "
+              f"its requirements. The closest matching container-instance {only.rsplit('/', 1)[1]} "
+              "has insufficient memory available.")
+    assert wanted in messages, messages
+    assert messages.count(wanted) == 1, "said once while it lasts"
+    assert service["runningCount"] + service["pendingCount"] == 1
+    tasks = ecs.list_tasks(cluster="svc", serviceName="web")["taskArns"]
+    placed = ecs.describe_tasks(cluster="svc", tasks=tasks)["tasks"]
+    assert [t["containerInstanceArn"] for t in placed] == [only]
+
+
+def test_an_agent_discovers_kecs_and_reports_its_tasks_state(ecs, server):
+    ecs.create_cluster(clusterName="agent")
+    instance = register(ecs, cluster="agent")["containerInstanceArn"]
+    found = ecs.discover_poll_endpoint(cluster="agent", containerInstance=instance)
+    assert found["endpoint"] == f"{server.api_url}/" == found["telemetryEndpoint"]
+    assert_error("ClientException", ecs.discover_poll_endpoint, cluster="agent",
+                 containerInstance="0" * 32)
+
+    ecs.register_task_definition(family="agent-run", containerDefinitions=[
+        {"name": "app", "image": "busybox", "memory": 64}])
+    [arn] = [t["taskArn"] for t in ecs.start_task(
+        cluster="agent", taskDefinition="agent-run", containerInstances=[instance])["tasks"]]
+    ack = ecs.submit_container_state_change(cluster="agent", task=arn, containerName="app",
+                                            runtimeId="c0ffee", status="RUNNING",
+                                            networkBindings=[{"containerPort": 80, "hostPort": 8080}])
+    assert ack["acknowledgment"] == "ACK"
+    task = ecs.describe_tasks(cluster="agent", tasks=[arn])["tasks"][0]
+    container = task["containers"][0]
+    assert container["runtimeId"] == "c0ffee" and container["lastStatus"] == "RUNNING"
+    assert container["networkBindings"][0]["hostPort"] == 8080
+
+    ecs.submit_task_state_change(
+        cluster="agent", task=arn, status="STOPPED", reason="Essential container in task exited",
+        containers=[{"containerName": "app", "status": "STOPPED", "exitCode": 2}],
+        executionStoppedAt=1_800_000_000)
+    task = ecs.describe_tasks(cluster="agent", tasks=[arn])["tasks"][0]
+    assert (task["lastStatus"], task["desiredStatus"]) == ("STOPPED", "STOPPED")
+    assert task["stoppedReason"] == "Essential container in task exited"
+    assert task["containers"][0]["exitCode"] == 2
+    # Bad reports change nothing and say why.
+    assert_error("InvalidParameterException", ecs.submit_task_state_change, cluster="agent",
+                 task="0" * 32, status="RUNNING")
+    assert_error("InvalidParameterException", ecs.submit_container_state_change, cluster="agent",
+                 task=arn, containerName="ghost", status="RUNNING")
+    assert_error("ClusterNotFoundException", ecs.submit_task_state_change, cluster="nowhere",
+                 task=arn, status="RUNNING")
+    assert_error("InvalidParameterException", ecs.submit_attachment_state_changes,
+                 cluster="agent", attachments=[
+                     {"attachmentArn": "arn:aws:ecs:us-east-1:000000000000:attachment/nope",
+                      "status": "ATTACHED"}])
+
+
+def test_an_awsvpc_tasks_attachment_state_is_reported(ecs):
+    ecs.create_cluster(clusterName="att")
+    ecs.register_task_definition(family="eni", networkMode="awsvpc", containerDefinitions=[
+        {"name": "app", "image": "busybox", "memory": 64}])
+    task = ecs.run_task(cluster="att", taskDefinition="eni", launchType="EC2",
+                        networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    task = task["tasks"][0]
+    attachment = task["attachments"][0]["id"]
+    ack = ecs.submit_attachment_state_changes(cluster="att", attachments=[
+        {"attachmentArn": f"arn:aws:ecs:us-east-1:000000000000:attachment/{attachment}",
+         "status": "DELETED"}])
+    assert ack["acknowledgment"] == "ACK"
+    shown = ecs.describe_tasks(cluster="att", tasks=[task["taskArn"]])["tasks"][0]
+    assert shown["attachments"][0]["status"] == "DELETED"

@@ -118,6 +118,7 @@ pub async fn handle(
         region: region_from_auth(req.headers()).unwrap_or_else(|| state.default_region.clone()),
         account_id: state.account_id.clone(),
         request_id: uuid::Uuid::new_v4().to_string(),
+        endpoint: Some(format!("http://{}", req.connection_info().host())),
     };
     let operation = req
         .headers()

@@ -7,6 +7,9 @@ pub struct RequestContext {
     pub account_id: String,
     /// The request id answered in `x-amzn-RequestId`.
     pub request_id: String,
+    /// The URL the request was addressed to (`http://<Host>`), when it came over HTTP: where
+    /// DiscoverPollEndpoint sends agents.
+    pub endpoint: Option<String>,
 }
 
 impl RequestContext {
@@ -16,6 +19,7 @@ impl RequestContext {
             region: region.into(),
             account_id: account_id.into(),
             request_id: String::new(),
+            endpoint: None,
         }
     }
 

@@ -395,4 +395,32 @@ impl EcsApi for Kecs {
     ) -> Result<UpdateContainerAgentResponse, EcsError> {
         ops::container_instances::update_container_agent(&self.core, ctx, input).await
     }
+    async fn discover_poll_endpoint(
+        &self,
+        ctx: &RequestContext,
+        input: DiscoverPollEndpointRequest,
+    ) -> Result<DiscoverPollEndpointResponse, EcsError> {
+        ops::agent_reports::discover_poll_endpoint(&self.core, ctx, input).await
+    }
+    async fn submit_task_state_change(
+        &self,
+        ctx: &RequestContext,
+        input: SubmitTaskStateChangeRequest,
+    ) -> Result<SubmitTaskStateChangeResponse, EcsError> {
+        ops::agent_reports::submit_task_state_change(&self.core, ctx, input).await
+    }
+    async fn submit_container_state_change(
+        &self,
+        ctx: &RequestContext,
+        input: SubmitContainerStateChangeRequest,
+    ) -> Result<SubmitContainerStateChangeResponse, EcsError> {
+        ops::agent_reports::submit_container_state_change(&self.core, ctx, input).await
+    }
+    async fn submit_attachment_state_changes(
+        &self,
+        ctx: &RequestContext,
+        input: SubmitAttachmentStateChangesRequest,
+    ) -> Result<SubmitAttachmentStateChangesResponse, EcsError> {
+        ops::agent_reports::submit_attachment_state_changes(&self.core, ctx, input).await
+    }
 }

@@ -85,8 +85,8 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
     if plan.starts.iter().all(|s| s.count == 0) {
         return Ok(());
     }
-    let started = start_service_tasks(core, service_arn, &plan).await?;
-    if started.iter().all(|(_, arns)| arns.is_empty()) {
+    let (started, unplaced) = start_service_tasks(core, service_arn, &plan).await?;
+    if started.iter().all(|(_, arns)| arns.is_empty()) && unplaced.is_empty() {
         return Ok(());
     }
     let now = core.now();
@@ -106,7 +106,9 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
         } else {
             vec![(None, started.iter().flat_map(|(_, a)| a.clone()).collect())]
         };
-        for (task_set, arns) in groups {
+        let before = stored.service.events.as_ref().map_or(0, Vec::len);
+        let first = stored.service.events.iter().flatten().next().cloned();
+        for (task_set, arns) in groups.into_iter().filter(|(_, arns)| !arns.is_empty()) {
             let whose = match task_set {
                 Some(set) => format!("service {name}, taskSet {set}"),
                 None => format!("service {name}"),
@@ -122,22 +124,52 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
                 core.ids(),
             );
         }
+        if let Some(message) = unplaced_message(&name, &unplaced) {
+            // Said once while it lasts (the newest event), not at every pass.
+            let latest = stored.service.events.iter().flatten().next();
+            if latest.and_then(|e| e.message.as_deref()) != Some(message.as_str()) {
+                add_event(&mut stored.service, message, now, core.ids());
+            }
+        }
+        let events = stored.service.events.as_ref().map_or(0, Vec::len);
+        if events == before && stored.service.events.iter().flatten().next() == first.as_ref() {
+            return Ok(((), vec![])); // Nothing new to say.
+        }
         Ok(((), vec![Mutation::PutService(stored)]))
     })
     .await
 }
 
+/// The service event saying a task could not be placed, as ECS words it, from RunTask's
+/// failures (`None` when every task was placed).
+fn unplaced_message(service: &str, failures: &[Failure]) -> Option<String> {
+    let first = failures.first()?;
+    let cannot = format!("service {service} was unable to place a task because no container instance met all of its requirements.");
+    let instance = first.arn.as_deref().unwrap_or_default().rsplit('/').next();
+    let lacking = match first.reason.as_deref() {
+        Some("RESOURCE:CPU") => "CPU units",
+        Some("RESOURCE:MEMORY") => "memory",
+        _ => return Some(cannot),
+    };
+    Some(format!(
+        "{cannot} The closest matching container-instance {} has insufficient {lacking} available.",
+        instance.unwrap_or_default()
+    ))
+}
+
 /// Starts the plan's tasks (ten per RunTask, ECS's limit); returns their ARNs by the
-/// deployment or task set that started them.
+/// deployment or task set that started them, and the placement failures of those that could
+/// not start.
 async fn start_service_tasks(
     core: &Core,
     service_arn: &str,
     plan: &Plan,
-) -> Result<Vec<(String, Vec<String>)>, EcsError> {
+) -> Result<(Vec<(String, Vec<String>)>, Vec<Failure>), EcsError> {
     let Some(service) = core.read(|s| s.services.get(service_arn).map(|s| s.service.clone()))
     else {
-        return Ok(vec![]);
+        return Ok((vec![], vec![]));
     };
+    let mut unplaced = vec![];
     let tags = match service.propagate_tags {
         Some(PropagateTags::Service) => core.read(|s| s.tags_of(service_arn)),
         _ => vec![],
@@ -175,10 +207,11 @@ async fn start_service_tasks(
             };
             let out = place_tasks(core, &plan.ctx, input, &[]).await?;
             arns.extend(out.tasks.into_iter().flatten().filter_map(|t| t.task_arn));
+            unplaced.extend(out.failures.into_iter().flatten());
         }
         started.push((start.started_by.clone(), arns));
     }
-    Ok(started)
+    Ok((started, unplaced))
 }
 
 /// The scheduler's decision for one service, as mutations and the work left to do.

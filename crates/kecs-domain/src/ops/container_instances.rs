@@ -26,7 +26,7 @@ const LIST: Limits = Limits {
 };
 
 /// The ARN of the container instance `ident` (ID or ARN) of `cluster_arn`.
-fn instance_arn(cluster_arn: &str, ident: &str) -> String {
+pub(super) fn instance_arn(cluster_arn: &str, ident: &str) -> String {
     if arn::is_arn(ident) {
         ident.to_string()
     } else {

@@ -6,6 +6,7 @@
 
 pub(crate) mod account_settings;
 pub(crate) mod agent_endpoints;
+pub(crate) mod agent_reports;
 pub(crate) mod attributes;
 pub(crate) mod capacity_providers;
 pub(crate) mod census;

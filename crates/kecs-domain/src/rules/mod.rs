@@ -1,6 +1,7 @@
 //! Pure decisions over their arguments only: no state, no ports, no clock. Each is unit-tested
 //! beside its code.
 
+pub mod agent_report;
 pub mod awslogs;
 pub mod cluster_query;
 pub mod container_policy;
