@@ -286,7 +286,7 @@ def test_a_service_places_what_fits_and_says_what_does_not(ecs):
               f"its requirements. The closest matching container-instance {only.rsplit('/', 1)[1]} "
               "has insufficient memory available.")
     assert wanted in messages, messages
-    time.sleep(3)  # past the scheduler's next passes (a resync every 2 s)
+    time.sleep(3)  # past the scheduler's next passes (one follows each change of its tasks)
     later = ecs.describe_services(cluster="svc", services=["web"])["services"][0]["events"]
     assert [e["message"] for e in later].count(wanted) == 1, "said once while it lasts"
     assert service["runningCount"] + service["pendingCount"] == 1
@@ -351,3 +351,36 @@ def test_an_awsvpc_tasks_attachment_state_is_reported(ecs):
     assert ack["acknowledgment"] == "ACK"
     shown = ecs.describe_tasks(cluster="att", tasks=[task["taskArn"]])["tasks"][0]
     assert shown["attachments"][0]["status"] == "DELETED"
+
+
+def test_draining_an_instance_moves_its_service_tasks_and_keeps_standalone_ones(ecs):
+    ecs.create_cluster(clusterName="drain")
+    first = register(ecs, cluster="drain")["containerInstanceArn"]
+    second = register(ecs, cluster="drain")["containerInstanceArn"]
+    ecs.register_task_definition(family="small", containerDefinitions=[
+        {"name": "app", "image": "busybox", "memory": 64, "cpu": 64}])
+    ecs.create_service(cluster="drain", serviceName="web", taskDefinition="small", desiredCount=2,
+                       launchType="EC2", placementStrategy=[{"type": "spread", "field": "instanceId"}],
+                       deploymentConfiguration={"minimumHealthyPercent": 50, "maximumPercent": 200})
+    [alone] = [t["taskArn"] for t in ecs.start_task(
+        cluster="drain", taskDefinition="small", containerInstances=[first])["tasks"]]
+
+    def where():
+        arns = ecs.list_tasks(cluster="drain", serviceName="web")["taskArns"]
+        tasks = ecs.describe_tasks(cluster="drain", tasks=arns)["tasks"] if arns else []
+        return sorted(t["containerInstanceArn"] for t in tasks if t["lastStatus"] == "RUNNING")
+
+    deadline = time.monotonic() + 20
+    while where() != sorted([first, second]) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert where() == sorted([first, second])
+
+    ecs.update_container_instances_state(cluster="drain", containerInstances=[first],
+                                         status="DRAINING")
+    deadline = time.monotonic() + 30
+    while where() != [second, second] and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert where() == [second, second]
+    # The standalone task on the draining instance keeps running.
+    standalone = ecs.describe_tasks(cluster="drain", tasks=[alone])["tasks"][0]
+    assert standalone["lastStatus"] == "RUNNING" and standalone["desiredStatus"] == "RUNNING"

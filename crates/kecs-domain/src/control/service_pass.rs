@@ -145,13 +145,26 @@ pub(crate) fn seen_task(state: &State, t: &Task, now: f64, grace: f64) -> SeenTa
             _ => SeenState::Pending,
         }
     };
+    // A task on a DRAINING container instance belongs to no deployment: it is replaced like an
+    // old deployment's, within minimumHealthyPercent and maximumPercent, as ECS drains.
+    let draining = t
+        .container_instance_arn
+        .as_deref()
+        .and_then(|i| state.container_instances.get(i))
+        .is_some_and(|i| i.status.as_deref() == Some("DRAINING"));
     SeenTask {
         arn,
-        deployment: t.started_by.clone().unwrap_or_default(),
+        deployment: match draining {
+            true => DRAINING.to_string(),
+            false => t.started_by.clone().unwrap_or_default(),
+        },
         state: seen,
         protected,
     }
 }
+
+/// The deployment a task on a draining instance counts in: none of the service's.
+const DRAINING: &str = "(draining)";
 
 /// The scheduler's stop requests for `stop` (on the emulated runtime, the tasks stop at once).
 pub(crate) fn stop_tasks(

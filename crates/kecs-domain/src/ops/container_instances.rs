@@ -4,11 +4,14 @@
 //! with; its task counts and remaining resources are worked out from the tasks placed on it
 //! whenever it is shown.
 
+use std::collections::BTreeSet;
+
 use super::host_instance::{
     agent_attributes, default_version, deregistered, is_host, is_registered, AGENT_VERSION,
 };
 use super::missing;
 use crate::core::iso8601;
+use crate::core::work::TaskWork;
 use crate::core::Core;
 use crate::model::*;
 use crate::ops::find::{active_cluster, tasks_in};
@@ -341,40 +344,61 @@ pub(crate) async fn update_container_instances_state(
         ));
     }
     let idents = input.container_instances.clone().unwrap_or_default();
-    core.write(|state| {
-        let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
-        let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
-        if idents.is_empty() || idents.len() > 10 {
-            return Err(EcsError::invalid(
-                "containerInstances must have between 1 and 10 items.",
-            ));
-        }
-        let (mut updated, mut failures, mut mutations) = (vec![], vec![], vec![]);
-        for ident in &idents {
-            let arn = instance_arn(&cluster_arn, ident);
-            let Some(mut instance) = state
-                .container_instances
-                .get(&arn)
-                .filter(|i| is_registered(i) && ctx.owns(&arn))
-                .cloned()
-            else {
-                failures.push(missing(arn));
-                continue;
-            };
-            if instance.status.as_deref() != Some(status.as_str()) {
-                instance.status = Some(status.as_str().to_string());
-                instance.version = Some(instance.version.unwrap_or(0) + 1);
-                mutations.push(Mutation::PutContainerInstance(instance.clone()));
+    let (answer, services) = core
+        .write(|state| {
+            let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
+            let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
+            if idents.is_empty() || idents.len() > 10 {
+                return Err(EcsError::invalid(
+                    "containerInstances must have between 1 and 10 items.",
+                ));
             }
-            updated.push(view(state, &instance, false));
-        }
-        let answer = UpdateContainerInstancesStateResponse {
-            container_instances: Some(updated),
-            failures: Some(failures),
-        };
-        Ok((answer, mutations))
-    })
-    .await
+            let (mut updated, mut failures, mut mutations) = (vec![], vec![], vec![]);
+            for ident in &idents {
+                let arn = instance_arn(&cluster_arn, ident);
+                let Some(mut instance) = state
+                    .container_instances
+                    .get(&arn)
+                    .filter(|i| is_registered(i) && ctx.owns(&arn))
+                    .cloned()
+                else {
+                    failures.push(missing(arn));
+                    continue;
+                };
+                if instance.status.as_deref() != Some(status.as_str()) {
+                    instance.status = Some(status.as_str().to_string());
+                    instance.version = Some(instance.version.unwrap_or(0) + 1);
+                    mutations.push(Mutation::PutContainerInstance(instance.clone()));
+                }
+                updated.push(view(state, &instance, false));
+            }
+            // The services with tasks on a changed instance look again (draining moves them).
+            let changed: Vec<&str> = mutations
+                .iter()
+                .filter_map(|m| match m {
+                    Mutation::PutContainerInstance(i) => i.container_instance_arn.as_deref(),
+                    _ => None,
+                })
+                .collect();
+            let services: BTreeSet<String> = tasks_in(state, &cluster_arn)
+                .filter(|(_, t)| {
+                    t.container_instance_arn
+                        .as_deref()
+                        .is_some_and(|i| changed.contains(&i))
+                })
+                .filter_map(|(arn, t)| t.service_arn(arn))
+                .collect();
+            let answer = UpdateContainerInstancesStateResponse {
+                container_instances: Some(updated),
+                failures: Some(failures),
+            };
+            Ok(((answer, services), mutations))
+        })
+        .await?;
+    for service in services {
+        core.enqueue(TaskWork::Schedule(service));
+    }
+    Ok(answer)
 }
 
 /// No agent runs here to update: an instance registered with an older agent version is recorded
