@@ -241,9 +241,9 @@ def test_capacity_providers(aws):
 
 
 def test_unimplemented_operation(aws):
-    res = aws("discover-poll-endpoint", ok=False)
+    res = aws("list-daemons", ok=False)
     fails_with(res, "UnsupportedFeatureException")
-    assert "DiscoverPollEndpoint" in res.stderr
+    assert "ListDaemons" in res.stderr
 
 
 def test_region_from_cli(aws):

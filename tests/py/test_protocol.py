@@ -193,9 +193,9 @@ def test_body_just_under_limit_is_parsed(server):
 
 
 def test_unimplemented_operation(server):
-    status, h, body = call(server, "DiscoverPollEndpoint", {})
+    status, h, body = call(server, "ListDaemons", {})
     assert_error(status, body, "UnsupportedFeatureException")
-    assert "DiscoverPollEndpoint" in body["message"]
+    assert "ListDaemons" in body["message"]
     request_id(h)
 
 
