@@ -106,8 +106,7 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
         } else {
             vec![(None, started.iter().flat_map(|(_, a)| a.clone()).collect())]
         };
-        let before = stored.service.events.as_ref().map_or(0, Vec::len);
-        let first = stored.service.events.iter().flatten().next().cloned();
+        let mut said = false;
         for (task_set, arns) in groups.into_iter().filter(|(_, arns)| !arns.is_empty()) {
             let whose = match task_set {
                 Some(set) => format!("service {name}, taskSet {set}"),
@@ -123,19 +122,25 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
                 now,
                 core.ids(),
             );
+            said = true;
         }
         if let Some(message) = unplaced_message(&name, &unplaced) {
             // Said once while it lasts (the newest event), not at every pass.
             let latest = stored.service.events.iter().flatten().next();
             if latest.and_then(|e| e.message.as_deref()) != Some(message.as_str()) {
                 add_event(&mut stored.service, message, now, core.ids());
+                said = true;
             }
         }
-        let events = stored.service.events.as_ref().map_or(0, Vec::len);
-        if events == before && stored.service.events.iter().flatten().next() == first.as_ref() {
-            return Ok(((), vec![])); // Nothing new to say.
-        }
-        Ok(((), vec![Mutation::PutService(stored)]))
+        // Nothing new to say: nothing to write.
+        Ok((
+            (),
+            if said {
+                vec![Mutation::PutService(stored)]
+            } else {
+                vec![]
+            },
+        ))
     })
     .await
 }

@@ -9,7 +9,7 @@ use super::find::{active_cluster, find_task};
 use crate::core::work::TaskWork;
 use crate::core::Core;
 use crate::model::*;
-use crate::rules::agent_report;
+use crate::rules::agent_report::{self, has_attachment};
 use crate::rules::task_state::stop_requested;
 use crate::state::{Mutation, StoredTask};
 use crate::{EcsError, RequestContext};
@@ -95,8 +95,7 @@ pub(crate) async fn submit_task_state_change(
         }
         for a in input.attachments.iter().flatten() {
             let arn = a.attachment_arn.as_deref().unwrap_or_default();
-            let id = arn.rsplit('/').next().unwrap_or_default();
-            if !agent_report::attachment(task, id, a.status.as_deref().unwrap_or_default()) {
+            if !agent_report::attachment(task, arn, a.status.as_deref().unwrap_or_default()) {
                 return Err(format!("The task has no attachment {arn}."));
             }
         }
@@ -154,16 +153,15 @@ pub(crate) async fn submit_attachment_state_changes(
         let mut changed: Vec<StoredTask> = vec![];
         for a in &changes {
             let arn = a.attachment_arn.as_deref().unwrap_or_default();
-            let id = arn.rsplit('/').next().unwrap_or_default();
             let status = a.status.as_deref().unwrap_or_default();
             // The task that has this attachment (one changed here already counts).
             let found = changed
                 .iter()
-                .position(|t| has_attachment(&t.task, id))
+                .position(|t| has_attachment(&t.task, arn))
                 .or_else(|| {
                     let hit = super::find::tasks_in(state, &cluster_arn)
                         .filter_map(|(arn, _)| state.tasks.get(arn))
-                        .find(|t| has_attachment(&t.task, id))?;
+                        .find(|t| has_attachment(&t.task, arn))?;
                     changed.push(hit);
                     Some(changed.len() - 1)
                 });
@@ -172,7 +170,7 @@ pub(crate) async fn submit_attachment_state_changes(
                     "The referenced attachment {arn} was not found."
                 )));
             };
-            agent_report::attachment(&mut changed[i].task, id, status);
+            agent_report::attachment(&mut changed[i].task, arn, status);
         }
         Ok(((), changed.into_iter().map(Mutation::PutTask).collect()))
     })
@@ -180,11 +178,4 @@ pub(crate) async fn submit_attachment_state_changes(
     Ok(SubmitAttachmentStateChangesResponse {
         acknowledgment: Some(ACK.into()),
     })
-}
-
-fn has_attachment(task: &Task, id: &str) -> bool {
-    task.attachments
-        .iter()
-        .flatten()
-        .any(|a| a.id.as_deref() == Some(id))
 }

@@ -4,7 +4,7 @@
 //! with; its task counts and remaining resources are worked out from the tasks placed on it
 //! whenever it is shown.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::host_instance::{
     agent_attributes, default_version, deregistered, is_host, is_registered, AGENT_VERSION,
@@ -52,33 +52,79 @@ pub(super) fn reserved(task: &Task) -> (i64, i64) {
     (cpu, memory)
 }
 
-/// The instance as responses show it: task counts and remaining resources from its tasks.
-pub(super) fn view(state: &State, i: &ContainerInstance, with_tags: bool) -> ContainerInstance {
-    let mut out = i.clone();
-    let arn = i.container_instance_arn.clone().unwrap_or_default();
-    let cluster = arn::split_in_cluster(&arn)
-        .map(|(cluster, _)| cluster)
-        .unwrap_or_default();
-    let (mut running, mut pending, mut cpu, mut memory) = (0, 0, 0, 0);
-    if is_registered(i) {
-        for (task_arn, t) in tasks_in(state, &cluster) {
-            if t.container_instance_arn.as_deref() != Some(arn.as_str())
-                || t.last_is(TaskStatus::Stopped)
-            {
-                continue;
-            }
-            if t.last_is(TaskStatus::Running) {
-                running += 1;
-            } else {
-                pending += 1;
-            }
-            if let Some(task) = state.tasks.get(task_arn) {
-                let (c, m) = reserved(&task.task);
-                cpu += c;
-                memory += m;
-            }
+/// What the tasks placed on an instance, and not stopped, use.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Usage {
+    running: i32,
+    pending: i32,
+    /// The CPU units they reserve.
+    pub(super) cpu: i64,
+    /// The MiB of memory they reserve.
+    pub(super) memory: i64,
+    /// Their groups, one entry per task.
+    pub(super) groups: Vec<String>,
+}
+
+/// The usage of each container instance of `cluster` (of `only` that one, when given) by the
+/// tasks placed on it.
+pub(super) fn usage(state: &State, cluster: &str, only: Option<&str>) -> BTreeMap<String, Usage> {
+    let mut by_instance: BTreeMap<String, Usage> = BTreeMap::new();
+    for (task_arn, t) in tasks_in(state, cluster) {
+        let Some(instance) = t.container_instance_arn.as_deref() else {
+            continue;
+        };
+        if t.last_is(TaskStatus::Stopped) || only.is_some_and(|o| o != instance) {
+            continue;
+        }
+        let used = by_instance.entry(instance.to_string()).or_default();
+        if t.last_is(TaskStatus::Running) {
+            used.running += 1;
+        } else {
+            used.pending += 1;
+        }
+        used.groups.extend(t.group.as_deref().map(str::to_string));
+        if let Some(task) = state.tasks.get(task_arn) {
+            let (c, m) = reserved(&task.task);
+            used.cpu += c;
+            used.memory += m;
         }
     }
+    by_instance
+}
+
+/// What the tasks placed on the instance `i` use (nothing once it is deregistered).
+fn usage_of(state: &State, i: &ContainerInstance) -> Usage {
+    let arn = i.container_instance_arn.as_deref().unwrap_or_default();
+    let (cluster, _) = arn::split_in_cluster(arn).unwrap_or_default();
+    match is_registered(i) {
+        true => usage(state, &cluster, Some(arn))
+            .remove(arn)
+            .unwrap_or_default(),
+        false => Usage::default(),
+    }
+}
+
+/// The instance as responses show it: task counts and remaining resources from its tasks.
+pub(super) fn view(state: &State, i: &ContainerInstance, with_tags: bool) -> ContainerInstance {
+    shown(state, i, &usage_of(state, i), with_tags)
+}
+
+/// The instance as responses show it, given what its tasks use.
+pub(super) fn shown(
+    state: &State,
+    i: &ContainerInstance,
+    used: &Usage,
+    with_tags: bool,
+) -> ContainerInstance {
+    let mut out = i.clone();
+    let arn = i.container_instance_arn.clone().unwrap_or_default();
+    let Usage {
+        running,
+        pending,
+        cpu,
+        memory,
+        ..
+    } = *used;
     out.running_tasks_count = Some(running);
     out.pending_tasks_count = Some(pending);
     out.remaining_resources = i.registered_resources.as_ref().map(|all| {
@@ -122,16 +168,11 @@ pub(super) fn subject_values(state: &State, i: &ContainerInstance, subject: &str
         "ec2InstanceId" => one(i.ec2_instance_id.clone()),
         // As the developer guide's date formats: to the second, no zone (UTC).
         "registeredAt" => one(i.registered_at.map(|at| iso8601(at)[..19].to_string())),
-        "runningTasksCount" => one(view(state, i, false)
-            .running_tasks_count
-            .map(|n| n.to_string())),
+        "runningTasksCount" => one(Some(usage_of(state, i).running.to_string())),
         "task:group" => {
             let (cluster, _) = arn::split_in_cluster(&arn).unwrap_or_default();
-            tasks_in(state, &cluster)
-                .filter(|(_, t)| t.container_instance_arn.as_deref() == Some(arn.as_str()))
-                .filter(|(_, t)| !t.last_is(TaskStatus::Stopped))
-                .filter_map(|(_, t)| t.group.as_deref().map(str::to_string))
-                .collect()
+            let mut used = usage(state, &cluster, Some(&arn));
+            used.remove(&arn).map(|u| u.groups).unwrap_or_default()
         }
         _ => vec![],
     }

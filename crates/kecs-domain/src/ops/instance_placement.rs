@@ -5,15 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use super::container_instances::{reserved, subject_values, view};
-use super::find::tasks_in;
+use super::container_instances::{reserved, shown, subject_values, usage};
 use crate::model::{
     ContainerInstance, Failure, PlacementConstraintType, RunTaskRequest, Task, TaskDefinition,
 };
 use crate::rules::cluster_query::{self, Expr};
 use crate::rules::placement::{choose, strategies, take, Candidate, Need, Strategy};
 use crate::state::{prefixed, State};
-use crate::status::TaskStatus;
 use crate::{arn, EcsError};
 
 /// The candidates of one RunTask and what its tasks ask.
@@ -89,17 +87,15 @@ impl InstanceChoice {
             .any(|c| c.r#type == Some(PlacementConstraintType::DistinctInstance));
         let prefix = arn::in_cluster(cluster_arn, "container-instance", "");
         let registered = prefixed(&state.container_instances, prefix).map(|(_, i)| i);
+        // One pass over the cluster's tasks for every instance.
+        let mut used = usage(state, cluster_arn, None);
         let candidates = registered
             .chain(joining)
             .filter(|i| i.status.as_deref() == Some("ACTIVE"))
             .map(|i| {
-                let shown = view(state, i, false);
                 let arn = i.container_instance_arn.clone().unwrap_or_default();
-                let groups = tasks_in(state, cluster_arn)
-                    .filter(|(_, t)| t.container_instance_arn.as_deref() == Some(arn.as_str()))
-                    .filter(|(_, t)| !t.last_is(TaskStatus::Stopped))
-                    .filter_map(|(_, t)| t.group.as_deref().map(str::to_string))
-                    .collect();
+                let usage = used.remove(&arn).unwrap_or_default();
+                let shown = shown(state, i, &usage, false);
                 let attributes: BTreeMap<String, String> = i
                     .attributes
                     .iter()
@@ -112,7 +108,7 @@ impl InstanceChoice {
                     }),
                     cpu: resource(&shown, "CPU"),
                     memory: resource(&shown, "MEMORY"),
-                    groups,
+                    groups: usage.groups,
                     attributes,
                     arn,
                 }

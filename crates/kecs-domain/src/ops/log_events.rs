@@ -3,7 +3,7 @@
 //! it, whose events are what the container wrote, read from the engine when asked
 //! (DescribeLogStreams, GetLogEvents, FilterLogEvents — what `aws logs tail` polls).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::Core;
 use crate::model::logs::{
@@ -11,10 +11,10 @@ use crate::model::logs::{
     FilterLogEventsResponse, FilteredLogEvent, GetLogEventsRequest, GetLogEventsResponse, LogGroup,
     LogStream, OrderBy, OutputLogEvent,
 };
-use crate::model::{Task, TaskDefinition};
+use crate::model::Task;
 use crate::ops::log_groups::{existing, named_group};
 use crate::ops::pagination::{paginate, Limits};
-use crate::rules::awslogs::{options, stream_arn, AwsLogs};
+use crate::rules::awslogs::{millis, options, stream_arn, AwsLogs};
 use crate::rules::log_filter::FilterPattern;
 use crate::rules::log_pages::{backward, event_id, event_limit, forward, window};
 use crate::state::State;
@@ -42,28 +42,28 @@ struct Event {
 
 /// The streams of the group `group_arn`, by name.
 fn streams_of(state: &State, group_arn: &str, account: &str) -> Vec<Stream> {
-    // The task definitions with a container writing to the group, and those containers.
-    let writers = |td: &TaskDefinition, region: &str| -> Vec<(String, AwsLogs)> {
-        td.container_definitions
-            .iter()
-            .flatten()
-            .filter_map(|c| {
-                let logs = options(c.log_configuration.as_ref())?.ok()?;
-                let name = c.name.clone()?;
-                (logs.group_arn(region, account) == group_arn).then_some((name, logs))
-            })
-            .collect()
-    };
-    let families: BTreeSet<String> = state
+    // Each task definition with awslogs containers, and those containers' options, read once.
+    let writers: BTreeMap<&str, Vec<(String, AwsLogs)>> = state
         .task_definitions
-        .values()
-        .filter(|td| {
-            td.container_definitions
+        .iter()
+        .filter_map(|(arn, td)| {
+            let containers: Vec<(String, AwsLogs)> = td
+                .container_definitions
                 .iter()
                 .flatten()
-                .any(|c| options(c.log_configuration.as_ref()).is_some_and(|o| o.is_ok()))
+                .filter_map(|c| {
+                    Some((
+                        c.name.clone()?,
+                        options(c.log_configuration.as_ref())?.ok()?,
+                    ))
+                })
+                .collect();
+            (!containers.is_empty()).then_some((arn.as_str(), containers))
         })
-        .filter_map(|td| td.family.clone())
+        .collect();
+    let families: BTreeSet<String> = writers
+        .keys()
+        .filter_map(|arn| crate::arn::family_of(Some(arn)))
         .collect();
     let mut streams = vec![];
     for (arn, summary) in state.tasks.summaries() {
@@ -77,16 +77,19 @@ fn streams_of(state: &State, group_arn: &str, account: &str) -> Vec<Stream> {
         let Some(task) = state.tasks.get(arn).map(|t| t.task) else {
             continue;
         };
-        let region = crate::arn::parse(arn).map_or("", |a| a.region).to_string();
-        let Some(td) = task
+        let Some(containers) = task
             .task_definition_arn
             .as_deref()
-            .and_then(|td| state.task_definitions.get(td))
+            .and_then(|td| writers.get(td))
         else {
             continue;
         };
+        let region = crate::arn::parse(arn).map_or("", |a| a.region);
         let task_id = arn.rsplit('/').next().unwrap_or_default();
-        for (container, logs) in writers(td, &region) {
+        for (container, logs) in containers {
+            if logs.group_arn(region, account) != group_arn {
+                continue;
+            }
             let runtime_id = task
                 .containers
                 .iter()
@@ -98,10 +101,10 @@ fn streams_of(state: &State, group_arn: &str, account: &str) -> Vec<Stream> {
                 continue;
             };
             streams.push(Stream {
-                name: logs.stream(&container, task_id, &runtime_id),
+                name: logs.stream(container, task_id, &runtime_id),
                 task: task.clone(),
-                container,
-                created_ms: (task.created_at.unwrap_or_default() * 1000.0) as i64,
+                container: container.clone(),
+                created_ms: millis(task.created_at.unwrap_or_default()),
             });
         }
     }
@@ -135,9 +138,9 @@ async fn events_of(
         .logs(&stream.task, &stream.container, None)
         .await
         .map_err(|e| crate::EcsError::internal("reading a container's logs", e))?;
-    let oldest = group.retention_in_days.map_or(i64::MIN, |d| {
-        (core.now() * 1000.0) as i64 - i64::from(d) * 86_400_000
-    });
+    let oldest = group
+        .retention_in_days
+        .map_or(i64::MIN, |d| millis(core.now()) - i64::from(d) * 86_400_000);
     let mut last = stream.created_ms;
     Ok(lines
         .into_iter()

@@ -10,7 +10,9 @@ use crate::model::logs::{
 };
 use crate::model::Tag;
 use crate::ops::pagination::{paginate, Limits};
-use crate::rules::awslogs::{check_group_name, group_arn, identified_group, RETENTION_DAYS};
+use crate::rules::awslogs::{
+    check_group_name, group_arn, identified_group, millis, RETENTION_DAYS,
+};
 use crate::state::{prefixed, Mutation, State};
 use crate::{LogsError, RequestContext};
 
@@ -56,7 +58,7 @@ pub(crate) async fn create(
     let arn = group_arn(region, account, name);
     let group = LogGroup {
         log_group_name: Some(name.to_string()),
-        creation_time: Some((core.now() * 1000.0) as i64),
+        creation_time: Some(millis(core.now())),
         metric_filter_count: Some(0),
         arn: Some(format!("{arn}:*")),
         log_group_arn: Some(arn.clone()),

@@ -73,8 +73,24 @@ pub fn task_status(
     }
 }
 
-/// Sets the status of the task's attachment `id`; false when it has none by that ID.
-pub fn attachment(task: &mut Task, id: &str, status: &str) -> bool {
+/// The ID an attachment ARN ends with (`arn:...:attachment/<id>`).
+fn attachment_id(attachment_arn: &str) -> &str {
+    attachment_arn.rsplit('/').next().unwrap_or_default()
+}
+
+/// Whether the task has the attachment `attachment_arn`.
+pub fn has_attachment(task: &Task, attachment_arn: &str) -> bool {
+    let id = attachment_id(attachment_arn);
+    task.attachments
+        .iter()
+        .flatten()
+        .any(|a| a.id.as_deref() == Some(id))
+}
+
+/// Sets the status of the task's attachment `attachment_arn`; false when it has none by that
+/// ARN's ID.
+pub fn attachment(task: &mut Task, attachment_arn: &str, status: &str) -> bool {
+    let id = attachment_id(attachment_arn);
     let Some(a) = task
         .attachments
         .iter_mut()
@@ -151,7 +167,9 @@ mod tests {
         };
         assert!(container(&mut t, &ghost).is_err());
         assert!(status("SLEEPING").is_err());
-        assert!(attachment(&mut t, "eni-1", "ATTACHED"));
-        assert!(!attachment(&mut t, "eni-2", "ATTACHED"));
+        let arn = |id: &str| format!("arn:aws:ecs:us-east-1:1:attachment/{id}");
+        assert!(has_attachment(&t, &arn("eni-1")) && !has_attachment(&t, &arn("eni-2")));
+        assert!(attachment(&mut t, &arn("eni-1"), "ATTACHED"));
+        assert!(!attachment(&mut t, &arn("eni-2"), "ATTACHED"));
     }
 }

@@ -101,6 +101,11 @@ pub fn check_group_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// KECS's epoch seconds as CloudWatch Logs' epoch milliseconds.
+pub fn millis(epoch_seconds: f64) -> i64 {
+    (epoch_seconds * 1000.0) as i64
+}
+
 /// The retention periods CloudWatch Logs accepts, in days.
 pub const RETENTION_DAYS: &[i32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
