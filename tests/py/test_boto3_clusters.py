@@ -451,8 +451,8 @@ def test_region_scoping_task_definitions(ecs, ecs_eu):
 @pytest.mark.parametrize(
     "op,name,kwargs",
     [
-        ("list_daemons", "ListDaemons", {}),
-        ("list_daemon_task_definitions", "ListDaemonTaskDefinitions", {}),
+        ("describe_express_gateway_service", "DescribeExpressGatewayService", {"serviceArn": "x"}),
+        ("delete_express_gateway_service", "DeleteExpressGatewayService", {"serviceArn": "x"}),
     ],
 )
 def test_unimplemented_operations(ecs, op, name, kwargs):

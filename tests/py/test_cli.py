@@ -241,9 +241,9 @@ def test_capacity_providers(aws):
 
 
 def test_unimplemented_operation(aws):
-    res = aws("list-daemons", ok=False)
+    res = aws("describe-express-gateway-service", "--service-arn", "x", ok=False)
     fails_with(res, "UnsupportedFeatureException")
-    assert "ListDaemons" in res.stderr
+    assert "DescribeExpressGatewayService" in res.stderr
 
 
 def test_region_from_cli(aws):

@@ -193,9 +193,9 @@ def test_body_just_under_limit_is_parsed(server):
 
 
 def test_unimplemented_operation(server):
-    status, h, body = call(server, "ListDaemons", {})
+    status, h, body = call(server, "DescribeExpressGatewayService", {"serviceArn": "x"})
     assert_error(status, body, "UnsupportedFeatureException")
-    assert "ListDaemons" in body["message"]
+    assert "DescribeExpressGatewayService" in body["message"]
     request_id(h)
 
 

@@ -94,6 +94,8 @@ impl From<EcsError> for AwsError {
             EcsError::ClusterNotFound => "ClusterNotFoundException",
             EcsError::ServiceNotFound => "ServiceNotFoundException",
             EcsError::ServiceNotActive => "ServiceNotActiveException",
+            EcsError::DaemonNotFound => "DaemonNotFoundException",
+            EcsError::DaemonNotActive => "DaemonNotActiveException",
             EcsError::ServiceDeploymentNotFound(_) => "ServiceDeploymentNotFoundException",
             EcsError::TaskSetNotFound => "TaskSetNotFoundException",
             EcsError::Conflict(_) => "ConflictException",

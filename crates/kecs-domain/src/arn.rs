@@ -74,9 +74,14 @@ pub fn split_in_cluster(arn: &str) -> Option<(String, &str)> {
     Some((format!("{base}:cluster/{cluster}"), name))
 }
 
-/// The family of a task definition ARN (`.../task-definition/<family>:<revision>`).
+/// The family of a task definition ARN (`.../task-definition/<family>:<revision>`, or a daemon
+/// task definition's `.../daemon-task-definition/<family>:<revision>`).
 pub fn family_of(task_definition_arn: Option<&str>) -> Option<String> {
-    let rest = task_definition_arn?.split(":task-definition/").nth(1)?;
+    let arn = task_definition_arn?;
+    let rest = arn
+        .split(":task-definition/")
+        .nth(1)
+        .or_else(|| arn.split(":daemon-task-definition/").nth(1))?;
     rest.split(':').next().map(str::to_string)
 }
 

@@ -52,6 +52,12 @@ pub enum EcsError {
     /// The service is not active (`ServiceNotActiveException`).
     #[error("Service was not ACTIVE.")]
     ServiceNotActive,
+    /// The named daemon does not exist (`DaemonNotFoundException`).
+    #[error("Daemon not found.")]
+    DaemonNotFound,
+    /// The daemon is being deleted (`DaemonNotActiveException`).
+    #[error("Daemon is not ACTIVE.")]
+    DaemonNotActive,
     /// The named service deployment does not exist (`ServiceDeploymentNotFoundException`).
     #[error("Service deployment not found: {0}")]
     ServiceDeploymentNotFound(String),

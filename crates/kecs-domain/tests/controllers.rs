@@ -128,7 +128,12 @@ async fn a_job_that_panics_is_abandoned_and_the_launcher_goes_on() {
     let names: Vec<&str> = kecs.controllers().iter().map(|c| c.name()).collect();
     assert_eq!(
         names,
-        ["task-launcher", "service-scheduler", "cluster-cleanup"]
+        [
+            "task-launcher",
+            "service-scheduler",
+            "cluster-cleanup",
+            "daemon-scheduler"
+        ]
     );
     tokio::spawn(kecs.clone().drive_tasks());
     let first = run(&kecs).await;

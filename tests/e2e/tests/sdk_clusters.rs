@@ -282,11 +282,18 @@ async fn regions_come_from_the_sigv4_scope() {
 async fn unimplemented_operations_say_so() {
     let kecs = Server::start().await;
     let ecs = kecs.client().await;
-    let err = ecs.list_daemons().send().await.unwrap_err();
+    let err = ecs
+        .describe_express_gateway_service()
+        .service_arn("x")
+        .send()
+        .await
+        .unwrap_err();
     use aws_sdk_ecs::error::ProvideErrorMetadata;
     assert_eq!(err.code(), Some("UnsupportedFeatureException"));
     assert!(
-        err.message().unwrap().contains("ListDaemons"),
+        err.message()
+            .unwrap()
+            .contains("DescribeExpressGatewayService"),
         "{:?}",
         err.message()
     );

@@ -423,4 +423,88 @@ impl EcsApi for Kecs {
     ) -> Result<SubmitAttachmentStateChangesResponse, EcsError> {
         ops::agent_reports::submit_attachment_state_changes(&self.core, ctx, input).await
     }
+    async fn register_daemon_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: RegisterDaemonTaskDefinitionRequest,
+    ) -> Result<RegisterDaemonTaskDefinitionResponse, EcsError> {
+        ops::daemon_task_definitions::register_daemon_task_definition(&self.core, ctx, input).await
+    }
+    async fn describe_daemon_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeDaemonTaskDefinitionRequest,
+    ) -> Result<DescribeDaemonTaskDefinitionResponse, EcsError> {
+        ops::daemon_task_definitions::describe_daemon_task_definition(&self.core, ctx, input).await
+    }
+    async fn list_daemon_task_definitions(
+        &self,
+        ctx: &RequestContext,
+        input: ListDaemonTaskDefinitionsRequest,
+    ) -> Result<ListDaemonTaskDefinitionsResponse, EcsError> {
+        ops::daemon_task_definitions::list_daemon_task_definitions(&self.core, ctx, input).await
+    }
+    async fn delete_daemon_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteDaemonTaskDefinitionRequest,
+    ) -> Result<DeleteDaemonTaskDefinitionResponse, EcsError> {
+        ops::daemon_task_definitions::delete_daemon_task_definition(&self.core, ctx, input).await
+    }
+    async fn create_daemon(
+        &self,
+        ctx: &RequestContext,
+        input: CreateDaemonRequest,
+    ) -> Result<CreateDaemonResponse, EcsError> {
+        ops::daemons::create_daemon(&self.core, ctx, input).await
+    }
+    async fn update_daemon(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateDaemonRequest,
+    ) -> Result<UpdateDaemonResponse, EcsError> {
+        ops::daemons::update_daemon(&self.core, ctx, input).await
+    }
+    async fn delete_daemon(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteDaemonRequest,
+    ) -> Result<DeleteDaemonResponse, EcsError> {
+        ops::daemons::delete_daemon(&self.core, ctx, input).await
+    }
+    async fn describe_daemon(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeDaemonRequest,
+    ) -> Result<DescribeDaemonResponse, EcsError> {
+        ops::daemons::describe_daemon(&self.core, ctx, input).await
+    }
+    async fn list_daemons(
+        &self,
+        ctx: &RequestContext,
+        input: ListDaemonsRequest,
+    ) -> Result<ListDaemonsResponse, EcsError> {
+        ops::daemons::list_daemons(&self.core, ctx, input).await
+    }
+    async fn describe_daemon_deployments(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeDaemonDeploymentsRequest,
+    ) -> Result<DescribeDaemonDeploymentsResponse, EcsError> {
+        ops::daemon_deployments::describe_daemon_deployments(&self.core, ctx, input).await
+    }
+    async fn list_daemon_deployments(
+        &self,
+        ctx: &RequestContext,
+        input: ListDaemonDeploymentsRequest,
+    ) -> Result<ListDaemonDeploymentsResponse, EcsError> {
+        ops::daemon_deployments::list_daemon_deployments(&self.core, ctx, input).await
+    }
+    async fn describe_daemon_revisions(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeDaemonRevisionsRequest,
+    ) -> Result<DescribeDaemonRevisionsResponse, EcsError> {
+        ops::daemon_deployments::describe_daemon_revisions(&self.core, ctx, input).await
+    }
 }

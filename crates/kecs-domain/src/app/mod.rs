@@ -8,7 +8,9 @@ mod logs_generated;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::control::{lifecycle, reconciler, retention, service_scheduler, Controller};
+use crate::control::{
+    daemon_scheduler, lifecycle, reconciler, retention, service_scheduler, Controller,
+};
 use crate::core::Core;
 use crate::model::HealthStatus;
 use crate::ops::{agent_endpoints, census, logs, task_metadata};
@@ -211,8 +213,9 @@ impl Kecs {
         retention::forget_stopped_tasks(&self.core, retention).await
     }
 
-    /// Queues a scheduler pass for every service that is not INACTIVE.
+    /// Queues a scheduler pass for every service that is not INACTIVE, and for every daemon.
     pub fn resync_services(&self) {
-        service_scheduler::resync_services(&self.core)
+        service_scheduler::resync_services(&self.core);
+        daemon_scheduler::resync_daemons(&self.core);
     }
 }

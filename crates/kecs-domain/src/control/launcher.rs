@@ -45,8 +45,7 @@ pub(crate) async fn launch(core: &Core, task_arn: &str) {
     let found = core.read(|state| {
         let task = state.tasks.get(task_arn)?.task.clone();
         let td = state
-            .task_definitions
-            .get(task.task_definition_arn.as_deref()?)?
+            .task_definition(task.task_definition_arn.as_deref()?)?
             .clone();
         Some((task, td))
     });

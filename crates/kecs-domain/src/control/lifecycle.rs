@@ -36,7 +36,7 @@ pub(crate) async fn on_container_exit(core: &Core, exit: ContainerExit) -> Resul
                 .task
                 .task_definition_arn
                 .as_ref()
-                .and_then(|arn| state.task_definitions.get(arn));
+                .and_then(|arn| state.task_definition(arn));
             let mut stored = stored.clone();
             match decide_exit(&stored.task, td, &exit) {
                 ExitDecision::Ignore => Ok((false, vec![])),
@@ -81,7 +81,7 @@ pub(crate) async fn on_health(
             .task
             .task_definition_arn
             .as_ref()
-            .and_then(|arn| state.task_definitions.get(arn));
+            .and_then(|arn| state.task_definition(arn));
         let mut stored = stored.clone();
         if !task_state::record_health(&mut stored.task, container, status, |name| {
             is_essential(td, name)

@@ -5,13 +5,16 @@
 //!   their secrets and environment files resolved at launch (`task_secrets`);
 //! - the service scheduler ([`service_scheduler`], task sets included): one pass per service
 //!   that changed;
-//! - the cluster cleanup ([`cluster_cleanup`]): what the runtime keeps of a deleted cluster.
+//! - the cluster cleanup ([`cluster_cleanup`]): what the runtime keeps of a deleted cluster;
+//! - the daemon scheduler ([`daemon_scheduler`]): one pass per daemon that changed, or whose
+//!   cluster's container instances did.
 //!
 //! The reconciler ([`reconciler`]: start-up recovery and the resync) and the retention sweeper
 //! ([`retention`]) have no queue: the host calls them on its own schedule. A job that panics is
 //! logged and abandoned; the loop goes on.
 
 pub(crate) mod cluster_cleanup;
+pub(crate) mod daemon_scheduler;
 pub(crate) mod launcher;
 pub(crate) mod lifecycle;
 pub(crate) mod reconciler;
@@ -40,6 +43,8 @@ const CONCURRENT_TASKS: usize = 64;
 const CONCURRENT_SERVICES: usize = 16;
 /// How many deleted clusters may be cleaned up at once.
 const CONCURRENT_CLUSTERS: usize = 4;
+/// How many daemons may be in a scheduler pass at once.
+const CONCURRENT_DAEMONS: usize = 8;
 
 /// One queue-driven controller: which one, and the core it works on.
 #[derive(Clone)]
@@ -53,6 +58,7 @@ enum Kind {
     TaskLauncher,
     ServiceScheduler,
     ClusterCleanup,
+    DaemonScheduler,
 }
 
 impl std::fmt::Debug for Controller {
@@ -70,6 +76,7 @@ impl Controller {
             Kind::TaskLauncher,
             Kind::ServiceScheduler,
             Kind::ClusterCleanup,
+            Kind::DaemonScheduler,
         ]
         .into_iter()
         .map(|kind| Controller {
@@ -79,12 +86,14 @@ impl Controller {
         .collect()
     }
 
-    /// Its name, for logs and readiness (`task-launcher`, `service-scheduler`, `cluster-cleanup`).
+    /// Its name, for logs and readiness (`task-launcher`, `service-scheduler`, `cluster-cleanup`,
+    /// `daemon-scheduler`).
     pub fn name(&self) -> &'static str {
         match self.kind {
             Kind::TaskLauncher => "task-launcher",
             Kind::ServiceScheduler => "service-scheduler",
             Kind::ClusterCleanup => "cluster-cleanup",
+            Kind::DaemonScheduler => "daemon-scheduler",
         }
     }
 
@@ -111,6 +120,12 @@ impl Controller {
             Kind::ClusterCleanup => {
                 drain(&core.work.clusters, CONCURRENT_CLUSTERS, |arn| async move {
                     cluster_cleanup::forget_cluster(core, &arn).await
+                })
+                .await
+            }
+            Kind::DaemonScheduler => {
+                drain(&core.work.daemons, CONCURRENT_DAEMONS, |arn| async move {
+                    daemon_scheduler::schedule(core, &arn).await
                 })
                 .await
             }

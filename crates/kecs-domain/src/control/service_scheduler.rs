@@ -16,7 +16,7 @@ use crate::ops::service_model::{add_event, primary_of, uses_task_sets};
 use crate::ports::ids::Ids;
 use crate::status::{DeploymentStatus, HasStatus, ServiceStatus};
 
-use crate::ops::task_placement::place_tasks;
+use crate::ops::task_placement::{place_tasks, Placing};
 use crate::rules::scheduler::{self, SeenTask, Targets};
 use crate::rules::task_state::{is_stopped, stop_requested};
 use crate::state::{Mutation, State, StoredService};
@@ -210,7 +210,7 @@ async fn start_service_tasks(
                 placement_strategy: service.placement_strategy.clone(),
                 ..RunTaskRequest::default()
             };
-            let out = place_tasks(core, &plan.ctx, input, &[]).await?;
+            let out = place_tasks(core, &plan.ctx, input, Placing::Cluster).await?;
             arns.extend(out.tasks.into_iter().flatten().filter_map(|t| t.task_arn));
             unplaced.extend(out.failures.into_iter().flatten());
         }

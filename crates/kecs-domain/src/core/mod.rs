@@ -193,6 +193,10 @@ impl Core {
                 .iter()
                 .filter_map(service_of_task_change)
                 .collect();
+            let daemons: Vec<String> = mutations
+                .iter()
+                .flat_map(|m| state.daemons_touched(m))
+                .collect();
             let now = self.now();
             let mut events = vec![];
             let mut changes = Vec::with_capacity(mutations.len());
@@ -208,13 +212,13 @@ impl Core {
             (
                 result,
                 self.store.commit(changes),
-                touched,
+                (touched, daemons),
                 ticket,
                 events,
                 reloads,
             )
         };
-        let (result, durable, touched, ticket, events, reloads) = commit;
+        let (result, durable, (touched, daemons), ticket, events, reloads) = commit;
         // Should this future be dropped here (the client hung up), the ticket releases its place
         // with no events: the write may still commit, but nothing after it is held back.
         let committed = durable.await;
@@ -227,6 +231,9 @@ impl Core {
         // A service's task changed: its scheduler looks again (cost follows changes, not tasks).
         for service in touched {
             self.enqueue(TaskWork::Schedule(service));
+        }
+        for daemon in daemons {
+            self.enqueue(TaskWork::ScheduleDaemon(daemon));
         }
         Ok(result)
     }

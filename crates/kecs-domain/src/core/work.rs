@@ -21,6 +21,9 @@ pub enum TaskWork {
     Stop(String),
     /// Run the scheduler for a service: its tasks or its settings changed (service scheduler).
     Schedule(String),
+    /// Run the scheduler for a daemon: its tasks, its settings or its cluster's container
+    /// instances changed (daemon scheduler).
+    ScheduleDaemon(String),
     /// Remove what the runtime keeps of a deleted cluster: its stopped tasks' containers
     /// (cluster cleanup).
     ForgetCluster(String),
@@ -111,6 +114,8 @@ pub(crate) struct Queues {
     pub(crate) services: WorkQueue<String>,
     /// The cluster cleanup's: deleted clusters.
     pub(crate) clusters: WorkQueue<String>,
+    /// The daemon scheduler's: daemons to look at (a pass asked for while one runs runs again).
+    pub(crate) daemons: WorkQueue<String>,
 }
 
 impl Queues {
@@ -119,6 +124,7 @@ impl Queues {
             tasks: WorkQueue::new(false),
             services: WorkQueue::new(true),
             clusters: WorkQueue::new(false),
+            daemons: WorkQueue::new(true),
         }
     }
 
@@ -129,6 +135,7 @@ impl Queues {
             TaskWork::Stop(arn) => self.tasks.push(TaskJob::Stop(arn)),
             TaskWork::Schedule(arn) => self.services.push(arn),
             TaskWork::ForgetCluster(arn) => self.clusters.push(arn),
+            TaskWork::ScheduleDaemon(arn) => self.daemons.push(arn),
         }
     }
 }

@@ -40,9 +40,7 @@ pub(crate) async fn credentials(
         if task.last_is(TaskStatus::Stopped) {
             return None;
         }
-        let td = state
-            .task_definitions
-            .get(task.task_definition_arn.as_deref()?)?;
+        let td = state.task_definition(task.task_definition_arn.as_deref()?)?;
         Some(task_role(task, td).map(str::to_string))
     });
     let role = role

@@ -46,6 +46,7 @@ fn streams_of(state: &State, group_arn: &str, account: &str) -> Vec<Stream> {
     let writers: BTreeMap<&str, Vec<(String, AwsLogs)>> = state
         .task_definitions
         .iter()
+        .chain(&state.daemon_launch_definitions)
         .filter_map(|(arn, td)| {
             let containers: Vec<(String, AwsLogs)> = td
                 .container_definitions

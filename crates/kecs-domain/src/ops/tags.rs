@@ -27,6 +27,8 @@ fn check_resource(state: &State, ctx: &RequestContext, resource_arn: &str) -> Re
             };
         }
         "task-definition" => state.task_definitions.contains_key(resource_arn),
+        "daemon-task-definition" => state.daemon_task_definitions.contains_key(resource_arn),
+        "daemon" => state.daemons.contains_key(resource_arn),
         "capacity-provider" => state
             .capacity_providers
             .get(resource_arn)

@@ -156,8 +156,7 @@ fn lookup(core: &Core, id: &str) -> Result<(Task, TaskDefinition, String), Endpo
     core.read(|state| {
         let task = state.tasks.get(&task_arn)?.task.clone();
         let td = state
-            .task_definitions
-            .get(task.task_definition_arn.as_deref()?)?
+            .task_definition(task.task_definition_arn.as_deref()?)?
             .clone();
         Some((task, td, container))
     })

@@ -5,6 +5,7 @@
 use super::find::{active_cluster, task_prefix, task_view, tasks_in};
 use super::host_instance::host_instance;
 use super::instance_placement::InstanceChoice;
+use super::run_task_checks::{check_overrides, placement};
 use super::task_definitions::resolve as resolve_task_definition;
 use crate::core::work::TaskWork;
 use crate::core::Core;
@@ -19,114 +20,6 @@ use crate::{arn, EcsError, RequestContext};
 
 /// The ephemeral storage, in GiB, of a Fargate task whose definition sets none.
 const FARGATE_EPHEMERAL_GIB: i32 = 20;
-
-fn check_overrides(td: &TaskDefinition, overrides: &TaskOverride) -> Result<(), EcsError> {
-    let names: Vec<&str> = td
-        .container_definitions
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|c| c.name.as_deref())
-        .collect();
-    for o in overrides.container_overrides.as_deref().unwrap_or_default() {
-        let name = o.name.as_deref().unwrap_or_default();
-        if !names.contains(&name) {
-            return Err(EcsError::invalid(format!(
-                "Override for container named {name} is not a container in the TaskDefinition."
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Where a RunTask places its tasks: the launch type, or the capacity provider it picked.
-fn placement(
-    input: &RunTaskRequest,
-    cluster: &Cluster,
-    td: &TaskDefinition,
-) -> Result<(Option<LaunchType>, Option<String>), EcsError> {
-    if input.propagate_tags == Some(PropagateTags::Service) {
-        return Err(EcsError::invalid(
-            "propagateTags SERVICE is only valid for tasks a service starts.",
-        ));
-    }
-    if let Some(item) = input
-        .capacity_provider_strategy
-        .iter()
-        .flatten()
-        .find(|item| {
-            let name = item.capacity_provider.as_deref().unwrap_or_default();
-            !cluster
-                .capacity_providers
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .any(|p| p == name)
-        })
-    {
-        return Err(EcsError::invalid(format!(
-            "The specified capacity provider '{}' is not associated with the cluster.",
-            item.capacity_provider.as_deref().unwrap_or_default()
-        )));
-    }
-    if input.launch_type.is_some() && input.capacity_provider_strategy.is_some() {
-        return Err(EcsError::invalid(
-            "Specifying both a launch type and capacity provider strategy is not supported.",
-        ));
-    }
-    let strategy = input
-        .capacity_provider_strategy
-        .clone()
-        .or_else(|| cluster.default_capacity_provider_strategy.clone())
-        .unwrap_or_default();
-    let (launch_type, provider) = match (input.launch_type, strategy.first()) {
-        (Some(lt), _) => (Some(lt), None),
-        (None, Some(item)) => {
-            let name = item.capacity_provider.clone().unwrap_or_default();
-            let lt = match name.as_str() {
-                "FARGATE" | "FARGATE_SPOT" => Some(LaunchType::Fargate),
-                _ => None,
-            };
-            (lt, Some(name))
-        }
-        (None, None) => (Some(LaunchType::Ec2), None),
-    };
-    let compatible = |c: Compatibility| {
-        td.compatibilities
-            .as_deref()
-            .unwrap_or_default()
-            .contains(&c)
-    };
-    match launch_type {
-        Some(LaunchType::Fargate) if !compatible(Compatibility::Fargate) => {
-            return Err(EcsError::invalid(
-                "Task definition does not support launch_type FARGATE.",
-            ))
-        }
-        Some(LaunchType::External) if !compatible(Compatibility::External) => {
-            return Err(EcsError::invalid(
-                "Task definition does not support launch_type EXTERNAL.",
-            ))
-        }
-        _ => {}
-    }
-    let awsvpc_config = input
-        .network_configuration
-        .as_ref()
-        .and_then(|n| n.awsvpc_configuration.as_ref());
-    match (td.network_mode == Some(NetworkMode::Awsvpc), awsvpc_config) {
-        (true, None) => {
-            return Err(EcsError::invalid(
-                "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
-            ))
-        }
-        (false, Some(_)) => return Err(EcsError::invalid(
-            "Network Configuration is not valid for the given networkMode of this task definition.",
-        )),
-        _ => {}
-    }
-    Ok((launch_type, provider))
-}
 
 /// Sums a per-container number, as ECS reports task size when the definition gives none.
 fn task_size(
@@ -336,14 +229,30 @@ fn emulate_start(task: &mut Task, now: f64) {
     task.version = Some(version + 1);
 }
 
-/// RunTask, StartTask and the service scheduler: decide and record the tasks, then queue
-/// their launch.
+/// Where new tasks go.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Placing<'a> {
+    /// RunTask and services: EC2 tasks on the cluster's instances, as placement chooses.
+    Cluster,
+    /// StartTask: on the instances given, one task each.
+    Instances(&'a [String]),
+    /// A daemon's task on the instance given; `taskDefinition` names a daemon task definition.
+    Daemon(&'a [String]),
+}
+
+/// RunTask, StartTask, the service scheduler and the daemon scheduler: decide and record the
+/// tasks, then queue their launch.
 pub(crate) async fn place_tasks(
     core: &Core,
     ctx: &RequestContext,
     input: RunTaskRequest,
-    container_instances: &[String],
+    on: Placing<'_>,
 ) -> Result<RunTaskResponse, EcsError> {
+    let (container_instances, daemon): (&[String], bool) = match on {
+        Placing::Cluster => (&[], false),
+        Placing::Instances(i) => (i, false),
+        Placing::Daemon(i) => (i, true),
+    };
     let count = input.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
         return Err(EcsError::invalid("count must be between 1 and 10."));
@@ -382,9 +291,13 @@ pub(crate) async fn place_tasks(
             let cluster = active_cluster(state, ctx, input.cluster.as_deref())?;
             let cluster_arn = cluster.cluster_arn.clone().unwrap_or_default();
             let ident = input.task_definition.as_deref().unwrap_or_default();
-            let td = resolve_task_definition(state, ctx, ident)?
-                .ok_or_else(|| EcsError::client("TaskDefinition not found."))?
-                .clone();
+            let td = if daemon {
+                state.daemon_launch_definitions.get(ident)
+            } else {
+                resolve_task_definition(state, ctx, ident)?
+            }
+            .ok_or_else(|| EcsError::client("TaskDefinition not found."))?
+            .clone();
             if td.status != Some(TaskDefinitionStatus::Active) {
                 return Err(EcsError::client("TaskDefinition is inactive."));
             }

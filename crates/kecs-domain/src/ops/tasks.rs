@@ -7,7 +7,7 @@
 use super::find::{
     active_cluster, cluster_arn, find_task as find, task_arn_of, task_view, tasks_in,
 };
-use super::task_placement::place_tasks;
+use super::task_placement::{place_tasks, Placing};
 use crate::core::Core;
 use crate::model::*;
 use crate::ops::pagination::{paginate, Page, LIST};
@@ -23,7 +23,7 @@ pub(crate) async fn run_task(
     ctx: &RequestContext,
     input: RunTaskRequest,
 ) -> Result<RunTaskResponse, EcsError> {
-    place_tasks(core, ctx, input, &[]).await
+    place_tasks(core, ctx, input, Placing::Cluster).await
 }
 
 /// StartTask: one task per container instance named. Every container instance is this
@@ -67,7 +67,7 @@ pub(crate) async fn start_task(
         count: Some(instances.len() as i32),
         ..RunTaskRequest::default()
     };
-    let out = place_tasks(core, ctx, run, &instances).await?;
+    let out = place_tasks(core, ctx, run, Placing::Instances(&instances)).await?;
     Ok(StartTaskResponse {
         tasks: out.tasks,
         failures: out.failures,

@@ -39,6 +39,10 @@ pub enum Kind {
     ContainerInstance,
     /// A CloudWatch Logs log group, keyed by ARN (`arn:aws:logs:<region>:<account>:log-group:<name>`).
     LogGroup,
+    /// A daemon task definition revision, keyed by ARN.
+    DaemonTaskDefinition,
+    /// A daemon with its revisions and deployments, keyed by ARN.
+    Daemon,
 }
 
 impl Kind {
@@ -56,6 +60,8 @@ impl Kind {
         Kind::ServiceRevision,
         Kind::ContainerInstance,
         Kind::LogGroup,
+        Kind::DaemonTaskDefinition,
+        Kind::Daemon,
     ];
 
     /// The stable name stored with each record.
@@ -73,6 +79,8 @@ impl Kind {
             Kind::ServiceRevision => "service_revision",
             Kind::ContainerInstance => "container_instance",
             Kind::LogGroup => "log_group",
+            Kind::DaemonTaskDefinition => "daemon_task_definition",
+            Kind::Daemon => "daemon",
         }
     }
 

@@ -5,6 +5,7 @@ pub mod agent_report;
 pub mod awslogs;
 pub mod cluster_query;
 pub mod container_policy;
+pub mod daemon;
 pub mod log_filter;
 pub mod log_pages;
 pub mod placement;

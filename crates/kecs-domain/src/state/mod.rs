@@ -1,6 +1,7 @@
 //! The in-memory state every read is answered from, and the mutations that change it. Each
 //! mutation becomes one [`Change`] for the store, so memory and store never disagree on order.
 
+mod daemons;
 mod families;
 mod holds;
 mod packed;
@@ -13,13 +14,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::logs::LogGroup;
 use crate::model::{
-    Attribute, CapacityProvider, Cluster, ContainerInstance, Service, ServiceDeployment,
-    ServiceRevision, Setting, Tag, Task, TaskDefinition,
+    Attribute, CapacityProvider, Cluster, ContainerInstance, DaemonTaskDefinition, Service,
+    ServiceDeployment, ServiceRevision, Setting, Tag, Task, TaskDefinition,
 };
 use crate::ports::store::{Change, Index, Kind, Record, StoreError};
 use crate::status::{ClusterStatus, HasStatus};
 use crate::EcsError;
 
+pub use daemons::StoredDaemon;
 pub use families::Families;
 use holds::{delete, load_into, put};
 pub use packed::{PackError, Packed};
@@ -113,6 +115,13 @@ pub struct State {
     pub container_instances: BTreeMap<String, ContainerInstance>,
     /// CloudWatch Logs log groups by ARN (`arn:aws:logs:<region>:<account>:log-group:<name>`).
     pub log_groups: BTreeMap<String, LogGroup>,
+    /// Daemon task definition revisions by ARN (`.../daemon-task-definition/<family>:<n>`).
+    pub daemon_task_definitions: BTreeMap<String, DaemonTaskDefinition>,
+    /// Derived (not stored): each daemon task definition as the task definition its tasks
+    /// launch with, by the same ARN.
+    pub daemon_launch_definitions: BTreeMap<String, TaskDefinition>,
+    /// Daemons by ARN (`.../daemon/<cluster>/<name>`), with their revisions and deployments.
+    pub daemons: BTreeMap<String, StoredDaemon>,
     /// Derived index (not stored): the ARNs of each service's tasks, so that a scheduler pass
     /// reads its own tasks rather than its whole cluster's.
     pub service_tasks: BTreeMap<String, BTreeSet<String>>,
@@ -179,6 +188,12 @@ pub enum Mutation {
     PutLogGroup(LogGroup),
     /// Remove a log group.
     DeleteLogGroup(String),
+    /// Insert or replace a daemon task definition revision.
+    PutDaemonTaskDefinition(DaemonTaskDefinition),
+    /// Insert or replace a daemon.
+    PutDaemon(StoredDaemon),
+    /// Forget a daemon (deleted, its tasks stopped).
+    DeleteDaemon(String),
     /// Forget a task (a stopped one past its retention).
     DeleteTask(String),
     /// Wipe everything.
@@ -227,6 +242,7 @@ impl State {
                 Kind::ServiceRevision => load_into(&mut s.service_revisions, r)?,
                 Kind::ContainerInstance => load_into(&mut s.container_instances, r)?,
                 Kind::LogGroup => load_into(&mut s.log_groups, r)?,
+                Kind::DaemonTaskDefinition | Kind::Daemon => s.load_daemon_record(r)?,
             }
         }
         Ok(())
@@ -442,6 +458,9 @@ impl State {
                 )
             }
             Mutation::DeleteLogGroup(key) => Ok(delete(&mut self.log_groups, Kind::LogGroup, key)),
+            Mutation::PutDaemonTaskDefinition(td) => self.put_daemon_task_definition(td),
+            Mutation::PutDaemon(d) => self.put_daemon(d),
+            Mutation::DeleteDaemon(key) => Ok(self.delete_daemon(key)),
             Mutation::Reset => {
                 *self = State::default();
                 Ok(Change::Truncate)
