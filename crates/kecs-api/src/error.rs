@@ -96,6 +96,7 @@ impl From<EcsError> for AwsError {
             EcsError::ServiceNotActive => "ServiceNotActiveException",
             EcsError::DaemonNotFound => "DaemonNotFoundException",
             EcsError::DaemonNotActive => "DaemonNotActiveException",
+            EcsError::TargetNotConnected(_) => "TargetNotConnectedException",
             EcsError::ServiceDeploymentNotFound(_) => "ServiceDeploymentNotFoundException",
             EcsError::TaskSetNotFound => "TaskSetNotFoundException",
             EcsError::Conflict(_) => "ConflictException",

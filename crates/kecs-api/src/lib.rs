@@ -9,6 +9,7 @@ mod conformance;
 mod dispatch;
 mod error;
 mod events;
+mod exec;
 mod hosts;
 mod metrics;
 mod protocol;
@@ -63,6 +64,10 @@ pub struct AppState {
 pub fn api_routes(cfg: &mut actix_web::web::ServiceConfig) {
     cfg.route("/", actix_web::web::post().to(protocol::handle))
         .route("/ws/events", actix_web::web::get().to(events::ws_events))
+        .route(
+            "/_kecs/exec/{session}",
+            actix_web::web::get().to(exec::ws_exec),
+        )
         .route("/ui", actix_web::web::get().to(ui::redirect))
         .route("/ui/{file:.*}", actix_web::web::get().to(ui::asset));
     admin::logs_route(cfg);

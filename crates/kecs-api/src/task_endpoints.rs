@@ -22,17 +22,19 @@ fn answer(result: Result<serde_json::Value, EndpointError>) -> HttpResponse {
             }});
             (aws.status, body)
         }
-        Err(e) => {
-            let status = match e {
-                EndpointError::NotFound(_) => StatusCode::NOT_FOUND,
-                EndpointError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-                EndpointError::BadRequest(_) => StatusCode::BAD_REQUEST,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            (status, json!({ "Message": e.to_string() }))
-        }
+        Err(e) => (status_of(&e), json!({ "Message": e.to_string() })),
     };
     HttpResponse::build(status).json(body)
+}
+
+/// The HTTP status of an endpoint's refusal.
+pub(crate) fn status_of(e: &EndpointError) -> StatusCode {
+    match e {
+        EndpointError::NotFound(_) => StatusCode::NOT_FOUND,
+        EndpointError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        EndpointError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 fn version(v: &str) -> Option<MetadataVersion> {

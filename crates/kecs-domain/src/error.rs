@@ -55,6 +55,9 @@ pub enum EcsError {
     /// The named daemon does not exist (`DaemonNotFoundException`).
     #[error("Daemon not found.")]
     DaemonNotFound,
+    /// ExecuteCommand cannot reach the container (`TargetNotConnectedException`).
+    #[error("{0}")]
+    TargetNotConnected(String),
     /// The daemon is being deleted (`DaemonNotActiveException`).
     #[error("Daemon is not ACTIVE.")]
     DaemonNotActive,

@@ -130,6 +130,17 @@ impl ContainerRuntime for CountedRuntime {
         let result = self.inner.remove_service(service_arn).await;
         self.counted(result)
     }
+
+    async fn exec(
+        &self,
+        task: &Task,
+        container: &str,
+        command: &[String],
+        tty: bool,
+    ) -> Result<kecs_domain::ports::runtime::ExecProcess, RuntimeError> {
+        let result = self.inner.exec(task, container, command, tty).await;
+        self.counted(result)
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod background;
 mod counted_runtime;
 mod data_dir;
 mod error;
+pub mod exec_client;
 mod secrets;
 pub mod serve;
 pub mod settings;

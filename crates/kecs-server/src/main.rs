@@ -2,7 +2,7 @@
 
 mod logging;
 
-use kecs_server::{serve, settings};
+use kecs_server::{exec_client, serve, settings};
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +23,8 @@ enum Command {
     Server(settings::ServerArgs),
     /// Print the version and git commit.
     Version,
+    /// Run a command in a task's container (interactive from a terminal), through ExecuteCommand.
+    Exec(exec_client::ExecArgs),
 }
 
 fn version() -> &'static str {
@@ -39,6 +41,19 @@ fn main() -> std::process::ExitCode {
         Command::Version => {
             println!("kecs {}", version());
             std::process::ExitCode::SUCCESS
+        }
+        Command::Exec(args) => {
+            let system = actix_web::rt::System::new();
+            let code = match system.block_on(exec_client::run(args)) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("kecs exec: {e}");
+                    255
+                }
+            };
+            // Exits without shutting the runtime down: its stdin reader may still be blocked
+            // reading a terminal, and a shutdown would wait for a key press.
+            std::process::exit(code)
         }
         Command::Server(args) => {
             let settings = match settings::Settings::load(&args) {

@@ -248,6 +248,13 @@ impl EcsApi for Kecs {
     ) -> Result<UpdateTaskProtectionResponse, EcsError> {
         ops::task_protection::update_task_protection(&self.core, ctx, input).await
     }
+    async fn execute_command(
+        &self,
+        ctx: &RequestContext,
+        input: ExecuteCommandRequest,
+    ) -> Result<ExecuteCommandResponse, EcsError> {
+        ops::execute_command::execute_command(&self.core, ctx, input).await
+    }
     async fn create_service(
         &self,
         ctx: &RequestContext,

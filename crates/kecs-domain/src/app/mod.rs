@@ -13,12 +13,14 @@ use crate::control::{
 };
 use crate::core::Core;
 use crate::model::HealthStatus;
-use crate::ops::{agent_endpoints, census, logs, task_metadata};
+use crate::ops::{agent_endpoints, census, execute_command, logs, task_metadata};
 use crate::ports::clock::Clock;
 use crate::ports::credentials::CredentialSource;
 use crate::ports::events::EventBus;
 use crate::ports::ids::{Ids, RandomIds};
-use crate::ports::runtime::{ContainerExit, ContainerRuntime, ObservedContainer, RuntimeEvent};
+use crate::ports::runtime::{
+    ContainerExit, ContainerRuntime, ExecProcess, ObservedContainer, RuntimeEvent,
+};
 use crate::ports::secrets::SecretSource;
 use crate::ports::store::{Store, StoreError};
 use crate::rules::container_policy::ContainerPolicy;
@@ -211,6 +213,17 @@ impl Kecs {
     /// Forgets the tasks stopped longer than `retention` ago; answers how many.
     pub async fn forget_stopped_tasks(&self, retention: Duration) -> Result<usize, EcsError> {
         retention::forget_stopped_tasks(&self.core, retention).await
+    }
+
+    /// Opens the stream of an ExecuteCommand session: takes the session (once, with its token)
+    /// and starts its command in the task's container (with a terminal when `tty`).
+    pub async fn open_exec(
+        &self,
+        session_id: &str,
+        token: &str,
+        tty: bool,
+    ) -> Result<ExecProcess, EndpointError> {
+        execute_command::open(&self.core, session_id, token, tty).await
     }
 
     /// Queues a scheduler pass for every service that is not INACTIVE, and for every daemon.

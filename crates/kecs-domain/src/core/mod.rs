@@ -14,6 +14,7 @@
 //! served for longer than the reload takes, and nothing decided on it becomes durable.
 
 mod events;
+pub(crate) mod exec_sessions;
 pub(crate) mod work;
 
 pub(crate) use events::{iso8601, OrderedRelease};
@@ -51,6 +52,8 @@ pub(crate) struct Core {
     /// Where task-role credentials come from.
     credentials: RwLock<Arc<dyn CredentialSource>>,
     pub(crate) work: Queues,
+    /// ExecuteCommand's sessions not yet opened.
+    pub(crate) exec_sessions: exec_sessions::ExecSessions,
     events: OrderedRelease,
     /// How many times the state was reloaded after a failed commit.
     reloads: AtomicU64,
@@ -91,6 +94,7 @@ impl Core {
             endpoints: RwLock::default(),
             credentials: RwLock::new(Arc::new(StaticCredentials)),
             work: Queues::new(),
+            exec_sessions: exec_sessions::ExecSessions::default(),
             events: OrderedRelease::new(Arc::new(NoEvents)),
             reloads: AtomicU64::new(0),
             reloading: futures::lock::Mutex::new(()),

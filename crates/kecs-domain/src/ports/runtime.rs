@@ -161,6 +161,23 @@ pub struct ContainerExit {
     pub reason: Option<String>,
 }
 
+/// A command started in a container (ExecuteCommand): its output as it comes, its stdin, and
+/// its exit code once the output has ended.
+pub struct ExecProcess {
+    /// What the command writes (stdout and stderr in the order written).
+    pub output: futures::stream::BoxStream<'static, Result<Vec<u8>, RuntimeError>>,
+    /// The command's stdin: each message is written to it; dropping the sender closes it.
+    pub input: futures::channel::mpsc::UnboundedSender<Vec<u8>>,
+    /// The command's exit code (asked once `output` has ended; `None` if the engine has none).
+    pub exit_code: futures::future::BoxFuture<'static, Result<Option<i64>, RuntimeError>>,
+}
+
+impl std::fmt::Debug for ExecProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecProcess").finish_non_exhaustive()
+    }
+}
+
 /// Runs tasks' containers.
 #[async_trait::async_trait]
 pub trait ContainerRuntime: Send + Sync {
@@ -276,6 +293,22 @@ pub trait ContainerRuntime: Send + Sync {
     async fn remove_service(&self, service_arn: &str) -> Result<(), RuntimeError> {
         let _ = service_arn;
         Ok(())
+    }
+
+    /// Starts `command` in the container `container` of `task` (with a terminal when `tty`)
+    /// and attaches to it (ExecuteCommand's session). Refused by default.
+    async fn exec(
+        &self,
+        task: &Task,
+        container: &str,
+        command: &[String],
+        tty: bool,
+    ) -> Result<ExecProcess, RuntimeError> {
+        let _ = (task, container, command, tty);
+        Err(RuntimeError::engine(format!(
+            "the {} runtime cannot run commands in containers",
+            self.name()
+        )))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod awslogs;
 pub mod cluster_query;
 pub mod container_policy;
 pub mod daemon;
+pub mod exec_command;
 pub mod log_filter;
 pub mod log_pages;
 pub mod placement;

@@ -79,7 +79,24 @@ pub fn mark_running(task: &mut Task, now: f64) {
     task.pull_started_at.get_or_insert(now);
     task.pull_stopped_at.get_or_insert(now);
     task.started_at = Some(now);
+    start_exec_agents(task, now);
     bump(task);
+}
+
+/// The agent ECS Exec needs, RUNNING in each container of a task run with
+/// `enableExecuteCommand`.
+fn start_exec_agents(task: &mut Task, now: f64) {
+    if task.enable_execute_command != Some(true) {
+        return;
+    }
+    for c in task.containers.iter_mut().flatten() {
+        c.managed_agents = Some(vec![crate::model::ManagedAgent {
+            name: Some(crate::model::ManagedAgentName::ExecuteCommandAgent),
+            last_status: Some("RUNNING".into()),
+            last_started_at: Some(now),
+            reason: None,
+        }]);
+    }
 }
 
 /// The task's network interface (awsvpc tasks have one).

@@ -4,7 +4,9 @@
 //! labels (this KECS's instance, cluster, task ARN, container name) so KECS finds its own
 //! containers again after a restart, and never touches another KECS's.
 
+mod cleanup;
 mod endpoints;
+mod exec;
 mod network;
 mod observe;
 mod pull;
@@ -16,16 +18,15 @@ use std::collections::HashMap;
 
 use bollard::models::VolumeCreateRequest;
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use kecs_domain::model::{NetworkBinding, NetworkMode, Task, TaskDefinition, TransportProtocol};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, HostResources, LogLine, ObservedContainer,
-    RegistryAuth, RuntimeError, RuntimeEvent, StartedContainer,
+    ContainerRuntime, ContainerState, ContainerStatus, ExecProcess, HostResources, LogLine,
+    ObservedContainer, RegistryAuth, RuntimeError, RuntimeEvent, StartedContainer,
 };
 
 use spec::{container_name, network_name, volume_source, SpecInput};
@@ -425,36 +426,17 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn remove_task(&self, task_arn: &str) -> Result<(), RuntimeError> {
-        for (_, id) in self.containers_of(task_arn).await? {
-            let options = RemoveContainerOptionsBuilder::new()
-                .force(true)
-                .v(true)
-                .build();
-            match self.docker.remove_container(&id, Some(options)).await {
-                Ok(()) => {}
-                Err(e) if is_status(&e, 404) => {}
-                Err(e) => return Err(failed(format_args!("removing container {id}"), e)),
-            }
-        }
-        let filters = label_filter(LABEL_TASK, task_arn);
-        let options = ListVolumesOptionsBuilder::new().filters(&filters).build();
-        let volumes = self
-            .docker
-            .list_volumes(Some(options))
-            .await
-            .map_err(|e| failed("listing volumes", e))?;
-        for v in volumes.volumes.into_iter().flatten() {
-            if v.labels.get(LABEL_INSTANCE) == Some(&self.instance) {
-                let _ = self
-                    .docker
-                    .remove_volume(
-                        &v.name,
-                        None::<bollard::query_parameters::RemoveVolumeOptions>,
-                    )
-                    .await;
-            }
-        }
-        Ok(())
+        self.remove_task_containers(task_arn).await
+    }
+
+    async fn exec(
+        &self,
+        task: &Task,
+        container: &str,
+        command: &[String],
+        tty: bool,
+    ) -> Result<ExecProcess, RuntimeError> {
+        exec::exec(&self.docker, task, container, command, tty).await
     }
 
     async fn logs(
