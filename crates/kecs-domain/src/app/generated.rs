@@ -325,6 +325,13 @@ impl EcsApi for Kecs {
     ) -> Result<StopServiceDeploymentResponse, EcsError> {
         ops::service_deployments::stop_service_deployment(&self.core, ctx, input).await
     }
+    async fn continue_service_deployment(
+        &self,
+        ctx: &RequestContext,
+        input: ContinueServiceDeploymentRequest,
+    ) -> Result<ContinueServiceDeploymentResponse, EcsError> {
+        ops::deployment_hooks::continue_service_deployment(&self.core, ctx, input).await
+    }
     async fn create_task_set(
         &self,
         ctx: &RequestContext,

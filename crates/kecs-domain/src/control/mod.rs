@@ -13,6 +13,7 @@
 //! ([`retention`]) have no queue: the host calls them on its own schedule. A job that panics is
 //! logged and abandoned; the loop goes on.
 
+mod blue_green_pass;
 pub(crate) mod cluster_cleanup;
 pub(crate) mod daemon_scheduler;
 pub(crate) mod launcher;

@@ -3,6 +3,7 @@
 //! counts and deployment states truthful, trips the circuit breaker, and writes the service's
 //! events as ECS words them.
 
+use super::blue_green_pass;
 use super::service_pass::{
     context_of, count_tasks, failed, note_steady, note_stopped, seen_task, still_counted,
     stop_tasks, task_list, tasks_of, Plan, Start,
@@ -17,7 +18,7 @@ use crate::ports::ids::Ids;
 use crate::status::{DeploymentStatus, HasStatus, ServiceStatus};
 
 use crate::ops::task_placement::{place_tasks, Placing};
-use crate::rules::scheduler::{self, SeenTask, Targets};
+use crate::rules::scheduler::{self, SeenState, SeenTask, Targets};
 use crate::rules::task_state::{is_stopped, stop_requested};
 use crate::state::{Mutation, State, StoredService};
 use crate::EcsError;
@@ -309,13 +310,47 @@ fn decide_pass(
         .map(|t| seen_task(state, t, now, grace))
         .collect();
     let draining = service.status_is(ServiceStatus::Draining);
-    let targets = Targets {
+    let mut targets = Targets {
         desired: if draining { 0 } else { desired },
         minimum_healthy_percent: config.minimum_healthy_percent.unwrap_or(100).max(0) as u32,
         maximum_percent: config.maximum_percent.unwrap_or(200).max(0) as u32,
         may_start: primary.rollout_state != Some(DeploymentRolloutState::Failed) && !draining,
     };
-    let decision = scheduler::decide(&targets, &primary_id, &seen);
+    let step = blue_green_pass::step(
+        state,
+        &mut stored,
+        &primary_id,
+        &seen,
+        targets.desired,
+        now,
+        ids,
+    );
+    if step.rolled_back {
+        // The old revision is primary again: the next pass schedules for it.
+        mutations.extend(step.mutations);
+        mutations.extend(step.record.map(Mutation::PutServiceDeployment));
+        mutations.push(Mutation::PutService(stored));
+        return (None, mutations);
+    }
+    if step.gate.is_some() {
+        // Green runs beside the whole of blue.
+        targets.maximum_percent = targets.maximum_percent.max(200);
+    }
+    let mut decision = scheduler::decide(&targets, &primary_id, &seen);
+    if let Some(gate) = step.gate {
+        if !gate.start_green {
+            decision.start = 0;
+        }
+        if !gate.stop_blue {
+            // Blue stays until CLEAN_UP; an unhealthy task is still replaced.
+            decision.stop.retain(|arn| {
+                seen.iter().any(|t| {
+                    &t.arn == arn && (t.deployment == primary_id || t.state == SeenState::Unhealthy)
+                })
+            });
+        }
+    }
+    let service = &mut stored.service;
 
     // Stops.
     mutations.extend(stop_tasks(state, &decision.stop, &seen, now, emulated));
@@ -325,8 +360,14 @@ fn decide_pass(
     // status (a task being stopped still runs until it has stopped).
     let remaining = still_counted(&tasks, &decision.stop, emulated);
     let count = |dep: Option<&str>, running: bool| count_tasks(&remaining, dep, running);
-    let steady =
-        decision.steady && count(None, true) == targets.desired as i32 && count(None, false) == 0;
+    // On the emulated runtime the tasks this pass stops are gone already: what is left may be
+    // steady now, not only at the next pass (a waiter could see the old deployment gone and
+    // the new one still IN_PROGRESS in between).
+    let only_primary = remaining
+        .iter()
+        .all(|t| t.started_by.as_deref() == Some(primary_id.as_str()));
+    let settled = decision.steady || (emulated && decision.start == 0 && only_primary);
+    let steady = settled && count(None, true) == targets.desired as i32 && count(None, false) == 0;
     let mut completed = false;
     for d in service.deployments.iter_mut().flatten() {
         let id = d.id.clone();
@@ -358,6 +399,7 @@ fn decide_pass(
         .get_or_insert_with(Vec::new)
         .retain(|d| d.status_is(DeploymentStatus::Primary) || has_tasks(&d.id));
     if completed {
+        stored.blue_green = None;
         stored.last_completed_revision = stored.revisions.get(&primary_id).cloned();
         add_event(
             service,
@@ -381,7 +423,7 @@ fn decide_pass(
             .filter_map(|d| d.id.clone())
             .collect();
         stored.revisions.retain(|id, _| live.contains(id));
-        mutations.extend(track(state, &stored, now));
+        mutations.extend(track(state, &stored, now, step.record));
     }
     let service = &stored.service;
     let plan = Plan {

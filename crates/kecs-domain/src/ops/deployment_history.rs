@@ -7,6 +7,7 @@
 use super::service_model::{add_event, history_arn, new_deployment, primary_of};
 use crate::model::*;
 use crate::ports::ids::Ids;
+use crate::rules::blue_green::{is_blue_green, BlueGreenProgress};
 use crate::rules::scheduler::failure_threshold;
 use crate::state::{Mutation, State, StoredService};
 use crate::status::{DeploymentStatus, HasStatus};
@@ -206,6 +207,17 @@ pub(crate) fn deploy(
         deployment_circuit_breaker: Some(circuit_breaker(service, 0)),
         ..ServiceDeployment::default()
     };
+    // Blue/green when there is a blue to replace: green runs beside it until it goes.
+    let strategy = service
+        .deployment_configuration
+        .as_ref()
+        .and_then(|c| c.strategy);
+    let mut record = record;
+    stored.blue_green = (is_blue_green(strategy) && !sources.is_empty())
+        .then(|| BlueGreenProgress::new(id.clone(), now));
+    if let Some(p) = &stored.blue_green {
+        record.lifecycle_stage = Some(p.stage);
+    }
     stored.current_deployment = record.service_deployment_arn.clone();
     mutations.push(Mutation::PutServiceDeployment(record));
     mutations
@@ -221,9 +233,18 @@ fn change_current(
     let old = state
         .service_deployments
         .get(stored.current_deployment.as_deref()?)?;
-    let mut record = old.clone();
+    change_record(&old, old.clone(), now, change)
+}
+
+/// `record` with `change` applied, as a mutation if it then differs from the stored `old`.
+fn change_record(
+    old: &ServiceDeployment,
+    mut record: ServiceDeployment,
+    now: f64,
+    change: impl FnOnce(&mut ServiceDeployment),
+) -> Option<Mutation> {
     change(&mut record);
-    (record != old).then(|| {
+    (record != *old).then(|| {
         record.updated_at = Some(now);
         Mutation::PutServiceDeployment(record)
     })
@@ -240,6 +261,7 @@ pub(crate) fn roll_back(
     ids: &dyn Ids,
 ) -> Option<Vec<Mutation>> {
     let back = stored.last_completed_revision.clone()?;
+    stored.blue_green = None;
     let td = state
         .service_revisions
         .get(&back)
@@ -298,6 +320,26 @@ pub(crate) fn roll_back(
     Some(record.into_iter().collect())
 }
 
+/// [`roll_back`], the record keeping the lifecycle hooks and stage `record` has (as a
+/// blue/green step or ContinueServiceDeployment left them).
+pub(crate) fn roll_back_from(
+    state: &State,
+    stored: &mut StoredService,
+    record: &ServiceDeployment,
+    reason: &str,
+    now: f64,
+    ids: &dyn Ids,
+) -> Option<Vec<Mutation>> {
+    let mut mutations = roll_back(state, stored, reason, now, ids)?;
+    for m in &mut mutations {
+        if let Mutation::PutServiceDeployment(r) = m {
+            r.lifecycle_hook_details = record.lifecycle_hook_details.clone();
+            r.lifecycle_stage = record.lifecycle_stage;
+        }
+    }
+    Some(mutations)
+}
+
 /// Records that the circuit breaker tripped on the current service deployment and no rollback
 /// followed (disabled, or nothing to roll back to).
 pub(crate) fn tripped_without_rollback(
@@ -324,20 +366,27 @@ pub(crate) fn tripped_without_rollback(
 
 /// Brings the current service deployment up to date after a scheduler pass: task counts per
 /// revision, circuit breaker failures, and completion once the primary deployment completed.
-pub(crate) fn track(state: &State, stored: &StoredService, now: f64) -> Option<Mutation> {
+/// `base`, when given, is the record as this pass already changed it (a blue/green step).
+pub(crate) fn track(
+    state: &State,
+    stored: &StoredService,
+    now: f64,
+    base: Option<ServiceDeployment>,
+) -> Option<Mutation> {
     // A finished service deployment keeps the counts it finished with, as ECS's do.
-    let current = state
+    let stored_record = state
         .service_deployments
         .get(stored.current_deployment.as_deref()?)?;
+    let current = base.unwrap_or_else(|| stored_record.clone());
     if !ongoing(current.status) {
-        return None;
+        return (current != stored_record).then_some(Mutation::PutServiceDeployment(current));
     }
     let primary = primary_of(&stored.service);
     let completed =
         primary.is_some_and(|p| p.rollout_state == Some(DeploymentRolloutState::Completed));
     let failures = primary.and_then(|p| p.failed_tasks).unwrap_or(0);
     let tripped = primary.is_some_and(|p| p.rollout_state == Some(DeploymentRolloutState::Failed));
-    change_current(state, stored, now, |r| {
+    change_record(&stored_record, current, now, |r| {
         if let Some(target) = r.target_service_revision.as_mut() {
             *target = summary(stored, target.arn.as_deref().unwrap_or_default());
         }

@@ -17,6 +17,7 @@ pub(crate) mod daemon_model;
 pub(crate) mod daemon_task_definitions;
 pub(crate) mod daemons;
 pub(crate) mod deployment_history;
+pub(crate) mod deployment_hooks;
 pub(crate) mod execute_command;
 pub(crate) mod find;
 pub(crate) mod host_instance;

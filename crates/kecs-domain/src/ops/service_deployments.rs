@@ -9,7 +9,7 @@ use crate::status::{HasStatus, ServiceStatus};
 use crate::core::Core;
 use crate::model::*;
 use crate::ops::pagination::{paginate, Limits};
-use crate::state::{Mutation, Row, Table};
+use crate::state::{Mutation, Row, State, StoredService, Table};
 use crate::{EcsError, RequestContext};
 
 /// ListServiceDeployments pages: 20 by default, at most 100.
@@ -144,6 +144,27 @@ pub(crate) async fn describe_service_revisions(
     })
 }
 
+/// The service deployment `arn` names (or ServiceDeploymentNotFoundException), and its ACTIVE
+/// service if the deployment is that service's current one.
+pub(crate) fn deployment_and_service(
+    state: &State,
+    ctx: &RequestContext,
+    arn: &str,
+) -> Result<(ServiceDeployment, Option<StoredService>), EcsError> {
+    let record = state
+        .service_deployments
+        .get(arn)
+        .filter(|_| ctx.owns(arn))
+        .ok_or_else(|| EcsError::ServiceDeploymentNotFound(arn.to_string()))?;
+    let service_arn = record.service_arn.clone().unwrap_or_default();
+    let stored = state
+        .services
+        .get(&service_arn)
+        .filter(|s| s.service.status_is(ServiceStatus::Active))
+        .filter(|s| s.current_deployment.as_deref() == Some(arn));
+    Ok((record, stored))
+}
+
 pub(crate) async fn stop_service_deployment(
     core: &Core,
     ctx: &RequestContext,
@@ -158,17 +179,8 @@ pub(crate) async fn stop_service_deployment(
     let now = core.now();
     let service_arn = core
         .write(|state| {
-            let record = state
-                .service_deployments
-                .get(&arn)
-                .filter(|_| ctx.owns(&arn))
-                .ok_or_else(|| EcsError::ServiceDeploymentNotFound(arn.clone()))?;
+            let (record, stored) = deployment_and_service(state, ctx, &arn)?;
             let service_arn = record.service_arn.clone().unwrap_or_default();
-            let stored = state
-                .services
-                .get(&service_arn)
-                .filter(|s| s.service.status_is(ServiceStatus::Active))
-                .filter(|s| s.current_deployment.as_deref() == Some(arn.as_str()));
             let Some(stored) = stored.filter(|_| ongoing(record.status)) else {
                 return Err(EcsError::Conflict(format!(
                     "The service deployment {arn} is {} and cannot be stopped.",

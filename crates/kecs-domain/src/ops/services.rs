@@ -7,6 +7,7 @@ use super::service_model::{
     controller, controller_type, full_scale, new_task_set, schedule_service, uses_task_sets,
 };
 use super::task_definitions::resolve as resolve_task_definition;
+use crate::rules::blue_green::check_configuration;
 use crate::status::{DeploymentStatus, HasStatus, ServiceStatus, TaskSetStatus};
 
 use crate::core::Core;
@@ -41,6 +42,7 @@ fn deployment_configuration(
     daemon: bool,
 ) -> Result<DeploymentConfiguration, EcsError> {
     let mut c = given.unwrap_or_default();
+    check_configuration(&c, daemon)?;
     let max = c
         .maximum_percent
         .get_or_insert(if daemon { 100 } else { 200 });
@@ -277,6 +279,11 @@ pub(crate) async fn update_service(
                     .deployment_circuit_breaker
                     .or(merged.deployment_circuit_breaker);
                 merged.alarms = c.alarms.or(merged.alarms);
+                merged.strategy = c.strategy.or(merged.strategy);
+                merged.bake_time_in_minutes = c.bake_time_in_minutes.or(merged.bake_time_in_minutes);
+                merged.lifecycle_hooks = c.lifecycle_hooks.or(merged.lifecycle_hooks);
+                merged.linear_configuration = c.linear_configuration.or(merged.linear_configuration);
+                merged.canary_configuration = c.canary_configuration.or(merged.canary_configuration);
                 service.deployment_configuration =
                     Some(deployment_configuration(Some(merged), daemon)?);
             }

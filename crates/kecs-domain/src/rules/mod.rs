@@ -3,6 +3,7 @@
 
 pub mod agent_report;
 pub mod awslogs;
+pub mod blue_green;
 pub mod cluster_query;
 pub mod container_policy;
 pub mod daemon;

@@ -71,6 +71,9 @@ pub struct StoredService {
     /// The Service Connect configuration its deployments carry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_connect: Option<crate::model::ServiceConnectConfiguration>,
+    /// Where its blue/green deployment is, while one is in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue_green: Option<crate::rules::blue_green::BlueGreenProgress>,
 }
 
 impl StoredService {
@@ -83,6 +86,7 @@ impl StoredService {
             revisions: BTreeMap::new(),
             current_deployment: None,
             service_connect: None,
+            blue_green: None,
         }
     }
 }
