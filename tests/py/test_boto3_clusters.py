@@ -1,5 +1,5 @@
 """Clusters through boto3: create, describe, list, update, capacity providers, delete,
-region scoping, unimplemented operations and persistence across restarts."""
+region scoping and persistence across restarts."""
 import signal
 
 import pytest
@@ -446,19 +446,6 @@ def test_region_scoping_task_definitions(ecs, ecs_eu):
     assert ecs.list_task_definitions()["taskDefinitionArns"] == []
     td = ecs.register_task_definition(family="fam", containerDefinitions=[container()])["taskDefinition"]
     assert td["revision"] == 1
-
-
-@pytest.mark.parametrize(
-    "op,name,kwargs",
-    [
-        ("describe_express_gateway_service", "DescribeExpressGatewayService", {"serviceArn": "x"}),
-        ("delete_express_gateway_service", "DeleteExpressGatewayService", {"serviceArn": "x"}),
-    ],
-)
-def test_unimplemented_operations(ecs, op, name, kwargs):
-    code, message, status = error_of(getattr(ecs, op), **kwargs)
-    assert (code, status) == ("UnsupportedFeatureException", 400)
-    assert name in message
 
 
 def test_error_message_is_present(ecs):

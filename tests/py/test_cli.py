@@ -240,12 +240,6 @@ def test_capacity_providers(aws):
     assert d["status"] == "INACTIVE"
 
 
-def test_unimplemented_operation(aws):
-    res = aws("describe-express-gateway-service", "--service-arn", "x", ok=False)
-    fails_with(res, "UnsupportedFeatureException")
-    assert "DescribeExpressGatewayService" in res.stderr
-
-
 def test_region_from_cli(aws):
     c = aws("create-cluster", "--cluster-name", "eu", region="eu-west-1")["cluster"]
     assert c["clusterArn"] == cluster_arn("eu", "eu-west-1")

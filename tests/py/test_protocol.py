@@ -192,12 +192,6 @@ def test_body_just_under_limit_is_parsed(server):
     assert list_clusters(server) == []
 
 
-def test_unimplemented_operation(server):
-    status, h, body = call(server, "DescribeExpressGatewayService", {"serviceArn": "x"})
-    assert_error(status, body, "UnsupportedFeatureException")
-    assert "DescribeExpressGatewayService" in body["message"]
-    request_id(h)
-
 
 def test_null_members_are_absent(server):
     status, _, body = call(server, "CreateCluster", {"clusterName": "n", "tags": None, "settings": None})

@@ -277,24 +277,3 @@ async fn regions_come_from_the_sigv4_scope() {
         .cluster_arns()
         .is_empty());
 }
-
-#[tokio::test]
-async fn unimplemented_operations_say_so() {
-    let kecs = Server::start().await;
-    let ecs = kecs.client().await;
-    let err = ecs
-        .describe_express_gateway_service()
-        .service_arn("x")
-        .send()
-        .await
-        .unwrap_err();
-    use aws_sdk_ecs::error::ProvideErrorMetadata;
-    assert_eq!(err.code(), Some("UnsupportedFeatureException"));
-    assert!(
-        err.message()
-            .unwrap()
-            .contains("DescribeExpressGatewayService"),
-        "{:?}",
-        err.message()
-    );
-}

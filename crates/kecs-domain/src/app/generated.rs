@@ -521,4 +521,32 @@ impl EcsApi for Kecs {
     ) -> Result<DescribeDaemonRevisionsResponse, EcsError> {
         ops::daemon_deployments::describe_daemon_revisions(&self.core, ctx, input).await
     }
+    async fn create_express_gateway_service(
+        &self,
+        ctx: &RequestContext,
+        input: CreateExpressGatewayServiceRequest,
+    ) -> Result<CreateExpressGatewayServiceResponse, EcsError> {
+        ops::express_services::create_express_gateway_service(&self.core, ctx, input).await
+    }
+    async fn describe_express_gateway_service(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeExpressGatewayServiceRequest,
+    ) -> Result<DescribeExpressGatewayServiceResponse, EcsError> {
+        ops::express_services::describe_express_gateway_service(&self.core, ctx, input).await
+    }
+    async fn update_express_gateway_service(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateExpressGatewayServiceRequest,
+    ) -> Result<UpdateExpressGatewayServiceResponse, EcsError> {
+        ops::express_services::update_express_gateway_service(&self.core, ctx, input).await
+    }
+    async fn delete_express_gateway_service(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteExpressGatewayServiceRequest,
+    ) -> Result<DeleteExpressGatewayServiceResponse, EcsError> {
+        ops::express_services::delete_express_gateway_service(&self.core, ctx, input).await
+    }
 }

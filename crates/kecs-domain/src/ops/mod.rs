@@ -19,6 +19,7 @@ pub(crate) mod daemons;
 pub(crate) mod deployment_history;
 pub(crate) mod deployment_hooks;
 pub(crate) mod execute_command;
+pub(crate) mod express_services;
 pub(crate) mod find;
 pub(crate) mod host_instance;
 pub(crate) mod instance_placement;

@@ -74,6 +74,12 @@ pub struct StoredService {
     /// Where its blue/green deployment is, while one is in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blue_green: Option<crate::rules::blue_green::BlueGreenProgress>,
+    /// An Express Gateway service's configuration (CreateExpressGatewayService).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub express: Option<crate::model::ExpressGatewayServiceConfiguration>,
+    /// An Express Gateway service's infrastructure role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infrastructure_role_arn: Option<String>,
 }
 
 impl StoredService {
@@ -87,6 +93,8 @@ impl StoredService {
             current_deployment: None,
             service_connect: None,
             blue_green: None,
+            express: None,
+            infrastructure_role_arn: None,
         }
     }
 }
