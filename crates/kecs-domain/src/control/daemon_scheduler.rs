@@ -8,7 +8,7 @@ use super::service_pass::context_of;
 use crate::core::work::TaskWork;
 use crate::core::Core;
 use crate::model::*;
-use crate::ops::daemon_model::{self, deployment_counts, group, revision_id};
+use crate::ops::daemon_model::{deployment_counts, group, revision_id, Seen};
 use crate::ops::task_placement::{place_tasks, Placing};
 use crate::rules::daemon::{self, Host, DEFAULT_DRAIN_PERCENT};
 use crate::rules::task_state;
@@ -60,8 +60,8 @@ fn decide_pass(
     now: f64,
     emulated: bool,
 ) -> (Decided, Vec<Mutation>) {
-    let hosts = daemon_model::hosts(state, daemon);
-    let tasks = daemon_model::tasks(state, daemon);
+    let seen = Seen::of(state, daemon);
+    let (hosts, tasks) = (&seen.hosts, &seen.tasks);
     let target = daemon
         .target()
         .and_then(|r| r.daemon_revision_arn.clone())
@@ -72,7 +72,7 @@ fn decide_pass(
         .unwrap_or(DEFAULT_DRAIN_PERCENT);
     let deleting = daemon.status == DaemonStatus::DeleteInProgress;
     let list: Vec<Host> = hosts.iter().map(|(h, _)| h.clone()).collect();
-    let plan = daemon::decide(&list, &tasks, &target, drain, deleting);
+    let plan = daemon::decide(&list, tasks, &target, drain, deleting);
     let mut mutations = vec![];
     for arn in &plan.stop {
         let Some(mut stored) = state.tasks.get(arn) else {
@@ -97,7 +97,7 @@ fn decide_pass(
         mutations.push(Mutation::DeleteDaemon(daemon.daemon_arn.clone()));
         mutations.push(Mutation::PutTags(daemon.daemon_arn.clone(), vec![]));
     } else if plan.settled {
-        let counts = deployment_counts(state, &daemon, &target);
+        let counts = deployment_counts(&daemon, &seen, &target);
         if let Some(d) = daemon
             .deployments
             .last_mut()

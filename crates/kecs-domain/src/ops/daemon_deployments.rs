@@ -1,7 +1,7 @@
 //! DescribeDaemonDeployments, ListDaemonDeployments and DescribeDaemonRevisions: a daemon's
 //! history, read from the daemon's record (a deployment in progress with its live counts).
 
-use super::daemon_model::{deployment_counts, find};
+use super::daemon_model::{deployment_counts, find, Seen};
 use crate::core::Core;
 use crate::model::*;
 use crate::ops::pagination::{paginate, LIST};
@@ -30,8 +30,9 @@ fn missing(arn: &str) -> Failure {
 fn shown(state: &State, daemon: &StoredDaemon, d: &DaemonDeployment) -> DaemonDeployment {
     let mut d = d.clone();
     if d.status == Some(DaemonDeploymentStatus::InProgress) {
+        let seen = Seen::of(state, daemon);
         let live = |r: &DaemonDeploymentRevisionDetail| {
-            deployment_counts(state, daemon, r.arn.as_deref().unwrap_or_default())
+            deployment_counts(daemon, &seen, r.arn.as_deref().unwrap_or_default())
         };
         d.target_daemon_revision = d.target_daemon_revision.as_ref().map(live);
         d.source_daemon_revisions = d

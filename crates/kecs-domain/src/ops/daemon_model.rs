@@ -96,44 +96,64 @@ pub(crate) fn tasks(state: &State, daemon: &StoredDaemon) -> Vec<DaemonTask> {
         .collect()
 }
 
-/// Running tasks by revision ARN, then by capacity provider ARN.
-pub(crate) fn running_counts(
-    state: &State,
-    daemon: &StoredDaemon,
-) -> BTreeMap<String, BTreeMap<String, i32>> {
-    let providers: BTreeMap<String, String> = hosts(state, daemon)
-        .into_iter()
-        .map(|(h, p)| (h.arn, p))
-        .collect();
-    let mut counts: BTreeMap<String, BTreeMap<String, i32>> = BTreeMap::new();
-    for t in tasks(state, daemon).into_iter().filter(|t| t.running) {
-        let provider = providers.get(&t.instance).cloned().unwrap_or_default();
-        *counts
-            .entry(t.revision)
-            .or_default()
-            .entry(provider)
-            .or_default() += 1;
+/// A daemon's container instances and tasks, read from the state once for what is counted
+/// from them.
+pub(crate) struct Seen {
+    /// Its instances, each with the capacity provider it counts under ([`hosts`]).
+    pub(crate) hosts: Vec<(Host, String)>,
+    /// Its tasks not stopped ([`tasks`]).
+    pub(crate) tasks: Vec<DaemonTask>,
+}
+
+impl Seen {
+    pub(crate) fn of(state: &State, daemon: &StoredDaemon) -> Self {
+        Self {
+            hosts: hosts(state, daemon),
+            tasks: tasks(state, daemon),
+        }
     }
-    counts
+
+    /// The capacity provider the instance `instance` counts under.
+    fn provider(&self, instance: &str) -> Option<&str> {
+        self.hosts
+            .iter()
+            .find(|(h, _)| h.arn == instance)
+            .map(|(_, p)| p.as_str())
+    }
+
+    /// Running tasks by revision ARN, then by capacity provider ARN.
+    fn running_counts(&self) -> BTreeMap<&str, BTreeMap<&str, i32>> {
+        let mut counts: BTreeMap<&str, BTreeMap<&str, i32>> = BTreeMap::new();
+        for t in self.tasks.iter().filter(|t| t.running) {
+            let provider = self.provider(&t.instance).unwrap_or_default();
+            *counts
+                .entry(t.revision.as_str())
+                .or_default()
+                .entry(provider)
+                .or_default() += 1;
+        }
+        counts
+    }
 }
 
 /// DescribeDaemon's view: the revisions that run tasks (and the target, even with none).
 pub(crate) fn detail(state: &State, daemon: &StoredDaemon) -> DaemonDetail {
-    let counts = running_counts(state, daemon);
+    let seen = Seen::of(state, daemon);
+    let counts = seen.running_counts();
     let target = daemon.target().and_then(|r| r.daemon_revision_arn.clone());
     let current = daemon
         .revisions
         .iter()
         .filter_map(|r| r.daemon_revision_arn.clone())
-        .filter(|r| counts.contains_key(r) || Some(r) == target.as_ref())
+        .filter(|r| counts.contains_key(r.as_str()) || Some(r) == target.as_ref())
         .map(|r| {
-            let per_provider = counts.get(&r).cloned().unwrap_or_default();
+            let per_provider = counts.get(r.as_str()).cloned().unwrap_or_default();
             let providers: Vec<DaemonCapacityProvider> = daemon
                 .capacity_provider_arns
                 .iter()
                 .map(|p| DaemonCapacityProvider {
                     arn: Some(p.clone()),
-                    running_count: Some(per_provider.get(p).copied().unwrap_or(0)),
+                    running_count: Some(per_provider.get(p.as_str()).copied().unwrap_or(0)),
                 })
                 .collect();
             DaemonRevisionDetail {
@@ -159,24 +179,17 @@ pub(crate) fn detail(state: &State, daemon: &StoredDaemon) -> DaemonDetail {
 /// A revision's instance counts as a deployment reports them: instances running it, and
 /// instances still running an older revision (being replaced), per capacity provider.
 pub(crate) fn deployment_counts(
-    state: &State,
     daemon: &StoredDaemon,
+    seen: &Seen,
     revision_arn: &str,
 ) -> DaemonDeploymentRevisionDetail {
-    let providers: BTreeMap<String, String> = hosts(state, daemon)
-        .into_iter()
-        .map(|(h, p)| (h.arn, p))
-        .collect();
     let mut per: BTreeMap<&str, (i32, i32)> = daemon
         .capacity_provider_arns
         .iter()
         .map(|p| (p.as_str(), (0, 0)))
         .collect();
-    for t in tasks(state, daemon).iter().filter(|t| !t.stopping) {
-        let Some(entry) = providers
-            .get(&t.instance)
-            .and_then(|p| per.get_mut(p.as_str()))
-        else {
+    for t in seen.tasks.iter().filter(|t| !t.stopping) {
+        let Some(entry) = seen.provider(&t.instance).and_then(|p| per.get_mut(p)) else {
             continue;
         };
         if t.revision == revision_arn {

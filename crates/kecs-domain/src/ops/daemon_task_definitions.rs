@@ -2,6 +2,7 @@
 //! DeleteDaemonTaskDefinition. A daemon task definition is checked as a task definition with
 //! the same members would be (its shapes are a subset), and numbered per family like one.
 
+use super::task_definitions::sort_key;
 use crate::core::Core;
 use crate::model::*;
 use crate::ops::pagination::{paginate, LIST};
@@ -167,11 +168,7 @@ pub(crate) async fn list_daemon_task_definitions(
                 )
             })
             .map(|td| {
-                let key = format!(
-                    "{}\u{1}{:010}",
-                    td.family.as_deref().unwrap_or_default(),
-                    td.revision.unwrap_or(0)
-                );
+                let key = sort_key(td.family.as_deref(), td.revision);
                 let summary = DaemonTaskDefinitionSummary {
                     arn: td.daemon_task_definition_arn.clone(),
                     registered_at: td.registered_at,

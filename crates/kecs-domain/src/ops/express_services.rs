@@ -6,6 +6,7 @@
 //! than inventing them: its `ingressPaths` are empty.
 
 use super::find::{active_cluster, cluster_arn};
+use super::service_model::primary_of;
 use super::services::{create_service, delete_service, update_service};
 use super::task_definitions::register_task_definition;
 use crate::core::Core;
@@ -119,11 +120,7 @@ fn view(stored: &StoredService, tags: Option<Vec<Tag>>) -> ECSExpressGatewayServ
         ExpressGatewayServiceStatusCode::Inactive
     };
     let mut config = stored.express.clone().unwrap_or_default();
-    config.service_revision_arn = s
-        .deployments
-        .iter()
-        .flatten()
-        .find(|d| d.status.as_deref() == Some("PRIMARY"))
+    config.service_revision_arn = primary_of(s)
         .and_then(|d| d.id.as_ref())
         .and_then(|id| stored.revisions.get(id))
         .cloned();

@@ -99,11 +99,13 @@ pub(crate) fn resolve<'s>(
     })
 }
 
-fn sort_key(td: &TaskDefinition) -> String {
+/// The key that lists revisions by family, then revision number (task definitions and daemon
+/// task definitions alike).
+pub(crate) fn sort_key(family: Option<&str>, revision: Option<i32>) -> String {
     format!(
         "{}\u{1}{:010}",
-        td.family.as_deref().unwrap_or_default(),
-        td.revision.unwrap_or(0)
+        family.unwrap_or_default(),
+        revision.unwrap_or(0)
     )
 }
 
@@ -187,7 +189,7 @@ pub(crate) async fn list_task_definitions(
             .filter(|td| td.status == Some(status))
             .map(|td| {
                 (
-                    sort_key(td),
+                    sort_key(td.family.as_deref(), td.revision),
                     td.task_definition_arn.clone().unwrap_or_default(),
                 )
             })
