@@ -40,6 +40,13 @@ PRIMITIVES = {
     "timestamp": "f64",
     "blob": "String",
 }
+# Response members whose values KECS holds as JSON already: they may be spliced in as documents
+# (model/document.rs) rather than decoded and encoded again.
+SPLICED = {
+    ("DescribeTasksResponse", "tasks"): "Vec<super::Document<Task>>",
+    ("DescribeServicesResponse", "services"): "Vec<super::Document<Service>>",
+}
+
 RUST_KEYWORDS = {"type", "override", "match", "ref", "self", "enum", "struct", "fn", "mod", "use", "where", "box"}
 
 
@@ -189,7 +196,8 @@ class Gen:
         for member, ref in s.get("members", {}).items():
             lines.append(doc_lines(ref.get("documentation"), "    ", f"The `{member}` member."))
             lines.append(f"    #[serde(rename = \"{member}\", default, skip_serializing_if = \"Option::is_none\")]\n")
-            lines.append(f"    pub {field_ident(member)}: Option<{self.rust_type(ref['shape'])}>,\n")
+            rust = SPLICED.get((name, member)) or self.rust_type(ref["shape"])
+            lines.append(f"    pub {field_ident(member)}: Option<{rust}>,\n")
         lines.append("}\n\n")
         return "".join(lines)
 

@@ -7,12 +7,15 @@
 //!
 //! `kecs-bench scale [--sizes 1000,10000,100000] [--rate 1000] [--seconds 5]` measures KECS with
 //! that many tasks stored (see [`scale`]); `kecs-bench revisions [--sizes 1,1000,10000,100000]`
-//! the rate of registering into, and describing, one family that large (see [`revisions`]).
+//! the rate of registering into, and describing, one family that large (see [`revisions`]);
+//! `kecs-bench reads [--seconds 5] [--connections 16]` KECS's reads next to nginx answering the
+//! same bodies, both driven by wrk (see [`reads`]).
 //!
 //! KECS runs on the `none` runtime over a durable data directory. moto runs when
 //! `python3 -m moto.server` is installed (`pip install "moto[server]"`).
 
 mod load;
+mod reads;
 mod revisions;
 mod scale;
 mod servers;
@@ -85,6 +88,11 @@ fn main() -> BenchResult<()> {
         let kecs = std::env::var("KECS_BIN").unwrap_or_else(|_| default_kecs());
         let args = scale::ScaleArgs::parse(kecs, raw)?;
         return runtime.block_on(scale::scale(args));
+    }
+    if first.as_deref() == Some("reads") {
+        let kecs = std::env::var("KECS_BIN").unwrap_or_else(|_| default_kecs());
+        let args = reads::ReadArgs::parse(kecs, raw)?;
+        return runtime.block_on(reads::run(args));
     }
     if first.as_deref() == Some("revisions") {
         let kecs = std::env::var("KECS_BIN").unwrap_or_else(|_| default_kecs());

@@ -19,12 +19,12 @@ pub struct Target {
     data: Option<tempfile::TempDir>,
 }
 
-fn free_port() -> BenchResult<u16> {
+pub fn free_port() -> BenchResult<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Waits until something accepts connections on `port`.
-fn wait_listening(port: u16, what: &str) -> BenchResult<()> {
+pub fn wait_listening(port: u16, what: &str) -> BenchResult<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if Instant::now() > deadline {

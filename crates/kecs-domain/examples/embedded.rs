@@ -77,7 +77,9 @@ async fn main() -> Result<(), EcsError> {
             .await?
             .services
             .unwrap_or_default()
-            .remove(0);
+            .remove(0)
+            .into_value()
+            .map_err(|e| EcsError::internal("decoding a described service", e))?;
         let newest = service
             .events
             .iter()

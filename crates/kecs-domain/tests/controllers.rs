@@ -107,9 +107,11 @@ async fn last_status(kecs: &Kecs, arn: &str) -> Option<String> {
     .await
     .unwrap()
     .tasks
-    .unwrap()[0]
-        .last_status
-        .clone()
+    .unwrap()
+    .remove(0)
+    .into_value()
+    .unwrap()
+    .last_status
 }
 
 async fn wait_running(kecs: &Kecs, arn: &str) {

@@ -250,7 +250,9 @@ async fn a_rolling_update_is_recorded_and_a_stop_rolls_it_back() {
         .unwrap()
         .services
         .unwrap()
-        .remove(0);
+        .remove(0)
+        .into_value()
+        .unwrap();
     assert_eq!(service.task_definition, Some(td(1)));
     assert_eq!(service.running_count, Some(2));
 

@@ -177,6 +177,8 @@ async fn describe(kecs: &Kecs, arn: &str) -> Task {
     .tasks
     .unwrap()
     .remove(0)
+    .into_value()
+    .unwrap()
 }
 
 async fn wait_for(kecs: &Kecs, arn: &str, status: &str) -> Task {

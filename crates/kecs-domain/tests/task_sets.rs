@@ -48,6 +48,8 @@ async fn service(kecs: &Kecs, name: &str) -> Service {
     .services
     .unwrap()
     .remove(0)
+    .into_value()
+    .unwrap()
 }
 
 /// Polls the service until `done` holds (10 s at most).

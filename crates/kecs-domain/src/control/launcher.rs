@@ -1,6 +1,9 @@
 //! Starting a task's containers, outside any request: PROVISIONING -> PENDING (containers
 //! created, then started in dependsOn order) -> ACTIVATING (awsvpc) -> RUNNING. A task that
 //! cannot start ends STOPPED with TaskFailedToStart and the engine's reason.
+//!
+//! What the caller of RunTask waits for is the engine's work: the launch records PENDING while
+//! the containers are created, and the containers started with RUNNING in one commit.
 
 use crate::status::{HasLastStatus, TaskStatus};
 use std::time::Duration;
@@ -108,15 +111,32 @@ async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Resu
     }
     let td = launch.as_ref();
     core.runtime.prepare_task(task, td).await?;
+    let order = start_order(td).map_err(|e| Abort::Failed(e.to_string()))?;
+    // PENDING is recorded while the images are pulled and the containers created: the launch
+    // does not wait for the commit.
     let now = core.now();
-    advance(core, &arn, |t| {
+    let pending = advance(core, &arn, |t| {
         task_state::set_status(t, TaskStatus::Pending);
         t.pull_started_at = Some(now);
-    })
-    .await?;
-    let order = start_order(td).map_err(|e| Abort::Failed(e.to_string()))?;
+    });
+    let (pending, created) = futures::join!(pending, create_all(core, task, td, &order));
+    pending?;
+    let created = created?;
+    let pulled_at = core.now();
+    start_in_order(core, task, td, &created, pulled_at).await?;
+    record_digests(core, task, &created).await;
+    Ok(())
+}
+
+/// Pulls and creates the containers of `task`, in start order.
+async fn create_all(
+    core: &Core,
+    task: &Task,
+    td: &TaskDefinition,
+    order: &[String],
+) -> Result<Vec<StartedContainer>, Abort> {
     let mut created: Vec<StartedContainer> = vec![];
-    for name in &order {
+    for name in order {
         let auth = super::task_secrets::registry_auth(core, definition(td, name))
             .await
             .map_err(Abort::Failed)?;
@@ -126,24 +146,7 @@ async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Resu
             .await?;
         created.push(c);
     }
-    let now = core.now();
-    advance(core, &arn, |t| {
-        t.pull_stopped_at = Some(now);
-        task_state::record_created(t, &created);
-    })
-    .await?;
-    record_digests(core, task, &created).await;
-    let started = start_in_order(core, task, td, created).await?;
-    let now = core.now();
-    let private_ip = started.iter().find_map(|s| s.private_ipv4.clone());
-    if td.network_mode == Some(NetworkMode::Awsvpc) {
-        advance(core, &arn, |t| {
-            task_state::set_status(t, TaskStatus::Activating);
-            task_state::set_eni(t, "ATTACHED", private_ip.as_deref());
-        })
-        .await?;
-    }
-    advance(core, &arn, |t| task_state::mark_running(t, now)).await
+    Ok(created)
 }
 
 /// Gives the service revision the task was started for its images' digests, once known.
@@ -162,18 +165,23 @@ async fn record_digests(core: &Core, task: &Task, created: &[StartedContainer]) 
     }
 }
 
-/// Starts the created containers as their dependencies allow; returns them started.
+/// Starts the created containers as their dependencies allow, and the task with them.
+///
+/// Each batch of containers started is one commit; the first also records the containers
+/// created (`pulled_at` ends the pull), the last turns the task RUNNING (through ACTIVATING,
+/// for awsvpc): nothing a caller could wait for lies between them.
 async fn start_in_order(
     core: &Core,
     task: &Task,
     td: &TaskDefinition,
-    created: Vec<StartedContainer>,
-) -> Result<Vec<StartedContainer>, Abort> {
+    created: &[StartedContainer],
+    pulled_at: f64,
+) -> Result<(), Abort> {
     let arn = task.task_arn.clone().unwrap_or_default();
     // When each container was started: a dependency's startTimeout counts from there.
     let mut started_at: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
     let mut started: Vec<StartedContainer> = vec![];
-    let mut waiting = created;
+    let mut waiting = created.to_vec();
     let mut pause = Duration::from_millis(50);
     while !waiting.is_empty() {
         if core.read(|s| s.tasks.get(&arn).is_none_or(|t| stop_requested(&t.task))) {
@@ -266,16 +274,29 @@ async fn start_in_order(
                 Err(e) => return Err(e.into()),
             }
         }
+        let (first, last) = (started.is_empty(), waiting.is_empty());
+        let now = core.now();
+        started_at.extend(batch.iter().map(|s| (s.name.clone(), now)));
+        started.extend(batch.iter().cloned());
         advance(core, &arn, |t| {
+            if first {
+                t.pull_stopped_at = Some(pulled_at);
+                task_state::record_created(t, created);
+            }
             task_state::record_started(t, &batch);
             for (name, why) in &not_started {
                 task_state::record_exit(t, name, None, Some(why));
             }
+            if last {
+                if td.network_mode == Some(NetworkMode::Awsvpc) {
+                    let private_ip = started.iter().find_map(|s| s.private_ipv4.as_deref());
+                    task_state::set_status(t, TaskStatus::Activating);
+                    task_state::set_eni(t, "ATTACHED", private_ip);
+                }
+                task_state::mark_running(t, now);
+            }
         })
         .await?;
-        let now = core.now();
-        started_at.extend(batch.iter().map(|s| (s.name.clone(), now)));
-        started.extend(batch);
     }
-    Ok(started)
+    Ok(())
 }

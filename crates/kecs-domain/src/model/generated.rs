@@ -5142,7 +5142,7 @@ pub struct DescribeServicesRequest {
 pub struct DescribeServicesResponse {
     /// The list of services described.
     #[serde(rename = "services", default, skip_serializing_if = "Option::is_none")]
-    pub services: Option<Vec<Service>>,
+    pub services: Option<Vec<super::Document<Service>>>,
     /// Any failures associated with the call.
     #[serde(rename = "failures", default, skip_serializing_if = "Option::is_none")]
     pub failures: Option<Vec<Failure>>,
@@ -5225,7 +5225,7 @@ pub struct DescribeTasksRequest {
 pub struct DescribeTasksResponse {
     /// The list of tasks.
     #[serde(rename = "tasks", default, skip_serializing_if = "Option::is_none")]
-    pub tasks: Option<Vec<Task>>,
+    pub tasks: Option<Vec<super::Document<Task>>>,
     /// Any failures associated with the call.
     #[serde(rename = "failures", default, skip_serializing_if = "Option::is_none")]
     pub failures: Option<Vec<Failure>>,

@@ -1,5 +1,7 @@
 //! Every ECS shape, generated from the botocore model by `codegen/gen.py` (one definition each).
 #![allow(missing_docs)]
+mod document;
 mod generated;
+pub use document::Document;
 pub use generated::*;
 pub mod logs;

@@ -88,20 +88,10 @@ fn view(state: &State, c: &Cluster, include: &[ClusterField], with_defaults: boo
     out.registered_container_instances_count = Some(super::container_instances::registered_count(
         state, arn, true,
     ));
-    let (mut running, mut pending) = (0, 0);
-    for (_, t) in tasks_in(state, arn) {
-        match t.last_status {
-            Some(TaskStatus::Running) => running += 1,
-            Some(TaskStatus::Stopped) => {}
-            _ => pending += 1,
-        }
-    }
-    out.running_tasks_count = Some(running);
-    out.pending_tasks_count = Some(pending);
-    let active = services_in(state, arn)
-        .filter(|(_, s)| s.status_is(ServiceStatus::Active))
-        .count();
-    out.active_services_count = Some(i32::try_from(active).unwrap_or(i32::MAX));
+    let counts = state.counts.of(arn);
+    out.running_tasks_count = Some(counts.running_tasks);
+    out.pending_tasks_count = Some(counts.pending_tasks);
+    out.active_services_count = Some(counts.active_services);
     out.statistics = Some(if include.contains(&ClusterField::Statistics) {
         statistics(state, arn)
     } else {

@@ -45,14 +45,23 @@ pub(crate) fn find_task(
     cluster_arn: &str,
     ident: &str,
 ) -> Option<StoredTask> {
-    let arn = task_arn_of(cluster_arn, ident);
-    if !ctx.owns(&arn) {
-        return None;
-    }
     state
         .tasks
-        .get(&arn)
-        .filter(|t| t.task.cluster_arn.as_deref() == Some(cluster_arn))
+        .get(&find_task_arn(state, ctx, cluster_arn, ident)?)
+}
+
+/// The ARN of the task of `cluster_arn` that `ident` (ID or ARN) names, if the caller may see
+/// it (a task's ARN holds its cluster's name: it is one of the cluster's when it starts with
+/// the cluster's task prefix).
+pub(crate) fn find_task_arn(
+    state: &State,
+    ctx: &RequestContext,
+    cluster_arn: &str,
+    ident: &str,
+) -> Option<String> {
+    let arn = task_arn_of(cluster_arn, ident);
+    (ctx.owns(&arn) && arn.starts_with(&task_prefix(cluster_arn)) && state.tasks.contains_key(&arn))
+        .then_some(arn)
 }
 
 /// The ACTIVE cluster named by `ident`, or ClusterNotFoundException.
@@ -94,18 +103,28 @@ pub(crate) fn find_service(
     cluster_arn: &str,
     ident: &str,
 ) -> Option<StoredService> {
+    state
+        .services
+        .get(&find_service_arn(state, ctx, cluster_arn, ident)?)
+}
+
+/// The ARN of the service named or ARN'd by `ident` in `cluster_arn`, whatever its status (a
+/// service's ARN holds its cluster's name, as a task's does).
+pub(crate) fn find_service_arn(
+    state: &State,
+    ctx: &RequestContext,
+    cluster_arn: &str,
+    ident: &str,
+) -> Option<String> {
     let arn = if arn::is_arn(ident) {
         ident.to_string()
     } else {
         service_arn(cluster_arn, ident)
     };
-    if !ctx.owns(&arn) {
-        return None;
-    }
-    state
-        .services
-        .get(&arn)
-        .filter(|s| s.service.cluster_arn.as_deref() == Some(cluster_arn))
+    (ctx.owns(&arn)
+        && arn.starts_with(&service_arn(cluster_arn, ""))
+        && state.services.contains_key(&arn))
+    .then_some(arn)
 }
 
 /// The services of a cluster: their ARNs and summaries.

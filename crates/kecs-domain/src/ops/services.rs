@@ -2,7 +2,9 @@
 //! operations record what the user wants; the scheduler (service_controller.rs) makes it so.
 
 use super::deployment_history::deploy;
-use super::find::{active_cluster, cluster_arn, find_service, service_arn, services_in};
+use super::find::{
+    active_cluster, cluster_arn, find_service, find_service_arn, service_arn, services_in,
+};
 use super::service_model::{
     controller, controller_type, full_scale, new_task_set, schedule_service, uses_task_sets,
 };
@@ -23,6 +25,15 @@ fn view(state: &State, s: &StoredService, with_tags: bool) -> Service {
     service.tags =
         with_tags.then(|| state.tags_of(service.service_arn.as_deref().unwrap_or_default()));
     service
+}
+
+/// The service `arn` as DescribeServices shows it: its stored document spliced in, or decoded
+/// when that cannot be.
+fn described(state: &State, arn: &str, with_tags: bool) -> Option<Document<Service>> {
+    let tags = with_tags.then(|| state.tags_of(arn));
+    let doc = state.services.document(arn)?;
+    super::spliced::member(&doc, "service", tags.as_deref())
+        .or_else(|| Some(view(state, &state.services.get(arn)?, with_tags).into()))
 }
 
 /// The Service Connect namespace a service is in: its own, or its cluster's default.
@@ -418,8 +429,8 @@ pub(crate) async fn describe_services(
         let mut services = vec![];
         let mut failures = vec![];
         for ident in &idents {
-            match find_service(state, ctx, &cluster_arn, ident) {
-                Some(s) => services.push(view(state, &s, with_tags)),
+            match find_service_arn(state, ctx, &cluster_arn, ident) {
+                Some(arn) => services.extend(described(state, &arn, with_tags)),
                 // As ECS: the caller's ARN echoed, a bare name in the short service ARN form
                 // (no cluster in it).
                 None => failures.push(super::missing(if arn::is_arn(ident) {

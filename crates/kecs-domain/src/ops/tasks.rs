@@ -5,13 +5,13 @@
 //! runtime (`none`) both take effect at once, in the request's one write.
 
 use super::find::{
-    active_cluster, cluster_arn, find_task as find, task_arn_of, task_view, tasks_in,
+    active_cluster, cluster_arn, find_task as find, find_task_arn, task_arn_of, task_view, tasks_in,
 };
 use super::task_placement::{place_tasks, Placing};
 use crate::core::Core;
 use crate::model::*;
 use crate::ops::pagination::{paginate, Page, LIST};
-use crate::state::{Mutation, TaskSummary};
+use crate::state::{Mutation, State, TaskSummary};
 use crate::status::TaskStatus;
 use crate::{arn, EcsError, RequestContext};
 
@@ -140,8 +140,8 @@ pub(crate) async fn describe_tasks(
         let mut tasks = vec![];
         let mut failures = vec![];
         for ident in &idents {
-            match find(state, ctx, &cluster_arn, ident) {
-                Some(t) => tasks.push(task_view(state, t, with_tags)),
+            match find_task_arn(state, ctx, &cluster_arn, ident) {
+                Some(arn) => tasks.extend(described(state, &arn, with_tags)),
                 None => failures.push(super::missing(task_arn_of(&cluster_arn, ident))),
             }
         }
@@ -150,6 +150,19 @@ pub(crate) async fn describe_tasks(
             failures: Some(failures),
         })
     })
+}
+
+/// The task `arn` as DescribeTasks shows it: its stored document spliced in, or decoded when
+/// that cannot be.
+fn described(state: &State, arn: &str, with_tags: bool) -> Option<Document<Task>> {
+    let tags = if with_tags {
+        state.tags_of(arn)
+    } else {
+        vec![]
+    };
+    let doc = state.tasks.document(arn)?;
+    super::spliced::member(&doc, "task", Some(&tags))
+        .or_else(|| Some(task_view(state, state.tasks.get(arn)?, with_tags).into()))
 }
 
 pub(crate) async fn list_tasks(

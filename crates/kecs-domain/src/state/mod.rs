@@ -1,10 +1,12 @@
 //! The in-memory state every read is answered from, and the mutations that change it. Each
 //! mutation becomes one [`Change`] for the store, so memory and store never disagree on order.
 
+mod counts;
 mod daemons;
 mod families;
 mod holds;
 mod packed;
+mod records;
 mod summary;
 mod table;
 
@@ -14,17 +16,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::logs::LogGroup;
 use crate::model::{
-    Attribute, CapacityProvider, Cluster, ContainerInstance, DaemonTaskDefinition, Service,
+    Attribute, CapacityProvider, Cluster, ContainerInstance, DaemonTaskDefinition,
     ServiceDeployment, ServiceRevision, Setting, Tag, Task, TaskDefinition,
 };
 use crate::ports::store::{Change, Index, Kind, Record, StoreError};
 use crate::status::{ClusterStatus, HasStatus};
 use crate::EcsError;
 
+pub use counts::{ClusterCounts, Counts};
 pub use daemons::StoredDaemon;
 pub use families::Families;
 use holds::{delete, load_into, put};
 pub use packed::{PackError, Packed};
+pub use records::{StoredService, StoredTask};
 pub use summary::{token_hash, ServiceSummary, TaskSummary};
 pub use table::{Row, Table};
 
@@ -35,68 +39,6 @@ pub struct ClusterAttribute {
     pub cluster: String,
     /// The attribute.
     pub attribute: Attribute,
-}
-
-/// A task and what RunTask's idempotency needs to find it again.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredTask {
-    /// The task as ECS shows it (its tags live in [`State::tags`]).
-    pub task: Task,
-    /// The `clientToken` of the RunTask call that started it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_token: Option<String>,
-    /// Until when (epoch seconds) its scale-in protection holds (UpdateTaskProtection).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protected_until: Option<f64>,
-}
-
-/// A service and what its scheduler remembers besides what ECS shows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredService {
-    /// The service as ECS shows it (its tags live in [`State::tags`]).
-    pub service: Service,
-    /// The `clientToken` of the CreateService call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_token: Option<String>,
-    /// The service revision of the last deployment that completed: where a failed deployment
-    /// rolls back to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_completed_revision: Option<String>,
-    /// The service revision each live deployment deploys, by deployment ID.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub revisions: BTreeMap<String, String>,
-    /// The ARN of the service's latest service deployment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_deployment: Option<String>,
-    /// The Service Connect configuration its deployments carry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_connect: Option<crate::model::ServiceConnectConfiguration>,
-    /// Where its blue/green deployment is, while one is in progress.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blue_green: Option<crate::rules::blue_green::BlueGreenProgress>,
-    /// An Express Gateway service's configuration (CreateExpressGatewayService).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub express: Option<crate::model::ExpressGatewayServiceConfiguration>,
-    /// An Express Gateway service's infrastructure role.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub infrastructure_role_arn: Option<String>,
-}
-
-impl StoredService {
-    /// A service as a request created it, with nothing remembered yet.
-    pub fn new(service: Service, client_token: Option<String>) -> Self {
-        Self {
-            service,
-            client_token,
-            last_completed_revision: None,
-            revisions: BTreeMap::new(),
-            current_deployment: None,
-            service_connect: None,
-            blue_green: None,
-            express: None,
-            infrastructure_role_arn: None,
-        }
-    }
 }
 
 /// Everything KECS knows, keyed as in the store.
@@ -139,6 +81,8 @@ pub struct State {
     pub service_tasks: BTreeMap<String, BTreeSet<String>>,
     /// Derived index (not stored): each family's last revision number and ACTIVE revisions.
     pub families: Families,
+    /// Derived (not stored): each cluster's task and service counts.
+    pub counts: Counts,
     /// When each INACTIVE cluster was deleted (epoch seconds; stored as its record's time
     /// column), so that it is forgotten a while later, as ECS forgets deleted clusters.
     pub retired_clusters: BTreeMap<String, f64>,
@@ -260,8 +204,9 @@ impl State {
         Ok(())
     }
 
-    /// Builds the derived index of each service's tasks.
+    /// Builds the derived index of each service's tasks, and the clusters' counts.
     pub fn index_service_tasks(&mut self) {
+        self.count_all();
         let s = self;
         let indexed: Vec<(String, String)> = s
             .tasks
@@ -360,7 +305,9 @@ impl State {
             Mutation::DeleteAttribute(key) => {
                 Ok(delete(&mut self.attributes, Kind::Attribute, key))
             }
-            Mutation::PutTask(t) => {
+            Mutation::PutTask(mut t) => {
+                // Its tags live in `tags`: a document without them can be spliced.
+                t.task.tags = None;
                 let key = t.task.task_arn.clone().unwrap_or_default();
                 let group = t.task.group.as_deref().unwrap_or_default();
                 let index = Index {
@@ -378,16 +325,19 @@ impl State {
                         .or_default()
                         .insert(key.clone());
                 }
-                put(&mut self.tasks, Kind::Task, key, t, index)
+                self.counting_task(&key.clone(), |s| {
+                    put(&mut s.tasks, Kind::Task, key, t, index)
+                })
             }
             Mutation::DeleteTask(arn) => {
                 let service = self.tasks.summary(&arn).and_then(|t| t.service_arn(&arn));
                 if let Some(tasks) = service.and_then(|s| self.service_tasks.get_mut(&s)) {
                     tasks.remove(&arn);
                 }
-                Ok(delete(&mut self.tasks, Kind::Task, arn))
+                self.counting_task(&arn.clone(), |s| Ok(delete(&mut s.tasks, Kind::Task, arn)))
             }
-            Mutation::PutService(svc) => {
+            Mutation::PutService(mut svc) => {
+                svc.service.tags = None;
                 let key = svc.service.service_arn.clone().unwrap_or_default();
                 let index = Index {
                     cluster: svc.service.cluster_arn.clone(),
@@ -396,7 +346,9 @@ impl State {
                     created_at: svc.service.created_at,
                     ..Index::default()
                 };
-                put(&mut self.services, Kind::Service, key, svc, index)
+                self.counting_service(&key.clone(), |s| {
+                    put(&mut s.services, Kind::Service, key, svc, index)
+                })
             }
             Mutation::PutServiceDeployment(d) => {
                 let key = d.service_deployment_arn.clone().unwrap_or_default();

@@ -55,7 +55,11 @@ impl<T: Row> std::fmt::Debug for Table<T> {
 }
 
 fn unpacked<T: Row>(key: &str, packed: &Packed) -> Option<T> {
-    match packed.unpack() {
+    logged(key, packed.unpack())
+}
+
+fn logged<R>(key: &str, unpacked: Result<R, super::PackError>) -> Option<R> {
+    match unpacked {
         Ok(value) => Some(value),
         Err(e) => {
             // Only this process packs, from values that serialized: a failure here is a bug.
@@ -69,6 +73,11 @@ impl<T: Row> Table<T> {
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<T> {
         self.entries.get(key).and_then(|e| unpacked(key, &e.packed))
+    }
+
+    /// The JSON document of the value under `key`, decompressed but not decoded.
+    pub fn document(&self, key: &str) -> Option<Vec<u8>> {
+        logged(key, self.entries.get(key)?.packed.document())
     }
 
     /// The summary of the value under `key`.

@@ -5,6 +5,7 @@
 //! containers again after a restart, and never touches another KECS's.
 
 mod cleanup;
+mod create;
 mod endpoints;
 mod exec;
 mod network;
@@ -17,19 +18,17 @@ pub use endpoints::ENDPOINT_NETWORK;
 use std::collections::HashMap;
 
 use bollard::models::VolumeCreateRequest;
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, StopContainerOptionsBuilder,
-};
+use bollard::query_parameters::{ListContainersOptionsBuilder, StopContainerOptionsBuilder};
 use bollard::Docker;
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use kecs_domain::model::{NetworkBinding, NetworkMode, Task, TaskDefinition, TransportProtocol};
+use kecs_domain::model::{NetworkMode, Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
     ContainerRuntime, ContainerState, ContainerStatus, ExecProcess, HostResources, LogLine,
     ObservedContainer, RegistryAuth, RuntimeError, RuntimeEvent, StartedContainer,
 };
 
-use spec::{container_name, network_name, volume_source, SpecInput};
+use spec::{container_name, network_name, volume_source};
 
 /// Label naming the KECS instance (its data directory) that started a container.
 pub const LABEL_INSTANCE: &str = "kecs.instance";
@@ -46,6 +45,10 @@ pub struct DockerRuntime {
     instance: String,
     /// Docker accepts two networks of one name: creating them one at a time avoids that.
     network_lock: tokio::sync::Mutex<()>,
+    /// The cluster networks known to exist.
+    networks: network::Known,
+    /// Containers created that publish no port: their start needs no inspection.
+    uninspected: create::Uninspected,
     /// Addresses given to awsvpc tasks that may not be running yet.
     reserved: network::Reserved,
     /// Pulls images as the pull behaviour says.
@@ -121,6 +124,8 @@ impl DockerRuntime {
         Ok(Self {
             instance: instance.to_string(),
             network_lock: tokio::sync::Mutex::new(()),
+            networks: network::Known::default(),
+            uninspected: create::Uninspected::default(),
             reserved: network::Reserved::default(),
             puller: pull::Puller::new(crate::PullBehavior::default()),
             host: endpoints::host_resources(&docker).await,
@@ -193,39 +198,6 @@ impl DockerRuntime {
         }
         Ok(())
     }
-
-    fn bindings_of(inspected: &bollard::models::ContainerInspectResponse) -> Vec<NetworkBinding> {
-        let ports = inspected
-            .network_settings
-            .as_ref()
-            .and_then(|n| n.ports.clone())
-            .unwrap_or_default();
-        let mut bindings = vec![];
-        for (key, bound) in ports {
-            let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
-            for b in bound.into_iter().flatten() {
-                bindings.push(NetworkBinding {
-                    bind_ip: b.host_ip.clone(),
-                    container_port: port.parse().ok(),
-                    host_port: b.host_port.as_deref().and_then(|h| h.parse().ok()),
-                    protocol: TransportProtocol::parse(proto),
-                    ..NetworkBinding::default()
-                });
-            }
-        }
-        bindings.sort_by_key(|b| (b.container_port, b.bind_ip.clone()));
-        bindings
-    }
-
-    fn address_of(inspected: &bollard::models::ContainerInspectResponse) -> Option<String> {
-        inspected
-            .network_settings
-            .as_ref()?
-            .networks
-            .as_ref()?
-            .values()
-            .find_map(|n| n.ip_address.clone().filter(|ip| !ip.is_empty()))
-    }
 }
 
 #[async_trait::async_trait]
@@ -279,65 +251,7 @@ impl ContainerRuntime for DockerRuntime {
         created: &[StartedContainer],
         auth: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError> {
-        let def = td
-            .container_definitions
-            .iter()
-            .flatten()
-            .find(|d| d.name.as_deref() == Some(name))
-            .ok_or_else(|| engine(format!("no container {name} in the task definition")))?;
-        let over = task
-            .overrides
-            .as_ref()
-            .and_then(|o| o.container_overrides.as_ref())
-            .and_then(|o| o.iter().find(|o| o.name.as_deref() == Some(name)));
-        let image = def.image.clone().unwrap_or_default();
-        let image_digest = self.puller.ensure(&self.docker, &image, auth).await?;
-        // An awsvpc task's address is chosen before its first container exists (and after the
-        // pull, however long that takes): its hostname is named after it.
-        let address = match td.network_mode {
-            Some(NetworkMode::Awsvpc) if created.is_empty() => {
-                self.reserve_address(task.cluster_arn.as_deref().unwrap_or_default())
-                    .await?
-            }
-            _ => None,
-        };
-        let body = spec::container_spec(&SpecInput {
-            task,
-            td,
-            def,
-            over,
-            created,
-            instance: &self.instance,
-            address,
-        });
-        let options = CreateContainerOptionsBuilder::new()
-            .name(&container_name(task, name))
-            .build();
-        let created = match self.docker.create_container(Some(options), body).await {
-            Ok(c) => c,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404,
-                message,
-            }) => {
-                return Err(RuntimeError::engine(format!(
-                    "CannotPullContainerError: Error response from daemon: {message}"
-                )))
-            }
-            Err(e) if is_unreachable(&e) => {
-                return Err(failed(format_args!("creating container {name}"), e))
-            }
-            Err(e) => {
-                return Err(engine(format!(
-                    "CannotCreateContainerError: Error response from daemon: {e}"
-                )))
-            }
-        };
-        Ok(StartedContainer {
-            name: name.to_string(),
-            runtime_id: Some(created.id),
-            image_digest,
-            ..StartedContainer::default()
-        })
+        self.create(task, td, name, created, auth).await
     }
 
     async fn start_container(
@@ -345,35 +259,7 @@ impl ContainerRuntime for DockerRuntime {
         _task: &Task,
         container: &StartedContainer,
     ) -> Result<StartedContainer, RuntimeError> {
-        let id = container.runtime_id.clone().unwrap_or_default();
-        self.docker
-            .start_container(
-                &id,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            )
-            .await
-            .map_err(|e| {
-                if is_unreachable(&e) {
-                    failed(format_args!("starting container {id}"), e)
-                } else {
-                    engine(format!(
-                        "CannotStartContainerError: Error response from daemon: {e}"
-                    ))
-                }
-            })?;
-        let inspected = self
-            .docker
-            .inspect_container(
-                &id,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .map_err(|e| failed(format_args!("inspecting container {id}"), e))?;
-        Ok(StartedContainer {
-            network_bindings: Self::bindings_of(&inspected),
-            private_ipv4: Self::address_of(&inspected),
-            ..container.clone()
-        })
+        self.start(container).await
     }
 
     async fn container_state(&self, runtime_id: &str) -> Result<ContainerState, RuntimeError> {
@@ -417,6 +303,7 @@ impl ContainerRuntime for DockerRuntime {
     async fn remove_cluster(&self, cluster_arn: &str) -> Result<(), RuntimeError> {
         let name = network_name(cluster_arn);
         let _one_at_a_time = self.network_lock.lock().await;
+        self.networks.forget(&name);
         match self.docker.remove_network(&name).await {
             Ok(()) => Ok(()),
             Err(e) if is_status(&e, 404) => Ok(()),

@@ -39,6 +39,25 @@ impl Reserved {
     }
 }
 
+/// The networks known to exist.
+#[derive(Default)]
+pub(super) struct Known(std::sync::Mutex<HashSet<String>>);
+
+impl Known {
+    fn names(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn known(&self, name: &str) -> bool {
+        self.names().contains(name)
+    }
+    fn learn(&self, name: &str) {
+        self.names().insert(name.to_string());
+    }
+    pub(super) fn forget(&self, name: &str) {
+        self.names().remove(name);
+    }
+}
+
 /// `a.b.c.d/n` as its address and prefix length.
 fn parse_cidr(cidr: &str) -> Option<(Ipv4Addr, u8)> {
     let (addr, len) = cidr.split_once('/')?;
@@ -68,12 +87,31 @@ pub fn ec2_hostname(ip: Ipv4Addr, region: &str) -> String {
 }
 
 impl DockerRuntime {
-    /// The cluster's network, created (with an explicit subnet) when missing.
+    /// The cluster's network, created (with an explicit subnet) when missing. A network seen
+    /// once is taken to exist without asking the engine again, until a container cannot join
+    /// it ([`Self::forget_network`]) or KECS removes it.
     pub(super) async fn ensure_network(&self, cluster_arn: &str) -> Result<String, RuntimeError> {
         let name = network_name(cluster_arn);
+        if self.networks.known(&name) {
+            return Ok(name);
+        }
         let _one_at_a_time = self.network_lock.lock().await;
+        let made = self.make_network(cluster_arn, &name).await;
+        if made.is_ok() {
+            self.networks.learn(&name);
+        }
+        made.map(|()| name)
+    }
+
+    /// Forgets that the cluster's network exists (the engine said it does not).
+    pub(super) fn forget_network(&self, cluster_arn: &str) {
+        self.networks.forget(&network_name(cluster_arn));
+    }
+
+    async fn make_network(&self, cluster_arn: &str, name: &str) -> Result<(), RuntimeError> {
+        let name = name.to_string();
         match self.docker.inspect_network(&name, None).await {
-            Ok(_) => return Ok(name),
+            Ok(_) => return Ok(()),
             Err(e) if is_status(&e, 404) => {}
             Err(e) => return Err(failed(format_args!("inspecting network {name}"), e)),
         }
@@ -92,7 +130,7 @@ impl DockerRuntime {
             .await
         {
             Ok(_) => {}
-            Err(e) if is_status(&e, 409) => return Ok(name),
+            Err(e) if is_status(&e, 409) => return Ok(()),
             Err(e) => return Err(creating(e)),
         }
         // Again with the subnet the engine chose, now as the network's configured one.
@@ -103,7 +141,7 @@ impl DockerRuntime {
             .ok()
             .and_then(|n| n.ipam?.config?.into_iter().find_map(ipv4_config));
         let Some(config) = chosen else {
-            return Ok(name);
+            return Ok(());
         };
         self.docker.remove_network(&name).await.map_err(creating)?;
         labels.insert(LABEL_SUBNET.into(), "explicit".into());
@@ -117,8 +155,8 @@ impl DockerRuntime {
             .create_network(request(labels, Some(ipam)))
             .await
         {
-            Ok(_) => Ok(name),
-            Err(e) if is_status(&e, 409) => Ok(name),
+            Ok(_) => Ok(()),
+            Err(e) if is_status(&e, 409) => Ok(()),
             Err(e) => Err(creating(e)),
         }
     }

@@ -1,5 +1,5 @@
 //! Benchmark: RunTask-to-RUNNING latency of KECS on the docker runtime, next to a plain bollard
-//! create+start of the same container in the same run, and their ratio.
+//! create+start and a `docker run -d` of the same container in the same run, and their ratios.
 //!
 //! `cargo run -p kecs-e2e --bin bench-runtask -- [iterations]` (default 20; needs the test image
 //! from scripts/test-image.sh and a built `kecs`, `$KECS_BIN` or target/debug/kecs).
@@ -138,6 +138,27 @@ async fn bollard_samples(iterations: usize) -> BenchResult<Vec<Duration>> {
     Ok(samples)
 }
 
+/// `docker run -d` of the same container, as a user would start it by hand.
+async fn docker_run_samples(iterations: usize) -> BenchResult<Vec<Duration>> {
+    let mut samples = vec![];
+    for _ in 0..iterations {
+        let begun = Instant::now();
+        let status = tokio::process::Command::new("docker")
+            .args(["run", "-d", "--label", "kecs.bench=docker-run", IMAGE])
+            .args(["sleep", "300"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .await?;
+        if !status.success() {
+            return Err(format!("docker run -d: {status}").into());
+        }
+        samples.push(begun.elapsed());
+    }
+    let docker = bollard::Docker::connect_with_socket_defaults()?;
+    remove_labelled(&docker, "kecs.bench=docker-run").await;
+    Ok(samples)
+}
+
 #[tokio::main]
 async fn main() -> BenchResult<()> {
     let iterations: usize = match std::env::args().nth(1) {
@@ -155,9 +176,15 @@ async fn main() -> BenchResult<()> {
         std::env::set_var("KECS_BIN", exe.with_file_name("kecs"));
     }
     let baseline = bollard_samples(iterations).await?;
+    let by_hand = docker_run_samples(iterations).await?;
     let kecs = kecs_samples(iterations).await?;
     let b = summary("bollard create+start", baseline);
+    let d = summary("docker run -d", by_hand);
     let k = summary("KECS RunTask -> RUNNING", kecs);
-    println!("ratio (p50): KECS / bollard = {:.2}", k / b);
+    println!(
+        "ratio (p50): KECS / bollard = {:.2}, KECS / docker run -d = {:.2}",
+        k / b,
+        k / d
+    );
     Ok(())
 }

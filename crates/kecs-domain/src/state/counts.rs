@@ -1,0 +1,164 @@
+//! Derived (not stored): each cluster's running and pending tasks and ACTIVE services, kept as
+//! tasks and services change, so that describing a cluster does not walk all its tasks.
+
+use std::collections::HashMap;
+
+use super::{Change, State};
+use crate::status::{ServiceStatus, TaskStatus};
+use crate::EcsError;
+
+/// What a cluster's description counts.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterCounts {
+    /// Tasks whose lastStatus is RUNNING.
+    pub running_tasks: i32,
+    /// Tasks neither RUNNING nor STOPPED.
+    pub pending_tasks: i32,
+    /// Services whose status is ACTIVE.
+    pub active_services: i32,
+}
+
+/// The counts of every cluster with tasks or services, by cluster ARN.
+#[derive(Debug, Default, Clone)]
+pub struct Counts(HashMap<String, ClusterCounts>);
+
+/// The cluster ARN of a task or service ARN in the long format (`...:<kind>/<cluster>/<id>`).
+fn cluster_of(arn: &str) -> Option<String> {
+    crate::arn::split_in_cluster(arn).map(|(cluster, _)| cluster)
+}
+
+impl Counts {
+    /// The counts of `cluster_arn` (zero when it has nothing).
+    pub fn of(&self, cluster_arn: &str) -> ClusterCounts {
+        self.0.get(cluster_arn).copied().unwrap_or_default()
+    }
+
+    fn entry(&mut self, arn: &str) -> Option<&mut ClusterCounts> {
+        Some(self.0.entry(cluster_of(arn)?).or_default())
+    }
+
+    /// The task `arn` went from lastStatus `before` (None: it was not there) to `after` (None:
+    /// it is gone).
+    pub(super) fn task(
+        &mut self,
+        arn: &str,
+        before: Option<TaskStatus>,
+        after: Option<TaskStatus>,
+    ) {
+        let class = |s: TaskStatus| match s {
+            TaskStatus::Running => (1, 0),
+            TaskStatus::Stopped => (0, 0),
+            _ => (0, 1),
+        };
+        let (b, a) = (before.map(class), after.map(class));
+        if b == a {
+            return;
+        }
+        let Some(c) = self.entry(arn) else { return };
+        let ((br, bp), (ar, ap)) = (b.unwrap_or_default(), a.unwrap_or_default());
+        c.running_tasks += ar - br;
+        c.pending_tasks += ap - bp;
+    }
+
+    /// The service `arn` went from status `before` to `after` (None: not there).
+    pub(super) fn service(
+        &mut self,
+        arn: &str,
+        before: Option<ServiceStatus>,
+        after: Option<ServiceStatus>,
+    ) {
+        let active = |s: Option<ServiceStatus>| i32::from(s == Some(ServiceStatus::Active));
+        let delta = active(after) - active(before);
+        if delta == 0 {
+            return;
+        }
+        if let Some(c) = self.entry(arn) {
+            c.active_services += delta;
+        }
+    }
+}
+
+impl State {
+    /// Applies `change` to the task `arn` and counts its status change.
+    pub(super) fn counting_task(
+        &mut self,
+        arn: &str,
+        change: impl FnOnce(&mut Self) -> Result<Change, EcsError>,
+    ) -> Result<Change, EcsError> {
+        let before = self.tasks.summary(arn).and_then(|s| s.last_status);
+        let changed = change(self)?;
+        let after = self.tasks.summary(arn).and_then(|s| s.last_status);
+        self.counts.task(arn, before, after);
+        Ok(changed)
+    }
+
+    /// Applies `change` to the service `arn` and counts its status change.
+    pub(super) fn counting_service(
+        &mut self,
+        arn: &str,
+        change: impl FnOnce(&mut Self) -> Result<Change, EcsError>,
+    ) -> Result<Change, EcsError> {
+        let before = self.services.summary(arn).and_then(|s| s.status);
+        let changed = change(self)?;
+        let after = self.services.summary(arn).and_then(|s| s.status);
+        self.counts.service(arn, before, after);
+        Ok(changed)
+    }
+
+    /// Counts every task and service held (after a load).
+    pub(super) fn count_all(&mut self) {
+        let mut counts = Counts::default();
+        for (arn, t) in self.tasks.summaries() {
+            counts.task(arn, None, t.last_status);
+        }
+        for (arn, s) in self.services.summaries() {
+            counts.service(arn, None, s.status);
+        }
+        self.counts = counts;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T1: &str = "arn:aws:ecs:us-east-1:000000000000:task/c1/t1";
+    const C1: &str = "arn:aws:ecs:us-east-1:000000000000:cluster/c1";
+
+    #[test]
+    fn tasks_move_between_the_counts_as_their_status_changes() {
+        let mut counts = Counts::default();
+        counts.task(T1, None, Some(TaskStatus::Provisioning));
+        assert_eq!(counts.of(C1).pending_tasks, 1);
+        counts.task(
+            T1,
+            Some(TaskStatus::Provisioning),
+            Some(TaskStatus::Running),
+        );
+        assert_eq!(
+            (counts.of(C1).running_tasks, counts.of(C1).pending_tasks),
+            (1, 0)
+        );
+        counts.task(T1, Some(TaskStatus::Running), Some(TaskStatus::Stopped));
+        counts.task(T1, Some(TaskStatus::Stopped), None);
+        assert_eq!(counts.of(C1), ClusterCounts::default());
+        let svc = "arn:aws:ecs:us-east-1:000000000000:service/c1/web";
+        counts.service(svc, None, Some(ServiceStatus::Active));
+        counts.service(
+            svc,
+            Some(ServiceStatus::Active),
+            Some(ServiceStatus::Active),
+        );
+        assert_eq!(counts.of(C1).active_services, 1);
+        counts.service(
+            svc,
+            Some(ServiceStatus::Active),
+            Some(ServiceStatus::Draining),
+        );
+        assert_eq!(counts.of(C1).active_services, 0);
+        assert_eq!(
+            counts.of("arn:aws:ecs:us-east-1:000000000000:cluster/other"),
+            ClusterCounts::default()
+        );
+    }
+}
