@@ -5,6 +5,8 @@
 //!
 //! `cargo run --release -p kecs-domain --example describe_cost -- [iterations]`
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,28 +30,7 @@ async fn main() -> Result<(), EcsError> {
     let store = Arc::new(MemoryStore::new());
     let kecs = Kecs::open(store, Arc::new(SystemClock), Arc::new(NoneRuntime)).await?;
     let ctx = RequestContext::new("us-east-1", "000000000000");
-    kecs.create_cluster(
-        &ctx,
-        CreateClusterRequest {
-            cluster_name: Some("bench".into()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    kecs.register_task_definition(
-        &ctx,
-        RegisterTaskDefinitionRequest {
-            family: Some("bench".into()),
-            container_definitions: Some(vec![ContainerDefinition {
-                name: Some("app".into()),
-                image: Some("busybox".into()),
-                memory: Some(64),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        },
-    )
-    .await?;
+    common::cluster_and_family(&kecs, &ctx, "bench").await?;
     let mut arns = vec![];
     for _ in 0..10 {
         let run = RunTaskRequest {

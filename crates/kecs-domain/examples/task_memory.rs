@@ -9,6 +9,8 @@
 //! The one unsafe code in the workspace: a global allocator is an `unsafe` trait.
 #![allow(unsafe_code)]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -88,28 +90,7 @@ async fn main() -> Result<(), EcsError> {
     let store = Arc::new(Discard::default());
     let kecs = Kecs::open(store.clone(), Arc::new(SystemClock), Arc::new(NoneRuntime)).await?;
     let ctx = RequestContext::new("us-east-1", "000000000000");
-    kecs.create_cluster(
-        &ctx,
-        CreateClusterRequest {
-            cluster_name: Some("scale".into()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    kecs.register_task_definition(
-        &ctx,
-        RegisterTaskDefinitionRequest {
-            family: Some("scale".into()),
-            container_definitions: Some(vec![ContainerDefinition {
-                name: Some("app".into()),
-                image: Some("busybox".into()),
-                memory: Some(64),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        },
-    )
-    .await?;
+    common::cluster_and_family(&kecs, &ctx, "scale").await?;
     let before = LIVE.load(Ordering::Relaxed);
     for _ in 0..tasks.div_ceil(10) {
         kecs.run_task(

@@ -52,12 +52,7 @@ impl ContainerRuntime for Scripted {
         _: &[StartedContainer],
         _: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError> {
-        let image = td
-            .container_definitions
-            .iter()
-            .flatten()
-            .find(|d| d.name.as_deref() == Some(name))
-            .and_then(|d| d.image.clone());
+        let image = td.container(name).and_then(|d| d.image.clone());
         if image.is_some() && image == self.missing_image {
             return Err(RuntimeError::engine(
                 "CannotPullContainerError: no such image",

@@ -11,8 +11,7 @@ use std::time::Duration;
 use super::lifecycle::update_task;
 use crate::core::Core;
 use crate::model::{
-    ContainerCondition, ContainerDefinition, HealthStatus, NetworkMode, Task, TaskDefinition,
-    TaskStopCode,
+    ContainerCondition, HealthStatus, NetworkMode, Task, TaskDefinition, TaskStopCode,
 };
 use crate::ports::runtime::{ContainerState, ContainerStatus, RuntimeError, StartedContainer};
 use crate::rules::start_order::{judge, start_order, Verdict};
@@ -34,13 +33,6 @@ impl From<RuntimeError> for Abort {
     fn from(e: RuntimeError) -> Self {
         Abort::Failed(e.to_string())
     }
-}
-
-fn definition<'t>(td: &'t TaskDefinition, name: &str) -> Option<&'t ContainerDefinition> {
-    td.container_definitions
-        .iter()
-        .flatten()
-        .find(|d| d.name.as_deref() == Some(name))
 }
 
 /// Starts the containers of the PROVISIONING task `task_arn` and records each step.
@@ -137,7 +129,7 @@ async fn create_all(
 ) -> Result<Vec<StartedContainer>, Abort> {
     let mut created: Vec<StartedContainer> = vec![];
     for name in order {
-        let auth = super::task_secrets::registry_auth(core, definition(td, name))
+        let auth = super::task_secrets::registry_auth(core, td.container(name))
             .await
             .map_err(Abort::Failed)?;
         let c = core
@@ -193,7 +185,7 @@ async fn start_in_order(
         let mut looked: std::collections::HashMap<String, ContainerState> =
             std::collections::HashMap::new();
         for (i, c) in waiting.iter().enumerate() {
-            let def = definition(td, &c.name);
+            let def = td.container(&c.name);
             let mut met = true;
             for dep in def
                 .and_then(|d| d.depends_on.as_ref())
@@ -217,7 +209,9 @@ async fn start_in_order(
                     None => None,
                 };
                 let condition = dep.condition.unwrap_or(ContainerCondition::Start);
-                let checked = definition(td, &dep_name).is_some_and(|d| d.health_check.is_some());
+                let checked = td
+                    .container(&dep_name)
+                    .is_some_and(|d| d.health_check.is_some());
                 if condition == ContainerCondition::Healthy && !checked {
                     return Err(Abort::Failed(format!(
                         "Container '{}' depends on '{dep_name}' being HEALTHY, but '{dep_name}' has no healthCheck.",
@@ -231,7 +225,8 @@ async fn start_in_order(
                 }
                 // As the ECS documents startTimeout: the dependency's own, from its start; past
                 // it, the dependent gives up and the task stops.
-                let timeout = definition(td, &dep_name)
+                let timeout = td
+                    .container(&dep_name)
                     .and_then(|d| d.start_timeout)
                     .unwrap_or(DEFAULT_START_TIMEOUT_SECS);
                 let since = started_at.get(&dep_name).copied();
@@ -265,7 +260,9 @@ async fn start_in_order(
             if core.read(|s| s.tasks.get(&arn).is_none_or(|t| stop_requested(&t.task))) {
                 return Err(Abort::Stopped);
             }
-            let essential = definition(td, &c.name).is_none_or(|d| d.essential != Some(false));
+            let essential = td
+                .container(&c.name)
+                .is_none_or(|d| d.essential != Some(false));
             match core.runtime.start_container(task, &c).await {
                 Ok(s) => batch.push(s),
                 // As the ECS agent: a non-essential container that cannot start is STOPPED with

@@ -2,6 +2,7 @@
 #![allow(missing_docs)]
 mod document;
 mod generated;
+mod lookup;
 pub use document::Document;
 pub use generated::*;
 pub mod logs;

@@ -45,9 +45,7 @@ pub(crate) fn find_task(
     cluster_arn: &str,
     ident: &str,
 ) -> Option<StoredTask> {
-    state
-        .tasks
-        .get(&find_task_arn(state, ctx, cluster_arn, ident)?)
+    state.tasks.get(&visible_task_arn(ctx, cluster_arn, ident)?)
 }
 
 /// The ARN of the task of `cluster_arn` that `ident` (ID or ARN) names, if the caller may see
@@ -59,9 +57,14 @@ pub(crate) fn find_task_arn(
     cluster_arn: &str,
     ident: &str,
 ) -> Option<String> {
+    visible_task_arn(ctx, cluster_arn, ident).filter(|arn| state.tasks.contains_key(arn))
+}
+
+/// The ARN `ident` (ID or ARN) names, when it is one of `cluster_arn`'s tasks' that the caller
+/// may see (whether such a task exists is not looked at).
+fn visible_task_arn(ctx: &RequestContext, cluster_arn: &str, ident: &str) -> Option<String> {
     let arn = task_arn_of(cluster_arn, ident);
-    (ctx.owns(&arn) && arn.starts_with(&task_prefix(cluster_arn)) && state.tasks.contains_key(&arn))
-        .then_some(arn)
+    (ctx.owns(&arn) && arn.starts_with(&task_prefix(cluster_arn))).then_some(arn)
 }
 
 /// The ACTIVE cluster named by `ident`, or ClusterNotFoundException.
@@ -105,7 +108,7 @@ pub(crate) fn find_service(
 ) -> Option<StoredService> {
     state
         .services
-        .get(&find_service_arn(state, ctx, cluster_arn, ident)?)
+        .get(&visible_service_arn(ctx, cluster_arn, ident)?)
 }
 
 /// The ARN of the service named or ARN'd by `ident` in `cluster_arn`, whatever its status (a
@@ -116,15 +119,18 @@ pub(crate) fn find_service_arn(
     cluster_arn: &str,
     ident: &str,
 ) -> Option<String> {
+    visible_service_arn(ctx, cluster_arn, ident).filter(|arn| state.services.contains_key(arn))
+}
+
+/// The ARN `ident` (name or ARN) names, when it is one of `cluster_arn`'s services' that the
+/// caller may see (whether such a service exists is not looked at).
+fn visible_service_arn(ctx: &RequestContext, cluster_arn: &str, ident: &str) -> Option<String> {
     let arn = if arn::is_arn(ident) {
         ident.to_string()
     } else {
         service_arn(cluster_arn, ident)
     };
-    (ctx.owns(&arn)
-        && arn.starts_with(&service_arn(cluster_arn, ""))
-        && state.services.contains_key(&arn))
-    .then_some(arn)
+    (ctx.owns(&arn) && arn.starts_with(&service_arn(cluster_arn, ""))).then_some(arn)
 }
 
 /// The services of a cluster: their ARNs and summaries.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::arn;
 use crate::core::{iso8601, Core};
-use crate::model::{Container, ContainerDefinition, NetworkMode, Task, TaskDefinition};
+use crate::model::{Container, NetworkMode, Task, TaskDefinition};
 use crate::rules::task_endpoints::parse_container_id;
 
 /// Why an endpoint request gets no answer.
@@ -163,13 +163,6 @@ fn lookup(core: &Core, id: &str) -> Result<(Task, TaskDefinition, String), Endpo
     .ok_or_else(unknown)
 }
 
-fn definition<'t>(td: &'t TaskDefinition, name: &str) -> Option<&'t ContainerDefinition> {
-    td.container_definitions
-        .iter()
-        .flatten()
-        .find(|d| d.name.as_deref() == Some(name))
-}
-
 fn network_mode(td: &TaskDefinition) -> NetworkMode {
     td.network_mode.unwrap_or(NetworkMode::Bridge)
 }
@@ -212,7 +205,7 @@ fn container_metadata(
     v: MetadataVersion,
 ) -> ContainerMetadata {
     let name = c.name.clone().unwrap_or_default();
-    let def = definition(td, &name);
+    let def = td.container(&name);
     let cluster_arn = task.cluster_arn.clone().unwrap_or_default();
     let mut labels: BTreeMap<String, String> = def
         .and_then(|d| d.docker_labels.clone())

@@ -22,8 +22,7 @@ pub enum ExitDecision {
 
 /// Whether the container `name` of `td` is essential (containers are, unless they say not).
 pub fn is_essential(td: Option<&TaskDefinition>, name: &str) -> bool {
-    td.and_then(|td| td.container_definitions.as_ref())
-        .and_then(|defs| defs.iter().find(|d| d.name.as_deref() == Some(name)))
+    td.and_then(|td| td.container(name))
         .is_none_or(|d| d.essential != Some(false))
 }
 

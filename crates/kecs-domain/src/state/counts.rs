@@ -85,11 +85,8 @@ impl State {
         arn: &str,
         change: impl FnOnce(&mut Self) -> Result<Change, EcsError>,
     ) -> Result<Change, EcsError> {
-        let before = self.tasks.summary(arn).and_then(|s| s.last_status);
-        let changed = change(self)?;
-        let after = self.tasks.summary(arn).and_then(|s| s.last_status);
-        self.counts.task(arn, before, after);
-        Ok(changed)
+        let status = |s: &Self, arn: &str| s.tasks.summary(arn).and_then(|t| t.last_status);
+        self.counting(arn, status, Counts::task, change)
     }
 
     /// Applies `change` to the service `arn` and counts its status change.
@@ -98,10 +95,22 @@ impl State {
         arn: &str,
         change: impl FnOnce(&mut Self) -> Result<Change, EcsError>,
     ) -> Result<Change, EcsError> {
-        let before = self.services.summary(arn).and_then(|s| s.status);
+        let status = |s: &Self, arn: &str| s.services.summary(arn).and_then(|v| v.status);
+        self.counting(arn, status, Counts::service, change)
+    }
+
+    /// Reads `arn`'s status with `status` before and after `change`, and hands both to `count`.
+    fn counting<S>(
+        &mut self,
+        arn: &str,
+        status: impl Fn(&Self, &str) -> Option<S>,
+        count: fn(&mut Counts, &str, Option<S>, Option<S>),
+        change: impl FnOnce(&mut Self) -> Result<Change, EcsError>,
+    ) -> Result<Change, EcsError> {
+        let before = status(self, arn);
         let changed = change(self)?;
-        let after = self.services.summary(arn).and_then(|s| s.status);
-        self.counts.service(arn, before, after);
+        let after = status(self, arn);
+        count(&mut self.counts, arn, before, after);
         Ok(changed)
     }
 

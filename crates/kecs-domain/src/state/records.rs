@@ -10,7 +10,7 @@ use crate::model::{Service, Task};
 /// A task and what RunTask's idempotency needs to find it again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredTask {
-    /// The task as ECS shows it (its tags live in [`State::tags`]).
+    /// The task as ECS shows it (its tags live in [`State::tags`](super::State::tags)).
     pub task: Task,
     /// The `clientToken` of the RunTask call that started it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -23,7 +23,7 @@ pub struct StoredTask {
 /// A service and what its scheduler remembers besides what ECS shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredService {
-    /// The service as ECS shows it (its tags live in [`State::tags`]).
+    /// The service as ECS shows it (its tags live in [`State::tags`](super::State::tags)).
     pub service: Service,
     /// The `clientToken` of the CreateService call.
     #[serde(default, skip_serializing_if = "Option::is_none")]

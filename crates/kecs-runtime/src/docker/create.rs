@@ -2,26 +2,12 @@
 //! what the answer needs (no inspection of a started container that publishes no port, no
 //! look at a network already seen).
 
-use std::collections::HashSet;
-
 use bollard::query_parameters::CreateContainerOptionsBuilder;
 use kecs_domain::model::{NetworkBinding, NetworkMode, Task, TaskDefinition, TransportProtocol};
 use kecs_domain::ports::runtime::{RegistryAuth, RuntimeError, StartedContainer};
 
 use super::spec::{self, container_name, SpecInput};
 use super::{engine, failed, is_status, is_unreachable, DockerRuntime};
-
-/// Containers created that publish no port, by ID: what their start would inspect (bindings,
-/// the task's address) is known at creation. A container missing here (KECS restarted between
-/// the two) is inspected, as before.
-#[derive(Default)]
-pub(super) struct Uninspected(std::sync::Mutex<HashSet<String>>);
-
-impl Uninspected {
-    fn ids(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
 
 /// Whether the engine said that a container's network does not exist.
 fn network_missing(e: &bollard::errors::Error) -> bool {
@@ -38,10 +24,7 @@ impl DockerRuntime {
         auth: Option<&RegistryAuth>,
     ) -> Result<StartedContainer, RuntimeError> {
         let def = td
-            .container_definitions
-            .iter()
-            .flatten()
-            .find(|d| d.name.as_deref() == Some(name))
+            .container(name)
             .ok_or_else(|| engine(format!("no container {name} in the task definition")))?;
         let over = task
             .overrides
@@ -110,7 +93,7 @@ impl DockerRuntime {
             }
         };
         if !publishes && !address_unknown {
-            self.uninspected.ids().insert(created.id.clone());
+            self.uninspected.insert(&created.id);
         }
         Ok(StartedContainer {
             name: name.to_string(),
@@ -133,7 +116,7 @@ impl DockerRuntime {
                 None::<bollard::query_parameters::StartContainerOptions>,
             )
             .await;
-        let uninspected = self.uninspected.ids().remove(&id);
+        let uninspected = self.uninspected.remove(&id);
         started.map_err(|e| {
             if is_unreachable(&e) {
                 failed(format_args!("starting container {id}"), e)

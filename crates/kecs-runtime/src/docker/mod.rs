@@ -8,6 +8,7 @@ mod cleanup;
 mod create;
 mod endpoints;
 mod exec;
+mod name_set;
 mod network;
 mod observe;
 mod pull;
@@ -46,9 +47,10 @@ pub struct DockerRuntime {
     /// Docker accepts two networks of one name: creating them one at a time avoids that.
     network_lock: tokio::sync::Mutex<()>,
     /// The cluster networks known to exist.
-    networks: network::Known,
-    /// Containers created that publish no port: their start needs no inspection.
-    uninspected: create::Uninspected,
+    networks: name_set::NameSet,
+    /// Containers created that publish no port, by ID: what their start would inspect is known
+    /// at creation. One missing here (KECS restarted between the two) is inspected.
+    uninspected: name_set::NameSet,
     /// Addresses given to awsvpc tasks that may not be running yet.
     reserved: network::Reserved,
     /// Pulls images as the pull behaviour says.
@@ -124,8 +126,8 @@ impl DockerRuntime {
         Ok(Self {
             instance: instance.to_string(),
             network_lock: tokio::sync::Mutex::new(()),
-            networks: network::Known::default(),
-            uninspected: create::Uninspected::default(),
+            networks: name_set::NameSet::default(),
+            uninspected: name_set::NameSet::default(),
             reserved: network::Reserved::default(),
             puller: pull::Puller::new(crate::PullBehavior::default()),
             host: endpoints::host_resources(&docker).await,
@@ -303,7 +305,7 @@ impl ContainerRuntime for DockerRuntime {
     async fn remove_cluster(&self, cluster_arn: &str) -> Result<(), RuntimeError> {
         let name = network_name(cluster_arn);
         let _one_at_a_time = self.network_lock.lock().await;
-        self.networks.forget(&name);
+        self.networks.remove(&name);
         match self.docker.remove_network(&name).await {
             Ok(()) => Ok(()),
             Err(e) if is_status(&e, 404) => Ok(()),

@@ -39,25 +39,6 @@ impl Reserved {
     }
 }
 
-/// The networks known to exist.
-#[derive(Default)]
-pub(super) struct Known(std::sync::Mutex<HashSet<String>>);
-
-impl Known {
-    fn names(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-    fn known(&self, name: &str) -> bool {
-        self.names().contains(name)
-    }
-    fn learn(&self, name: &str) {
-        self.names().insert(name.to_string());
-    }
-    pub(super) fn forget(&self, name: &str) {
-        self.names().remove(name);
-    }
-}
-
 /// `a.b.c.d/n` as its address and prefix length.
 fn parse_cidr(cidr: &str) -> Option<(Ipv4Addr, u8)> {
     let (addr, len) = cidr.split_once('/')?;
@@ -92,20 +73,20 @@ impl DockerRuntime {
     /// it ([`Self::forget_network`]) or KECS removes it.
     pub(super) async fn ensure_network(&self, cluster_arn: &str) -> Result<String, RuntimeError> {
         let name = network_name(cluster_arn);
-        if self.networks.known(&name) {
+        if self.networks.contains(&name) {
             return Ok(name);
         }
         let _one_at_a_time = self.network_lock.lock().await;
         let made = self.make_network(cluster_arn, &name).await;
         if made.is_ok() {
-            self.networks.learn(&name);
+            self.networks.insert(&name);
         }
         made.map(|()| name)
     }
 
     /// Forgets that the cluster's network exists (the engine said it does not).
     pub(super) fn forget_network(&self, cluster_arn: &str) {
-        self.networks.forget(&network_name(cluster_arn));
+        self.networks.remove(&network_name(cluster_arn));
     }
 
     async fn make_network(&self, cluster_arn: &str, name: &str) -> Result<(), RuntimeError> {

@@ -391,12 +391,7 @@ mod tests {
 
     fn spec(td: &TaskDefinition, name: &str, created: &[StartedContainer]) -> ContainerCreateBody {
         let t = task();
-        let def = td
-            .container_definitions
-            .iter()
-            .flatten()
-            .find(|d| d.name.as_deref() == Some(name))
-            .unwrap();
+        let def = td.container(name).unwrap();
         container_spec(&SpecInput {
             task: &t,
             td,

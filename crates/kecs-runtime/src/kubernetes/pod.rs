@@ -270,10 +270,7 @@ pub struct PodInput<'a> {
 
 /// The image of container `name` of `td`.
 pub fn image_of(td: &TaskDefinition, name: &str) -> String {
-    td.container_definitions
-        .iter()
-        .flatten()
-        .find(|d| d.name.as_deref() == Some(name))
+    td.container(name)
         .and_then(|d| d.image.clone())
         .unwrap_or_default()
 }
