@@ -5,6 +5,7 @@ mod counts;
 mod daemons;
 mod families;
 mod holds;
+mod load;
 mod packed;
 mod records;
 mod summary;
@@ -19,14 +20,14 @@ use crate::model::{
     Attribute, CapacityProvider, Cluster, ContainerInstance, DaemonTaskDefinition,
     ServiceDeployment, ServiceRevision, Setting, Tag, Task, TaskDefinition,
 };
-use crate::ports::store::{Change, Index, Kind, Record, StoreError};
+use crate::ports::store::{Change, Index, Kind};
 use crate::status::{ClusterStatus, HasStatus};
 use crate::EcsError;
 
 pub use counts::{ClusterCounts, Counts};
 pub use daemons::StoredDaemon;
 pub use families::Families;
-use holds::{delete, load_into, put};
+use holds::{delete, put};
 pub use packed::{PackError, Packed};
 pub use records::{StoredService, StoredTask};
 pub use summary::{token_hash, ServiceSummary, TaskSummary};
@@ -167,57 +168,6 @@ pub fn prefixed<'a, T>(
 }
 
 impl State {
-    /// Adds stored records (a batch of a load); [`index_service_tasks`](Self::index_service_tasks)
-    /// once they are all in.
-    pub fn load(&mut self, records: Vec<Record>) -> Result<(), StoreError> {
-        let s = self;
-        for r in records {
-            match r.kind {
-                Kind::Cluster => {
-                    if r.index.status.as_deref() == Some(ClusterStatus::Inactive.as_str()) {
-                        // Deleted before its time was kept: forgotten at the next sweep.
-                        let at = r.index.created_at.unwrap_or(0.0);
-                        s.retired_clusters.insert(r.key.clone(), at);
-                    }
-                    load_into(&mut s.clusters, r)?
-                }
-                Kind::TaskDefinition => {
-                    let key = r.key.clone();
-                    load_into(&mut s.task_definitions, r)?;
-                    if let Some(td) = s.task_definitions.get(&key) {
-                        s.families.note(td);
-                    }
-                }
-                Kind::Tags => load_into(&mut s.tags, r)?,
-                Kind::CapacityProvider => load_into(&mut s.capacity_providers, r)?,
-                Kind::AccountSetting => load_into(&mut s.account_settings, r)?,
-                Kind::Attribute => load_into(&mut s.attributes, r)?,
-                Kind::Task => load_into(&mut s.tasks, r)?,
-                Kind::Service => load_into(&mut s.services, r)?,
-                Kind::ServiceDeployment => load_into(&mut s.service_deployments, r)?,
-                Kind::ServiceRevision => load_into(&mut s.service_revisions, r)?,
-                Kind::ContainerInstance => load_into(&mut s.container_instances, r)?,
-                Kind::LogGroup => load_into(&mut s.log_groups, r)?,
-                Kind::DaemonTaskDefinition | Kind::Daemon => s.load_daemon_record(r)?,
-            }
-        }
-        Ok(())
-    }
-
-    /// Builds the derived index of each service's tasks, and the clusters' counts.
-    pub fn index_service_tasks(&mut self) {
-        self.count_all();
-        let s = self;
-        let indexed: Vec<(String, String)> = s
-            .tasks
-            .summaries()
-            .filter_map(|(arn, t)| Some((t.service_arn(arn)?, arn.clone())))
-            .collect();
-        for (service, task) in indexed {
-            s.service_tasks.entry(service).or_default().insert(task);
-        }
-    }
-
     /// Applies one mutation and returns the store change that records it.
     pub fn apply(&mut self, m: Mutation) -> Result<Change, EcsError> {
         match m {

@@ -1,15 +1,22 @@
 //! What walks over many tasks or services read without unpacking them: the fields ListTasks,
 //! ListServices, the cluster counts, retention and RunTask's idempotency filter on.
 
+use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
+
+use serde::Deserialize;
 
 use super::table::Row;
 use super::{StoredService, StoredTask};
 use crate::model::{LaunchType, SchedulingStrategy, ServiceDeployment, ServiceRevision};
 use crate::status::{ServiceStatus, TaskStatus};
 
-fn boxed(s: Option<&str>) -> Option<Box<str>> {
-    s.map(Box::from)
+fn boxed(s: Option<Cow<'_, str>>) -> Option<Box<str>> {
+    s.map(|s| Box::from(s.as_ref()))
+}
+
+fn borrowed(s: &Option<String>) -> Option<Cow<'_, str>> {
+    s.as_deref().map(Cow::Borrowed)
 }
 
 /// The hash a task's `clientToken` is found by (the token itself stays packed).
@@ -57,23 +64,83 @@ impl TaskSummary {
     }
 }
 
+/// What a task's summary is made of, read from a typed task or straight from its stored
+/// document (the members not named here are skipped, never decoded: a start-up reads every
+/// task's document this way). `StoredTask`'s and `Task`'s member names.
+#[derive(Deserialize)]
+struct TaskFields<'a> {
+    #[serde(borrow)]
+    task: TaskMembers<'a>,
+    #[serde(default, borrow)]
+    client_token: Option<Cow<'a, str>>,
+    #[serde(default)]
+    protected_until: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskMembers<'a> {
+    #[serde(default, borrow)]
+    last_status: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    desired_status: Option<Cow<'a, str>>,
+    #[serde(default)]
+    stopped_at: Option<f64>,
+    #[serde(default, borrow)]
+    task_definition_arn: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    started_by: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    group: Option<Cow<'a, str>>,
+    #[serde(default)]
+    launch_type: Option<LaunchType>,
+    #[serde(default, borrow)]
+    container_instance_arn: Option<Cow<'a, str>>,
+}
+
+impl TaskFields<'_> {
+    fn summary(self) -> TaskSummary {
+        let t = self.task;
+        TaskSummary {
+            last_status: TaskStatus::of(t.last_status.as_deref()),
+            desired_status: TaskStatus::of(t.desired_status.as_deref()),
+            stopped_at: t.stopped_at,
+            family: crate::arn::family_of(t.task_definition_arn.as_deref())
+                .map(String::into_boxed_str),
+            started_by: boxed(t.started_by),
+            group: boxed(t.group),
+            launch_type: t.launch_type,
+            container_instance_arn: boxed(t.container_instance_arn),
+            client_token: self.client_token.as_deref().map(token_hash),
+            protected_until: self.protected_until,
+        }
+    }
+}
+
 impl Row for StoredTask {
     type Summary = TaskSummary;
 
     fn summarize(&self) -> TaskSummary {
         let t = &self.task;
-        TaskSummary {
-            last_status: TaskStatus::of(t.last_status.as_deref()),
-            desired_status: TaskStatus::of(t.desired_status.as_deref()),
-            stopped_at: t.stopped_at,
-            family: boxed(crate::arn::family_of(t.task_definition_arn.as_deref()).as_deref()),
-            started_by: boxed(t.started_by.as_deref()),
-            group: boxed(t.group.as_deref()),
-            launch_type: t.launch_type,
-            container_instance_arn: boxed(t.container_instance_arn.as_deref()),
-            client_token: self.client_token.as_deref().map(token_hash),
+        TaskFields {
+            task: TaskMembers {
+                last_status: borrowed(&t.last_status),
+                desired_status: borrowed(&t.desired_status),
+                stopped_at: t.stopped_at,
+                task_definition_arn: borrowed(&t.task_definition_arn),
+                started_by: borrowed(&t.started_by),
+                group: borrowed(&t.group),
+                launch_type: t.launch_type,
+                container_instance_arn: borrowed(&t.container_instance_arn),
+            },
+            client_token: borrowed(&self.client_token),
             protected_until: self.protected_until,
         }
+        .summary()
+    }
+
+    fn summarize_document(doc: &str) -> Result<TaskSummary, serde_json::Error> {
+        serde_json::from_str::<TaskFields>(doc).map(TaskFields::summary)
     }
 }
 
@@ -95,16 +162,52 @@ impl ServiceSummary {
     }
 }
 
-impl Row for StoredService {
-    type Summary = ServiceSummary;
+/// What a service's summary is made of (see [`TaskFields`]).
+#[derive(Deserialize)]
+struct ServiceFields<'a> {
+    #[serde(borrow)]
+    service: ServiceMembers<'a>,
+}
 
-    fn summarize(&self) -> ServiceSummary {
-        let s = &self.service;
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceMembers<'a> {
+    #[serde(default, borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(default)]
+    launch_type: Option<LaunchType>,
+    #[serde(default)]
+    scheduling_strategy: Option<SchedulingStrategy>,
+}
+
+impl ServiceFields<'_> {
+    fn summary(self) -> ServiceSummary {
+        let s = self.service;
         ServiceSummary {
             status: ServiceStatus::of(s.status.as_deref()),
             launch_type: s.launch_type,
             scheduling_strategy: s.scheduling_strategy,
         }
+    }
+}
+
+impl Row for StoredService {
+    type Summary = ServiceSummary;
+
+    fn summarize(&self) -> ServiceSummary {
+        let s = &self.service;
+        ServiceFields {
+            service: ServiceMembers {
+                status: borrowed(&s.status),
+                launch_type: s.launch_type,
+                scheduling_strategy: s.scheduling_strategy,
+            },
+        }
+        .summary()
+    }
+
+    fn summarize_document(doc: &str) -> Result<ServiceSummary, serde_json::Error> {
+        serde_json::from_str::<ServiceFields>(doc).map(ServiceFields::summary)
     }
 }
 
@@ -120,4 +223,77 @@ impl Row for ServiceRevision {
     type Summary = ();
 
     fn summarize(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Service, Task};
+
+    fn task() -> StoredTask {
+        StoredTask {
+            task: Task {
+                task_arn: Some("arn:aws:ecs:us-east-1:000000000000:task/c/1".into()),
+                last_status: Some("RUNNING".into()),
+                desired_status: Some("STOPPED".into()),
+                stopped_at: Some(1_700_000_000.5),
+                task_definition_arn: Some(
+                    "arn:aws:ecs:us-east-1:000000000000:task-definition/web:3".into(),
+                ),
+                started_by: Some("ecs-svc/\"quoted\"".into()),
+                group: Some("service:web".into()),
+                launch_type: Some(LaunchType::Fargate),
+                container_instance_arn: Some(
+                    "arn:aws:ecs:us-east-1:000000000000:container-instance/c/9".into(),
+                ),
+                cpu: Some("256".into()),
+                ..Default::default()
+            },
+            client_token: Some("token-1".into()),
+            protected_until: Some(1_700_000_100.0),
+        }
+    }
+
+    #[test]
+    fn a_task_documents_summary_is_its_values() {
+        let stored = task();
+        let doc = serde_json::to_string(&stored).unwrap();
+        let summary = StoredTask::summarize_document(&doc).unwrap();
+        assert_eq!(summary, stored.summarize());
+        assert_eq!(summary.family.as_deref(), Some("web"));
+        assert_eq!(summary.started_by.as_deref(), Some("ecs-svc/\"quoted\""));
+        assert_eq!(summary.client_token, Some(token_hash("token-1")));
+
+        let bare = StoredTask {
+            task: Task::default(),
+            client_token: None,
+            protected_until: None,
+        };
+        let doc = serde_json::to_string(&bare).unwrap();
+        assert_eq!(
+            StoredTask::summarize_document(&doc).unwrap(),
+            bare.summarize()
+        );
+    }
+
+    #[test]
+    fn a_service_documents_summary_is_its_values() {
+        let mut stored = StoredService::new(
+            Service {
+                status: Some("DRAINING".into()),
+                launch_type: Some(LaunchType::Ec2),
+                scheduling_strategy: Some(SchedulingStrategy::Daemon),
+                service_name: Some("web".into()),
+                ..Default::default()
+            },
+            Some("t".into()),
+        );
+        stored.current_deployment = Some("arn:d".into());
+        let doc = serde_json::to_string(&stored).unwrap();
+        assert_eq!(
+            StoredService::summarize_document(&doc).unwrap(),
+            stored.summarize()
+        );
+        assert!(StoredService::summarize_document("{\"service\":{\"status\":7}}").is_err());
+    }
 }

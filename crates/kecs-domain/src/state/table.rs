@@ -9,12 +9,20 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::packed::{PackError, Packed};
 
+/// The most threads [`Table::load_all`] prepares documents on.
+const LOAD_THREADS: usize = 4;
+
 /// A value a [`Table`] can hold.
 pub trait Row: Serialize + DeserializeOwned {
     /// What walks filter on without unpacking the value.
-    type Summary: Clone + std::fmt::Debug;
+    type Summary: Clone + std::fmt::Debug + Send;
     /// The summary of `self`.
     fn summarize(&self) -> Self::Summary;
+    /// The summary of the value whose JSON document is `doc` (what a load reads): decodes the
+    /// whole value unless a row reads its summary's members alone.
+    fn summarize_document(doc: &str) -> Result<Self::Summary, serde_json::Error> {
+        serde_json::from_str::<Self>(doc).map(|value| value.summarize())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -92,18 +100,61 @@ impl<T: Row> Table<T> {
 
     /// Puts `value` under `key`; `doc` is its JSON document (made for the store already).
     pub fn insert(&mut self, key: String, value: &T, doc: &str) -> Result<(), PackError> {
-        let entry = Entry {
-            summary: value.summarize(),
-            packed: Packed::pack(doc)?,
-        };
-        self.entries.insert(key, entry);
-        Ok(())
+        self.keep(key, value.summarize(), doc)
     }
 
     /// Puts the value a stored JSON document holds under `key`.
     pub fn load(&mut self, key: String, doc: &str) -> Result<(), PackError> {
-        let value: T = serde_json::from_str(doc).map_err(PackError::Json)?;
-        self.insert(key, &value, doc)
+        let summary = T::summarize_document(doc).map_err(PackError::Json)?;
+        self.keep(key, summary, doc)
+    }
+
+    /// Puts the values stored JSON documents hold under their keys, as [`load`](Self::load)
+    /// does; the documents are summarized and packed on every core (up to four) at once
+    /// (a start-up's long pole). A document that cannot be read fails it with its key.
+    pub fn load_all(&mut self, docs: Vec<(String, String)>) -> Result<(), (String, PackError)> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(LOAD_THREADS));
+        // Below this, a thread costs more than it saves.
+        let chunk = docs.len().div_ceil(threads).max(128);
+        let prepare =
+            |docs: &[(String, String)]| -> Result<Vec<Entry<T::Summary>>, (String, PackError)> {
+                docs.iter()
+                    .map(|(key, doc)| {
+                        let summary = T::summarize_document(doc)
+                            .map_err(|e| (key.clone(), PackError::Json(e)))?;
+                        let packed = Packed::pack(doc).map_err(|e| (key.clone(), e))?;
+                        Ok(Entry { summary, packed })
+                    })
+                    .collect()
+            };
+        let mut chunks = docs.chunks(chunk);
+        let first = chunks.next().unwrap_or_default();
+        let prepared = std::thread::scope(|scope| {
+            let others: Vec<_> = chunks.map(|c| scope.spawn(move || prepare(c))).collect();
+            let mut prepared = vec![prepare(first)];
+            for other in others {
+                // A panic in a helper thread is this call's panic.
+                prepared.push(
+                    other
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                );
+            }
+            prepared
+        });
+        let keys = docs.into_iter().map(|(key, _)| key);
+        let mut entries = Vec::with_capacity(keys.len());
+        for part in prepared {
+            entries.extend(part?);
+        }
+        self.entries.extend(keys.zip(entries));
+        Ok(())
+    }
+
+    fn keep(&mut self, key: String, summary: T::Summary, doc: &str) -> Result<(), PackError> {
+        let packed = Packed::pack(doc)?;
+        self.entries.insert(key, Entry { summary, packed });
+        Ok(())
     }
 
     /// Removes the value under `key`; whether there was one.
