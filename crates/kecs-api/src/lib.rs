@@ -13,6 +13,7 @@ mod exec;
 mod hosts;
 mod metrics;
 mod protocol;
+mod request_id;
 mod task_endpoints;
 mod ui;
 mod workers;

@@ -78,6 +78,14 @@ impl Target {
         }
     }
 
+    /// Whether its answer holds the address the request came to (`RequestContext::endpoint`).
+    fn answers_own_address(&self) -> bool {
+        matches!(
+            self,
+            Target::Ecs(Operation::DiscoverPollEndpoint | Operation::ExecuteCommand)
+        )
+    }
+
     /// The service for the conformance record: `None` for ECS.
     fn service(&self) -> Option<&'static str> {
         matches!(self, Target::Logs(_)).then_some("logs")
@@ -114,17 +122,19 @@ pub async fn handle(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let started = Instant::now();
-    let ctx = RequestContext {
-        region: region_from_auth(req.headers()).unwrap_or_else(|| state.default_region.clone()),
-        account_id: state.account_id.clone(),
-        request_id: uuid::Uuid::new_v4().to_string(),
-        endpoint: Some(format!("http://{}", req.connection_info().host())),
-    };
     let operation = req
         .headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .and_then(Target::parse);
+    let ctx = RequestContext {
+        region: region_from_auth(req.headers()).unwrap_or_else(|| state.default_region.clone()),
+        account_id: state.account_id.clone(),
+        request_id: crate::request_id::next(),
+        endpoint: operation
+            .is_some_and(|o| o.answers_own_address())
+            .then(|| format!("http://{}", req.connection_info().host())),
+    };
     let op_name = operation.map(|o| o.name());
     let span = tracing::info_span!("request", request_id = %ctx.request_id, operation = op_name.unwrap_or("unknown"));
     async {

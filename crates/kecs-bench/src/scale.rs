@@ -142,7 +142,7 @@ pub async fn scale(args: ScaleArgs) -> BenchResult<()> {
         "KECS {} (runtime none, durable data dir), one cluster; fixed rate {} req/s for {} s per operation",
         args.kecs, args.rate, args.seconds
     );
-    println!("| tasks | services | fill s | ListTasks p50 / p99 ms | DescribeTasks(100) p50 / p99 ms | errors | restart to serving s | RSS after restart MiB | RSS after load MiB |");
+    println!("| tasks | services | fill s | ListTasks p50 / p99 ms | DescribeTasks(100) p50 / p99 ms | errors | restart to /ready s | RSS after restart MiB | RSS after load MiB |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let duration = Duration::from_secs(args.seconds);
     for &n in &args.sizes {

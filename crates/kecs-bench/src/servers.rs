@@ -30,9 +30,34 @@ pub fn wait_listening(port: u16, what: &str) -> BenchResult<()> {
         if Instant::now() > deadline {
             return Err(format!("{what} did not listen on {port} within 30 s").into());
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(5));
     }
     Ok(())
+}
+
+/// Waits until `GET /ready` on the admin port `port` answers 200.
+pub fn wait_ready(port: u16) -> BenchResult<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !is_ready(port) {
+        if Instant::now() > deadline {
+            return Err(format!("kecs was not ready on {port} within 30 s").into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
+fn is_ready(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let mut status = [0u8; 12];
+    conn.write_all(b"GET /ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_ok()
+        && conn.read_exact(&mut status).is_ok()
+        && status.starts_with(b"HTTP/1.")
+        && &status[9..12] == b"200"
 }
 
 impl Target {
@@ -51,7 +76,8 @@ impl Target {
         Self::kecs_in(binary, tempfile::tempdir()?).await
     }
 
-    /// `kecs server --runtime none` on `data`; returns once it answers (its state loaded).
+    /// `kecs server --runtime none` on `data`; returns once it answers (its state loaded) and
+    /// says it is ready.
     pub async fn kecs_in(binary: &str, data: tempfile::TempDir) -> BenchResult<Self> {
         let (api, admin) = (free_port()?, free_port()?);
         let child = Command::new(binary)
@@ -66,6 +92,7 @@ impl Target {
             .spawn()
             .map_err(|e| format!("starting {binary}: {e}"))?;
         wait_listening(api, "kecs")?;
+        wait_ready(admin)?;
         Ok(Self::new("kecs", api, child, Some(data)))
     }
 

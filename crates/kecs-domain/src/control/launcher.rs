@@ -114,8 +114,15 @@ async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Resu
     let (pending, created) = futures::join!(pending, create_all(core, task, td, &order));
     pending?;
     let created = created?;
+    // Recorded before any starts: a container that exits at once is then known by its ID to
+    // the stop that follows (and none is left behind unrecorded).
     let pulled_at = core.now();
-    start_in_order(core, task, td, &created, pulled_at).await?;
+    advance(core, &arn, |t| {
+        t.pull_stopped_at = Some(pulled_at);
+        task_state::record_created(t, &created);
+    })
+    .await?;
+    start_in_order(core, task, td, &created).await?;
     record_digests(core, task, &created).await;
     Ok(())
 }
@@ -159,15 +166,13 @@ async fn record_digests(core: &Core, task: &Task, created: &[StartedContainer]) 
 
 /// Starts the created containers as their dependencies allow, and the task with them.
 ///
-/// Each batch of containers started is one commit; the first also records the containers
-/// created (`pulled_at` ends the pull), the last turns the task RUNNING (through ACTIVATING,
-/// for awsvpc): nothing a caller could wait for lies between them.
+/// Each batch of containers started is one commit; the last also turns the task RUNNING
+/// (through ACTIVATING, for awsvpc): nothing a caller could wait for lies between them.
 async fn start_in_order(
     core: &Core,
     task: &Task,
     td: &TaskDefinition,
     created: &[StartedContainer],
-    pulled_at: f64,
 ) -> Result<(), Abort> {
     let arn = task.task_arn.clone().unwrap_or_default();
     // When each container was started: a dependency's startTimeout counts from there.
@@ -271,15 +276,11 @@ async fn start_in_order(
                 Err(e) => return Err(e.into()),
             }
         }
-        let (first, last) = (started.is_empty(), waiting.is_empty());
+        let last = waiting.is_empty();
         let now = core.now();
         started_at.extend(batch.iter().map(|s| (s.name.clone(), now)));
         started.extend(batch.iter().cloned());
         advance(core, &arn, |t| {
-            if first {
-                t.pull_stopped_at = Some(pulled_at);
-                task_state::record_created(t, created);
-            }
             task_state::record_started(t, &batch);
             for (name, why) in &not_started {
                 task_state::record_exit(t, name, None, Some(why));
