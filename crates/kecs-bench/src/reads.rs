@@ -112,16 +112,30 @@ impl Nginx {
         let port = free_port()?;
         let prefix = dir.join(name);
         std::fs::create_dir_all(prefix.join("logs"))?;
-        let escaped = body.replace('\\', "\\\\").replace('\'', "\\'");
+        // nginx's `return` (its fastest answer) takes a body of at most 4 KB; a longer one
+        // (ListTasks, DescribeTasks) is served from a file: a POST to a static file is a 405,
+        // which `error_page` turns into the file with a 200 (as a GET).
+        std::fs::create_dir_all(prefix.join("html"))?;
+        std::fs::write(prefix.join("html/answer.json"), body)?;
+        let answer = if body.len() < 4000 {
+            format!(
+                "return 200 '{}';",
+                body.replace('\\', "\\\\").replace('\'', "\\'")
+            )
+        } else {
+            "error_page 405 =200 $uri;\n      try_files /answer.json =404;".to_string()
+        };
         let conf = format!(
             "worker_processes auto;\ndaemon off;\npid {pid};\nerror_log {log} warn;\n\
              events {{ worker_connections 1024; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {tmp};\n\
-             server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
-             default_type application/x-amz-json-1.1;\n      return 200 '{escaped}';\n    }}\n  }}\n}}\n",
+             open_file_cache max=16;\n\
+             server {{\n    listen 127.0.0.1:{port};\n    root {html};\n    location / {{\n\
+             default_type application/x-amz-json-1.1;\n      {answer}\n    }}\n  }}\n}}\n",
             pid = prefix.join("nginx.pid").display(),
             log = prefix.join("logs/error.log").display(),
             tmp = prefix.join("body").display(),
+            html = prefix.join("html").display(),
         );
         let path = prefix.join("nginx.conf");
         std::fs::write(&path, conf)?;
