@@ -43,7 +43,8 @@ impl<T: Row> Holds<T> for Table<T> {
         self.insert(key, &value, doc)
     }
     fn hold_doc(&mut self, key: String, doc: &str) -> Result<(), PackError> {
-        self.load(key, doc)
+        self.load_all(vec![(key, doc.to_owned())])
+            .map_err(|(_, e)| e)
     }
     fn release(&mut self, key: &str) {
         self.remove(key);

@@ -103,15 +103,9 @@ impl<T: Row> Table<T> {
         self.keep(key, value.summarize(), doc)
     }
 
-    /// Puts the value a stored JSON document holds under `key`.
-    pub fn load(&mut self, key: String, doc: &str) -> Result<(), PackError> {
-        let summary = T::summarize_document(doc).map_err(PackError::Json)?;
-        self.keep(key, summary, doc)
-    }
-
-    /// Puts the values stored JSON documents hold under their keys, as [`load`](Self::load)
-    /// does; the documents are summarized and packed on every core (up to four) at once
-    /// (a start-up's long pole). A document that cannot be read fails it with its key.
+    /// Puts the values stored JSON documents hold under their keys, each summarized from its
+    /// document ([`Row::summarize_document`]) and packed, on every core (up to four) at once (a
+    /// start-up's long pole). A document that cannot be read fails it with its key.
     pub fn load_all(&mut self, docs: Vec<(String, String)>) -> Result<(), (String, PackError)> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(LOAD_THREADS));
         // Below this, a thread costs more than it saves.
