@@ -56,6 +56,9 @@ def test_metrics_count_a_known_workload(start_server):
     assert metric(text, "kecs_api_request_duration_seconds_count", operation="CreateService", status="200") == 1
     assert metric(text, "kecs_runtime_errors_total") == 0
     assert metric(text, "kecs_websocket_clients") == 1
+    # DuckDB catches up with the journal once the writes stop.
+    assert re.search(r"^kecs_store_backlog_groups \d+$", text, re.M), text
+    wait_for(lambda: metric(scrape(server), "kecs_store_backlog_groups") == 0)
     ws.close()
     wait_for(lambda: metric(scrape(server), "kecs_websocket_clients") == 0)
 

@@ -19,6 +19,7 @@ pub struct Metrics {
     websocket_clients: IntGauge,
     active_services: IntGaugeVec,
     tasks: IntGaugeVec,
+    store_backlog: IntGauge,
 }
 
 impl Metrics {
@@ -62,7 +63,12 @@ impl Metrics {
         registry.register(Box::new(runtime_errors.clone()))?;
         registry.register(Box::new(websocket_clients.clone()))?;
         registry.register(Box::new(active_services.clone()))?;
+        let store_backlog = IntGauge::new(
+            "kecs_store_backlog_groups",
+            "Journaled write groups DuckDB has not applied yet (0 without a journal).",
+        )?;
         registry.register(Box::new(tasks.clone()))?;
+        registry.register(Box::new(store_backlog.clone()))?;
         Ok(Self {
             registry,
             request_duration,
@@ -71,6 +77,7 @@ impl Metrics {
             websocket_clients,
             active_services,
             tasks,
+            store_backlog,
         })
     }
 
@@ -110,6 +117,9 @@ impl Metrics {
                 .with_label_values(&[cluster, status])
                 .set(gauge(*n));
         }
+        let backlog = census.store_backlog.unwrap_or(0);
+        self.store_backlog
+            .set(i64::try_from(backlog).unwrap_or(i64::MAX));
         self.render()
     }
 

@@ -9,16 +9,21 @@
 //! that many tasks stored (see [`scale`]); `kecs-bench revisions [--sizes 1,1000,10000,100000]`
 //! the rate of registering into, and describing, one family that large (see [`revisions`]);
 //! `kecs-bench reads [--seconds 5] [--connections 16]` KECS's reads next to nginx answering the
-//! same bodies, both driven by wrk (see [`reads`]).
+//! same bodies, both driven by wrk (see [`reads`]); `kecs-bench storm [--seconds 60]` durable
+//! RunTask for a minute and how far DuckDB fell behind the journal (see [`storm`]);
+//! `kecs-bench report` all of them in one run under the machine, build and date (see
+//! [`report`]).
 //!
 //! KECS runs on the `none` runtime over a durable data directory. moto runs when
 //! `python3 -m moto.server` is installed (`pip install "moto[server]"`).
 
 mod load;
 mod reads;
+mod report;
 mod revisions;
 mod scale;
 mod servers;
+mod storm;
 mod workload;
 
 use std::time::Duration;
@@ -29,11 +34,12 @@ use workload::{Op, OPS};
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-struct Args {
-    clients: usize,
-    seconds: u64,
-    kecs: String,
-    moto: bool,
+/// What the API benchmark (no subcommand) is asked to do.
+pub(crate) struct Args {
+    pub clients: usize,
+    pub seconds: u64,
+    pub kecs: String,
+    pub moto: bool,
 }
 
 fn args() -> BenchResult<Args> {
@@ -84,26 +90,20 @@ fn main() -> BenchResult<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    if first.as_deref() == Some("scale") {
-        let kecs = std::env::var("KECS_BIN").unwrap_or_else(|_| default_kecs());
-        let args = scale::ScaleArgs::parse(kecs, raw)?;
-        return runtime.block_on(scale::scale(args));
+    let kecs = std::env::var("KECS_BIN").unwrap_or_else(|_| default_kecs());
+    match first.as_deref() {
+        Some("scale") => runtime.block_on(scale::scale(scale::ScaleArgs::parse(kecs, raw)?)),
+        Some("reads") => runtime.block_on(reads::run(reads::ReadArgs::parse(kecs, raw)?)),
+        Some("storm") => runtime.block_on(storm::run(storm::StormArgs::parse(kecs, raw)?)),
+        Some("report") => runtime.block_on(report::run(report::ReportArgs::parse(kecs, raw)?)),
+        Some("revisions") => runtime.block_on(revisions::revisions(
+            revisions::RevisionArgs::parse(kecs, raw)?,
+        )),
+        _ => runtime.block_on(bench(args()?)),
     }
-    if first.as_deref() == Some("reads") {
-        let kecs = std::env::var("KECS_BIN").unwrap_or_else(|_| default_kecs());
-        let args = reads::ReadArgs::parse(kecs, raw)?;
-        return runtime.block_on(reads::run(args));
-    }
-    if first.as_deref() == Some("revisions") {
-        let kecs = std::env::var("KECS_BIN").unwrap_or_else(|_| default_kecs());
-        let args = revisions::RevisionArgs::parse(kecs, raw)?;
-        return runtime.block_on(revisions::revisions(args));
-    }
-    let args = args()?;
-    runtime.block_on(bench(args))
 }
 
-async fn bench(args: Args) -> BenchResult<()> {
+pub(crate) async fn bench(args: Args) -> BenchResult<()> {
     let duration = Duration::from_secs(args.seconds);
     let mut targets = vec![Target::kecs(&args.kecs).await?];
     if args.moto {

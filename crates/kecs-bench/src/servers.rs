@@ -15,6 +15,8 @@ pub struct Target {
     pub url: String,
     /// Whether it answers a fixed body whatever is asked (the ceiling).
     pub fixed: bool,
+    /// KECS's admin port.
+    admin: Option<u16>,
     child: Child,
     data: Option<tempfile::TempDir>,
 }
@@ -48,16 +50,26 @@ pub fn wait_ready(port: u16) -> BenchResult<()> {
 }
 
 fn is_ready(port: u16) -> bool {
+    get(port, "/ready")
+        .is_ok_and(|answer| answer.starts_with("HTTP/1.") && answer.get(9..12) == Some("200"))
+}
+
+/// The whole answer (status line, headers, body) to `GET path` on `port`.
+fn get(port: u16, path: &str) -> std::io::Result<String> {
     use std::io::{Read, Write};
-    let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let mut status = [0u8; 12];
-    conn.write_all(b"GET /ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_ok()
-        && conn.read_exact(&mut status).is_ok()
-        && status.starts_with(b"HTTP/1.")
-        && &status[9..12] == b"200"
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    conn.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())?;
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+/// The value of the unlabelled sample `name` in a Prometheus text exposition.
+pub fn sample(exposition: &str, name: &str) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let (metric, value) = line.split_once(' ')?;
+        (metric == name).then(|| value.trim().parse().ok())?
+    })
 }
 
 impl Target {
@@ -66,6 +78,7 @@ impl Target {
             name: name.into(),
             url: format!("http://127.0.0.1:{port}/"),
             fixed: name == "ceiling",
+            admin: None,
             child,
             data,
         }
@@ -93,7 +106,16 @@ impl Target {
             .map_err(|e| format!("starting {binary}: {e}"))?;
         wait_listening(api, "kecs")?;
         wait_ready(admin)?;
-        Ok(Self::new("kecs", api, child, Some(data)))
+        let mut target = Self::new("kecs", api, child, Some(data));
+        target.admin = Some(admin);
+        Ok(target)
+    }
+
+    /// The unlabelled sample `name` of KECS's `GET /metrics`.
+    pub fn metric(&self, name: &str) -> BenchResult<f64> {
+        let port = self.admin.ok_or("only KECS has metrics")?;
+        let answer = get(port, "/metrics")?;
+        sample(&answer, name).ok_or_else(|| format!("no {name} in /metrics").into())
     }
 
     /// moto's server (`python3 -m moto.server`).
@@ -178,4 +200,17 @@ pub fn serve_ceiling(port: u16) -> BenchResult<()> {
         .await
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unlabelled_sample_is_read() {
+        let text = "# HELP kecs_store_backlog_groups x\nkecs_store_backlog_groups_total 9\n\
+            kecs_store_backlog_groups 42\nkecs_tasks{cluster=\"a\"} 3\n";
+        assert_eq!(sample(text, "kecs_store_backlog_groups"), Some(42.0));
+        assert_eq!(sample(text, "kecs_tasks"), None);
+    }
 }

@@ -15,7 +15,6 @@ mod writer;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
 use std::sync::{mpsc, Arc, Mutex};
 
 use kecs_domain::ports::store::{Change, CommitFuture, Record, Store, StoreError, StoreFuture};
@@ -30,6 +29,8 @@ pub const DB_FILE: &str = "kecs.duckdb";
 pub struct DuckStore {
     commands: Commands,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// How far the journal and DuckDB have come (a journaled store only).
+    progress: Option<Arc<writer::Progress>>,
 }
 
 /// Where requests go: the journal's front thread, or (no journal) the DuckDB thread itself.
@@ -93,22 +94,23 @@ impl DuckStore {
         let last = recovered.groups.last().map_or(applied, |g| g.seq);
         sql::replay(&mut conn, recovered.groups)?;
         let journal = journal::Journal::start(fs, data_dir, last)?;
-        let applied = Arc::new(AtomicU64::new(last));
+        let progress = Arc::new(writer::Progress::new(last));
         let (front_tx, front_rx) = mpsc::channel();
         let (duck_tx, duck_rx) = mpsc::sync_channel(writer::MAX_LAG_GROUPS);
-        let seen = applied.clone();
+        let (seen, front) = (progress.clone(), progress.clone());
         let duck = writer::Duck::new(conn, Some(path));
         let threads = vec![
             spawn("kecs-store-duckdb", move || {
                 writer::run_duck(duck, duck_rx, seen, writer::Cache::Evict)
             })?,
             spawn("kecs-store-journal", move || {
-                writer::run_front(journal, front_rx, duck_tx, applied)
+                writer::run_front(journal, front_rx, duck_tx, front)
             })?,
         ];
         let store = Self {
             commands: Commands::Journaled(front_tx),
             threads: Mutex::new(threads),
+            progress: Some(progress),
         };
         Ok((store, recovered.repairs))
     }
@@ -120,18 +122,19 @@ impl DuckStore {
             .map_err(|e| StoreError::engine("cannot open an in-memory database", e))?;
         migrations::apply(&mut conn)?;
         let (tx, rx) = mpsc::sync_channel(writer::MAX_LAG_GROUPS);
-        let applied = Arc::new(AtomicU64::new(0));
+        let progress = Arc::new(writer::Progress::new(0));
         let duck = spawn("kecs-store-duckdb", move || {
             writer::run_duck(
                 writer::Duck::new(conn, None),
                 rx,
-                applied,
+                progress,
                 writer::Cache::Keep,
             )
         })?;
         Ok(Self {
             commands: Commands::Direct(tx),
             threads: Mutex::new(vec![duck]),
+            progress: None,
         })
     }
 
@@ -180,6 +183,10 @@ impl Store for DuckStore {
 
     fn resume(&self) -> StoreFuture<()> {
         self.ask(Command::Resume)
+    }
+
+    fn backlog(&self) -> Option<u64> {
+        self.progress.as_ref().map(|p| p.backlog())
     }
 }
 
@@ -257,5 +264,22 @@ mod tests {
             .filter(|n| n.starts_with("kecs.journal."))
             .collect();
         assert_eq!(segments, ["kecs.journal.00000000000000000005"]);
+    }
+
+    #[tokio::test]
+    async fn the_backlog_counts_journaled_groups_until_duckdb_holds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DuckStore::open(dir.path()).unwrap();
+        assert_eq!(store.backlog(), Some(0));
+        for key in ["a", "b", "c"] {
+            store.commit(vec![put(key)]).await.unwrap();
+        }
+        let backlog = store.backlog().unwrap();
+        assert!(backlog <= 3, "{backlog}");
+        // A ping is answered once DuckDB holds everything queued before it.
+        store.ping().await.unwrap();
+        assert_eq!(store.backlog(), Some(0));
+        let memory = DuckStore::open_in_memory().unwrap();
+        assert_eq!(memory.backlog(), None, "no journal, nothing behind it");
     }
 }

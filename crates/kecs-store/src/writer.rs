@@ -62,6 +62,33 @@ pub(crate) enum ToDuck {
 /// while a DuckDB that stays behind still slows writers down rather than filling memory.
 pub(crate) const MAX_LAG_GROUPS: usize = 65_536;
 
+/// How far the journal and DuckDB have come, by group sequence number.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    /// The last group the journal made durable.
+    journaled: AtomicU64,
+    /// The last group DuckDB holds.
+    applied: AtomicU64,
+}
+
+impl Progress {
+    /// Both at `seq` (what DuckDB holds at open, the journal replayed into it).
+    pub(crate) fn new(seq: u64) -> Self {
+        Self {
+            journaled: AtomicU64::new(seq),
+            applied: AtomicU64::new(seq),
+        }
+    }
+
+    /// Groups journaled and not yet in DuckDB.
+    pub(crate) fn backlog(&self) -> u64 {
+        let applied = self.applied.load(Ordering::Acquire);
+        self.journaled
+            .load(Ordering::Acquire)
+            .saturating_sub(applied)
+    }
+}
+
 /// Everything queued on `rx` after `first`, up to [`MAX_BATCH`] changes.
 fn drain<T>(rx: &mpsc::Receiver<T>, first: T, size: impl Fn(&T) -> usize) -> Vec<T> {
     let mut changes = size(&first);
@@ -84,7 +111,7 @@ pub(crate) fn run_front(
     mut journal: Journal,
     rx: mpsc::Receiver<Command>,
     duck: mpsc::SyncSender<ToDuck>,
-    applied: Arc<AtomicU64>,
+    progress: Arc<Progress>,
 ) {
     let mut gate = Gate::default();
     while let Ok(first) = rx.recv() {
@@ -108,13 +135,13 @@ pub(crate) fn run_front(
                 },
                 Command::Resume(ack) => {
                     let group = std::mem::take(&mut group);
-                    journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &applied);
+                    journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &progress);
                     gate.resume();
                     let _ = ack.send(Ok(()));
                 }
                 other => {
                     let group = std::mem::take(&mut group);
-                    journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &applied);
+                    journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &progress);
                     stop = matches!(other, Command::Stop);
                     if duck.send(ToDuck::Command(other)).is_err() {
                         return;
@@ -122,8 +149,8 @@ pub(crate) fn run_front(
                 }
             }
         }
-        journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &applied);
-        journal.applied(applied.load(Ordering::Acquire));
+        journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &progress);
+        journal.applied(progress.applied.load(Ordering::Acquire));
         if stop {
             break;
         }
@@ -136,14 +163,14 @@ fn journal_group(
     group: Vec<Change>,
     acks: &mut Vec<Ack<()>>,
     gate: &mut Gate,
-    applied: &AtomicU64,
+    progress: &Progress,
 ) {
     if acks.is_empty() {
         return;
     }
     let lag = journal
         .next_seq()
-        .saturating_sub(1 + applied.load(Ordering::Acquire));
+        .saturating_sub(1 + progress.applied.load(Ordering::Acquire));
     let result = if lag >= MAX_LAG_GROUPS as u64 {
         // DuckDB is failing (or far behind): refuse rather than hold ever more in memory.
         Err(StoreError::Engine {
@@ -155,6 +182,7 @@ fn journal_group(
     } else {
         journal.append(group).map(|g| {
             // The group is durable: DuckDB takes it when it can.
+            progress.journaled.store(g.seq, Ordering::Release);
             let _ = duck.send(ToDuck::Journaled(g.seq, g.changes));
         })
     };
@@ -257,9 +285,10 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 pub(crate) fn run_duck(
     mut duck: Duck,
     rx: mpsc::Receiver<ToDuck>,
-    applied: Arc<AtomicU64>,
+    progress: Arc<Progress>,
     cache: Cache,
 ) {
+    let applied = &progress.applied;
     let mut backlog = Backlog::default();
     let mut gate = Gate::default();
     let mut retry = RETRY_FIRST;
@@ -295,7 +324,7 @@ pub(crate) fn run_duck(
                 }
                 ToDuck::Command(Command::Resume(ack)) => {
                     // Commits queued before it are answered first, as decided before the reload.
-                    let _ = duck.flush(&mut backlog, &applied);
+                    let _ = duck.flush(&mut backlog, applied);
                     gate.resume();
                     let _ = ack.send(Ok(()));
                 }
@@ -303,7 +332,7 @@ pub(crate) fn run_duck(
                     // Apply what came before, so the load sees it. The loader takes one batch
                     // at a time (blocking here), so no more than two are ever held.
                     let emit = |batch| batches.blocking_send(Ok(batch)).is_ok();
-                    let loaded = match duck.flush(&mut backlog, &applied) {
+                    let loaded = match duck.flush(&mut backlog, applied) {
                         Ok(()) => duck.conn().and_then(|conn| load(conn, emit)),
                         // DuckDB cannot take them now (a full disk): what it holds, with the
                         // journaled changes it lacks on top, is still the durable state.
@@ -331,9 +360,9 @@ pub(crate) fn run_duck(
                     loaded_once |= ok;
                 }
                 ToDuck::Command(Command::Ping(ack)) => {
-                    let lag = backlog.lag(&applied);
+                    let lag = backlog.lag(applied);
                     let answered = duck
-                        .flush(&mut backlog, &applied)
+                        .flush(&mut backlog, applied)
                         .and_then(|()| duck.conn()?.execute_batch("SELECT 1").map_err(err))
                         .inspect_err(|e| duck.failed(e))
                         .map_err(|e| match lag {
@@ -350,7 +379,7 @@ pub(crate) fn run_duck(
                 ToDuck::Command(Command::Stop) => stop = true,
             }
         }
-        match duck.flush(&mut backlog, &applied) {
+        match duck.flush(&mut backlog, applied) {
             Ok(()) => retry = RETRY_FIRST,
             // Direct commits (no journal) that failed: later ones wait for the reload.
             Err(e) if backlog.seq.is_none() => gate.failed(&e),
@@ -419,5 +448,20 @@ impl Backlog {
             Err(_) => self.changes.clear(),
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backlog_is_what_the_journal_holds_beyond_duckdb() {
+        let p = Progress::new(5);
+        assert_eq!(p.backlog(), 0);
+        p.journaled.store(8, Ordering::Release);
+        assert_eq!(p.backlog(), 3);
+        p.applied.store(8, Ordering::Release);
+        assert_eq!(p.backlog(), 0);
     }
 }

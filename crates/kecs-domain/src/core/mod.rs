@@ -111,6 +111,11 @@ impl Core {
         self.store.ping().await
     }
 
+    /// The store's durable groups not yet in its database ([`Store::backlog`]).
+    pub(crate) fn store_backlog(&self) -> Option<u64> {
+        self.store.backlog()
+    }
+
     /// What task definitions may ask of the machine.
     pub(crate) fn container_policy(&self) -> ContainerPolicy {
         *self.policy.read().unwrap_or_else(|p| p.into_inner())

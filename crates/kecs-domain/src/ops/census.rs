@@ -12,6 +12,10 @@ pub struct Census {
     pub active_services: BTreeMap<String, usize>,
     /// Tasks by cluster name and lastStatus.
     pub tasks: BTreeMap<(String, String), usize>,
+    /// Durable groups the store has yet to apply to its database ([`Store::backlog`]).
+    ///
+    /// [`Store::backlog`]: crate::ports::store::Store::backlog
+    pub store_backlog: Option<u64>,
 }
 
 /// The cluster name in a task's or service's ARN (`...:<kind>/<cluster>/<name>`).
@@ -23,7 +27,7 @@ fn cluster_name(arn: &str) -> String {
 
 /// Counts the services and tasks of every region and account.
 pub(crate) fn census(core: &Core) -> Census {
-    core.read(|state| {
+    let counted = core.read(|state| {
         let mut census = Census::default();
         for (arn, s) in state.services.summaries() {
             if s.status_is(ServiceStatus::Active) {
@@ -41,5 +45,9 @@ pub(crate) fn census(core: &Core) -> Census {
             *census.tasks.entry(key).or_default() += 1;
         }
         census
-    })
+    });
+    Census {
+        store_backlog: core.store_backlog(),
+        ..counted
+    }
 }

@@ -256,6 +256,11 @@ pub trait Store: Send + Sync {
     }
     /// Checks that the store answers (readiness).
     fn ping(&self) -> StoreFuture<()>;
+    /// Committed groups the store has made durable but not yet written where it loads from (a
+    /// store that journals ahead of its database); `None` for a store without such a stage.
+    fn backlog(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A store that keeps records in memory only: for `--data-dir :memory:`-style use, embedding and tests.

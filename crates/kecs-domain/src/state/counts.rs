@@ -45,19 +45,12 @@ impl Counts {
         before: Option<TaskStatus>,
         after: Option<TaskStatus>,
     ) {
-        let class = |s: TaskStatus| match s {
-            TaskStatus::Running => (1, 0),
-            TaskStatus::Stopped => (0, 0),
-            _ => (0, 1),
-        };
-        let (b, a) = (before.map(class), after.map(class));
-        if b == a {
+        if before.map(task_class) == after.map(task_class) {
             return;
         }
-        let Some(c) = self.entry(arn) else { return };
-        let ((br, bp), (ar, ap)) = (b.unwrap_or_default(), a.unwrap_or_default());
-        c.running_tasks += ar - br;
-        c.pending_tasks += ap - bp;
+        if let Some(c) = self.entry(arn) {
+            c.task(before, after);
+        }
     }
 
     /// The service `arn` went from status `before` to `after` (None: not there).
@@ -67,14 +60,70 @@ impl Counts {
         before: Option<ServiceStatus>,
         after: Option<ServiceStatus>,
     ) {
-        let active = |s: Option<ServiceStatus>| i32::from(s == Some(ServiceStatus::Active));
-        let delta = active(after) - active(before);
-        if delta == 0 {
+        if active(before) == active(after) {
             return;
         }
         if let Some(c) = self.entry(arn) {
-            c.active_services += delta;
+            c.service(before, after);
         }
+    }
+}
+
+/// How a task of lastStatus `s` counts: (running, pending).
+fn task_class(s: TaskStatus) -> (i32, i32) {
+    match s {
+        TaskStatus::Running => (1, 0),
+        TaskStatus::Stopped => (0, 0),
+        _ => (0, 1),
+    }
+}
+
+/// How a service of status `s` counts: 1 when ACTIVE.
+fn active(s: Option<ServiceStatus>) -> i32 {
+    i32::from(s == Some(ServiceStatus::Active))
+}
+
+impl ClusterCounts {
+    fn task(&mut self, before: Option<TaskStatus>, after: Option<TaskStatus>) {
+        let class = |s: Option<TaskStatus>| s.map(task_class).unwrap_or_default();
+        let ((br, bp), (ar, ap)) = (class(before), class(after));
+        self.running_tasks += ar - br;
+        self.pending_tasks += ap - bp;
+    }
+
+    fn service(&mut self, before: Option<ServiceStatus>, after: Option<ServiceStatus>) {
+        self.active_services += active(after) - active(before);
+    }
+}
+
+/// The clusters of resources met in ARN order. A cluster's resources are next to each other
+/// and share their ARN up to its last `/`, so a run of them works out the cluster's ARN once
+/// (a load counts 100k tasks without an allocation each).
+#[derive(Default)]
+struct ClusterRuns<'a> {
+    prefix: Option<&'a str>,
+    cluster: Option<String>,
+}
+
+impl<'a> ClusterRuns<'a> {
+    /// The counts, in `counts`, of the cluster of `arn`.
+    fn counts<'c>(
+        &mut self,
+        counts: &'c mut Counts,
+        arn: &'a str,
+    ) -> Option<&'c mut ClusterCounts> {
+        let prefix = arn.rsplit_once('/').map(|(p, _)| p);
+        if prefix != self.prefix {
+            self.prefix = prefix;
+            self.cluster = cluster_of(arn);
+        }
+        let cluster = self.cluster.as_deref()?;
+        if !counts.0.contains_key(cluster) {
+            counts
+                .0
+                .insert(cluster.to_string(), ClusterCounts::default());
+        }
+        counts.0.get_mut(cluster)
     }
 }
 
@@ -117,11 +166,17 @@ impl State {
     /// Counts every task and service held (after a load).
     pub(super) fn count_all(&mut self) {
         let mut counts = Counts::default();
+        let mut runs = ClusterRuns::default();
         for (arn, t) in self.tasks.summaries() {
-            counts.task(arn, None, t.last_status);
+            if let Some(c) = runs.counts(&mut counts, arn) {
+                c.task(None, t.last_status);
+            }
         }
+        let mut runs = ClusterRuns::default();
         for (arn, s) in self.services.summaries() {
-            counts.service(arn, None, s.status);
+            if let Some(c) = runs.counts(&mut counts, arn) {
+                c.service(None, s.status);
+            }
         }
         self.counts = counts;
     }
@@ -169,5 +224,46 @@ mod tests {
             counts.of("arn:aws:ecs:us-east-1:000000000000:cluster/other"),
             ClusterCounts::default()
         );
+    }
+
+    #[test]
+    fn counting_everything_at_once_agrees_with_counting_as_tasks_change() {
+        use crate::model::Task;
+        use crate::state::{Mutation, StoredTask};
+        let mut state = State::default();
+        let clusters = [
+            "arn:aws:ecs:us-east-1:000000000000:cluster/a",
+            "arn:aws:ecs:us-east-1:000000000000:cluster/b",
+            "arn:aws:ecs:eu-west-1:000000000000:cluster/a",
+        ];
+        for i in 0..60 {
+            let cluster = clusters[i % 3];
+            let arn = cluster.replace(":cluster/", ":task/") + &format!("/{i:03}");
+            let task = Task {
+                task_arn: Some(arn),
+                cluster_arn: Some(cluster.into()),
+                last_status: Some(["PENDING", "RUNNING", "STOPPED", "RUNNING"][i % 4].into()),
+                ..Task::default()
+            };
+            let stored = StoredTask {
+                task,
+                client_token: None,
+                protected_until: None,
+            };
+            state.apply(Mutation::PutTask(stored)).unwrap();
+        }
+        let incremental: Vec<ClusterCounts> = clusters.iter().map(|c| state.counts.of(c)).collect();
+        assert_eq!(
+            incremental[0],
+            ClusterCounts {
+                running_tasks: 10,
+                pending_tasks: 5,
+                active_services: 0
+            }
+        );
+        state.counts = Counts::default();
+        state.count_all();
+        let all: Vec<ClusterCounts> = clusters.iter().map(|c| state.counts.of(c)).collect();
+        assert_eq!(all, incremental);
     }
 }

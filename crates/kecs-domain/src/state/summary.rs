@@ -59,8 +59,12 @@ impl TaskSummary {
 
     /// The ARN of the service that started the task `task_arn` (its group is `service:<name>`).
     pub fn service_arn(&self, task_arn: &str) -> Option<String> {
+        let group = self
+            .group
+            .as_deref()
+            .filter(|g| g.starts_with("service:"))?;
         let (cluster, _) = crate::arn::split_in_cluster(task_arn)?;
-        super::service_in(&cluster, self.group.as_deref()?)
+        super::service_in(&cluster, group)
     }
 }
 
