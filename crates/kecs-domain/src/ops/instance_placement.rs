@@ -86,12 +86,19 @@ impl InstanceChoice {
             .flatten()
             .any(|c| c.r#type == Some(PlacementConstraintType::DistinctInstance));
         let prefix = arn::in_cluster(cluster_arn, "container-instance", "");
-        let registered = prefixed(&state.container_instances, prefix).map(|(_, i)| i);
-        // One pass over the cluster's tasks for every instance.
-        let mut used = usage(state, cluster_arn, None);
-        let candidates = registered
+        let active: Vec<&ContainerInstance> = prefixed(&state.container_instances, prefix)
+            .map(|(_, i)| i)
             .chain(joining)
             .filter(|i| i.status.as_deref() == Some("ACTIVE"))
+            .collect();
+        // One pass over the cluster's tasks for every instance; none without an instance (a
+        // cluster of 100k tasks and no instance is not walked at every RunTask).
+        let mut used = match active.is_empty() {
+            true => BTreeMap::new(),
+            false => usage(state, cluster_arn, None),
+        };
+        let candidates = active
+            .into_iter()
             .map(|i| {
                 let arn = i.container_instance_arn.clone().unwrap_or_default();
                 let usage = used.remove(&arn).unwrap_or_default();
