@@ -210,6 +210,9 @@ impl Core {
             let mut events = vec![];
             let mut changes = Vec::with_capacity(mutations.len());
             for m in mutations {
+                if state.changes_nothing(&m) {
+                    continue;
+                }
                 events.extend(events::derive(&state, &m, now));
                 changes.push(state.apply(m)?);
             }

@@ -168,6 +168,12 @@ pub fn prefixed<'a, T>(
 }
 
 impl State {
+    /// Whether `m` would change nothing: no tags put on a resource that has none (every new
+    /// task untagged: a delete per RunTask the journal and DuckDB would have to carry).
+    pub fn changes_nothing(&self, m: &Mutation) -> bool {
+        matches!(m, Mutation::PutTags(arn, tags) if tags.is_empty() && !self.tags.contains_key(arn))
+    }
+
     /// Applies one mutation and returns the store change that records it.
     pub fn apply(&mut self, m: Mutation) -> Result<Change, EcsError> {
         match m {
