@@ -83,8 +83,11 @@ impl Metrics {
 
     /// Records one API request.
     pub fn observe_request(&self, operation: &str, status: u16, seconds: f64) {
+        // The status's digits without a String per request.
+        let code = actix_web::http::StatusCode::from_u16(status).ok();
+        let label = code.as_ref().map_or("unknown", |c| c.as_str());
         self.request_duration
-            .with_label_values(&[operation, &status.to_string()])
+            .with_label_values(&[operation, label])
             .observe(seconds);
     }
 
