@@ -63,7 +63,7 @@ pub(crate) enum ToDuck {
 pub(crate) const MAX_LAG_GROUPS: usize = 65_536;
 
 /// How far the journal and DuckDB have come, by group sequence number.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Progress {
     /// The last group the journal made durable.
     journaled: AtomicU64,
@@ -168,9 +168,7 @@ fn journal_group(
     if acks.is_empty() {
         return;
     }
-    let lag = journal
-        .next_seq()
-        .saturating_sub(1 + progress.applied.load(Ordering::Acquire));
+    let lag = progress.backlog();
     let result = if lag >= MAX_LAG_GROUPS as u64 {
         // DuckDB is failing (or far behind): refuse rather than hold ever more in memory.
         Err(StoreError::Engine {

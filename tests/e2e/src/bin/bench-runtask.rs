@@ -123,6 +123,8 @@ const BASELINE_NETWORK: &str = "kecs-bench-baseline";
 async fn bollard_samples(iterations: usize, as_kecs: bool) -> BenchResult<Vec<Duration>> {
     let docker = bollard::Docker::connect_with_socket_defaults()?;
     if as_kecs {
+        // One left by an interrupted run goes first.
+        let _ = docker.remove_network(BASELINE_NETWORK).await;
         let network = NetworkCreateRequest {
             name: BASELINE_NETWORK.into(),
             driver: Some("bridge".into()),
