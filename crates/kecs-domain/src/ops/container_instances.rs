@@ -83,8 +83,12 @@ pub(super) fn usage(state: &State, cluster: &str, only: Option<&str>) -> BTreeMa
             used.pending += 1;
         }
         used.groups.extend(t.group.as_deref().map(str::to_string));
-        if let Some(task) = state.tasks.get(task_arn) {
-            let (c, m) = reserved(&task.task);
+        // From the summary; a task whose task-level cpu or memory does not say is unpacked.
+        let reserves = match t.reserved {
+            Some((c, m)) => Some((i64::from(c), i64::from(m))),
+            None => state.tasks.get(task_arn).map(|task| reserved(&task.task)),
+        };
+        if let Some((c, m)) = reserves {
             used.cpu += c;
             used.memory += m;
         }

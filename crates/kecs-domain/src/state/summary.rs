@@ -49,6 +49,10 @@ pub struct TaskSummary {
     pub client_token: Option<u64>,
     /// Until when its scale-in protection holds (epoch seconds).
     pub protected_until: Option<f64>,
+    /// The CPU units and MiB of memory it reserves, when its task-level `cpu` and `memory`
+    /// say (they do for the tasks KECS starts): what placing on an instance sums without
+    /// unpacking the instance's tasks.
+    pub reserved: Option<(i32, i32)>,
 }
 
 impl TaskSummary {
@@ -100,11 +104,17 @@ struct TaskMembers<'a> {
     launch_type: Option<LaunchType>,
     #[serde(default, borrow)]
     container_instance_arn: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    cpu: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    memory: Option<Cow<'a, str>>,
 }
 
 impl TaskFields<'_> {
     fn summary(self) -> TaskSummary {
         let t = self.task;
+        let units = |v: Option<Cow<str>>| v?.parse::<i32>().ok();
+        let reserved = units(t.cpu).zip(units(t.memory));
         TaskSummary {
             last_status: TaskStatus::of(t.last_status.as_deref()),
             desired_status: TaskStatus::of(t.desired_status.as_deref()),
@@ -117,6 +127,7 @@ impl TaskFields<'_> {
             container_instance_arn: boxed(t.container_instance_arn),
             client_token: self.client_token.as_deref().map(token_hash),
             protected_until: self.protected_until,
+            reserved,
         }
     }
 }
@@ -136,6 +147,8 @@ impl Row for StoredTask {
                 group: borrowed(&t.group),
                 launch_type: t.launch_type,
                 container_instance_arn: borrowed(&t.container_instance_arn),
+                cpu: borrowed(&t.cpu),
+                memory: borrowed(&t.memory),
             },
             client_token: borrowed(&self.client_token),
             protected_until: self.protected_until,
@@ -267,6 +280,16 @@ mod tests {
         assert_eq!(summary.family.as_deref(), Some("web"));
         assert_eq!(summary.started_by.as_deref(), Some("ecs-svc/\"quoted\""));
         assert_eq!(summary.client_token, Some(token_hash("token-1")));
+        assert_eq!(
+            summary.reserved, None,
+            "no task-level memory: left to the task"
+        );
+        let mut sized = task();
+        sized.task.memory = Some("512".into());
+        let doc = serde_json::to_string(&sized).unwrap();
+        let summary = StoredTask::summarize_document(&doc).unwrap();
+        assert_eq!(summary, sized.summarize());
+        assert_eq!(summary.reserved, Some((256, 512)));
 
         let bare = StoredTask {
             task: Task::default(),
