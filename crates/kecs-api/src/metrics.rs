@@ -58,15 +58,15 @@ impl Metrics {
             Opts::new("kecs_tasks", "Tasks by cluster name and lastStatus."),
             &["cluster", "last_status"],
         )?;
+        let store_backlog = IntGauge::new(
+            "kecs_store_backlog_groups",
+            "Journaled write groups DuckDB has not applied yet (0 without a journal).",
+        )?;
         registry.register(Box::new(request_duration.clone()))?;
         registry.register(Box::new(task_transitions.clone()))?;
         registry.register(Box::new(runtime_errors.clone()))?;
         registry.register(Box::new(websocket_clients.clone()))?;
         registry.register(Box::new(active_services.clone()))?;
-        let store_backlog = IntGauge::new(
-            "kecs_store_backlog_groups",
-            "Journaled write groups DuckDB has not applied yet (0 without a journal).",
-        )?;
         registry.register(Box::new(tasks.clone()))?;
         registry.register(Box::new(store_backlog.clone()))?;
         Ok(Self {

@@ -231,11 +231,6 @@ impl Journal {
         self
     }
 
-    /// The seq the next group will get.
-    pub fn next_seq(&self) -> u64 {
-        self.next_seq
-    }
-
     /// Appends `changes` as the next group and makes it durable; returns it. On failure nothing
     /// of it stays in the journal (or, if it cannot be cut off yet, nothing more is appended).
     pub fn append(&mut self, changes: Vec<Change>) -> Result<Group, StoreError> {
