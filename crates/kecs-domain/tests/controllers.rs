@@ -10,7 +10,8 @@ use kecs_domain::api::EcsApi;
 use kecs_domain::model::*;
 use kecs_domain::ports::clock::SystemClock;
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, RegistryAuth, RuntimeError, StartedContainer,
+    ContainerRuntime, ContainerState, ContainerStatus, NetworkNames, RegistryAuth, RuntimeError,
+    StartedContainer,
 };
 use kecs_domain::ports::store::MemoryStore;
 use kecs_domain::Kecs;
@@ -42,6 +43,7 @@ impl ContainerRuntime for PanicsOnce {
         name: &str,
         _: &[StartedContainer],
         _: Option<&RegistryAuth>,
+        _: &NetworkNames,
     ) -> Result<StartedContainer, RuntimeError> {
         Ok(StartedContainer {
             name: name.into(),
@@ -134,7 +136,8 @@ async fn a_job_that_panics_is_abandoned_and_the_launcher_goes_on() {
             "task-launcher",
             "service-scheduler",
             "cluster-cleanup",
-            "daemon-scheduler"
+            "daemon-scheduler",
+            "load-balancers"
         ]
     );
     tokio::spawn(kecs.clone().drive_tasks());

@@ -11,7 +11,8 @@ use std::time::Duration;
 use kecs_domain::api::EcsApi;
 use kecs_domain::model::*;
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, RegistryAuth, RuntimeError, StartedContainer,
+    ContainerRuntime, ContainerState, ContainerStatus, NetworkNames, RegistryAuth, RuntimeError,
+    StartedContainer,
 };
 use kecs_domain::{EcsError, Kecs};
 use support::{ctx, kecs_with, td};
@@ -36,6 +37,7 @@ impl ContainerRuntime for Gated {
         name: &str,
         _: &[StartedContainer],
         _: Option<&RegistryAuth>,
+        _: &NetworkNames,
     ) -> Result<StartedContainer, RuntimeError> {
         Ok(StartedContainer {
             name: name.into(),

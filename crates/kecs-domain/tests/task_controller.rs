@@ -10,8 +10,8 @@ use std::time::Duration;
 use kecs_domain::api::EcsApi;
 use kecs_domain::model::*;
 use kecs_domain::ports::runtime::{
-    ContainerExit, ContainerRuntime, ContainerState, ContainerStatus, RegistryAuth, RuntimeError,
-    RuntimeEvent, StartedContainer,
+    ContainerExit, ContainerRuntime, ContainerState, ContainerStatus, NetworkNames, RegistryAuth,
+    RuntimeError, RuntimeEvent, StartedContainer,
 };
 use kecs_domain::Kecs;
 use support::{ctx, kecs_on};
@@ -51,6 +51,7 @@ impl ContainerRuntime for Scripted {
         name: &str,
         _: &[StartedContainer],
         _: Option<&RegistryAuth>,
+        _: &NetworkNames,
     ) -> Result<StartedContainer, RuntimeError> {
         let image = td.container(name).and_then(|d| d.image.clone());
         if image.is_some() && image == self.missing_image {

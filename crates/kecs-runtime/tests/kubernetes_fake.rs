@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use kecs_domain::model::{ContainerDefinition, HealthCheck, PortMapping, Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerStatus, RegistryAuth, RuntimeEvent, StartedContainer,
+    ContainerRuntime, ContainerStatus, NetworkNames, RegistryAuth, RuntimeEvent, StartedContainer,
 };
 use kecs_fake_kube::FakeKube;
 use kecs_runtime::kubernetes::{names, KubernetesRuntime};
@@ -58,7 +58,14 @@ async fn launch(
     let mut created = vec![];
     for d in td.container_definitions.iter().flatten() {
         let c = rt
-            .create_container(task, td, d.name.as_deref().unwrap(), &created, None)
+            .create_container(
+                task,
+                td,
+                d.name.as_deref().unwrap(),
+                &created,
+                None,
+                &NetworkNames::default(),
+            )
             .await
             .map_err(|e| e.to_string())?;
         created.push(c);
@@ -261,10 +268,10 @@ async fn repository_credentials_become_the_pods_image_pull_secret() {
         password: "t0ken".into(),
     };
     let first = rt
-        .create_container(&t, &d, "app", &[], Some(&auth))
+        .create_container(&t, &d, "app", &[], Some(&auth), &NetworkNames::default())
         .await
         .unwrap();
-    rt.create_container(&t, &d, "side", &[first], None)
+    rt.create_container(&t, &d, "side", &[first], None, &NetworkNames::default())
         .await
         .unwrap();
     let ns = names::namespace(CLUSTER);

@@ -7,8 +7,8 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use kecs_domain::model::{Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, LogLine, ObservedContainer, RegistryAuth, RuntimeError,
-    RuntimeEvent, StartedContainer,
+    ContainerRuntime, ContainerState, LogLine, NetworkNames, ObservedContainer, RegistryAuth,
+    RuntimeError, RuntimeEvent, StartedContainer,
 };
 use prometheus::IntCounter;
 
@@ -66,10 +66,11 @@ impl ContainerRuntime for CountedRuntime {
         name: &str,
         created: &[StartedContainer],
         auth: Option<&RegistryAuth>,
+        names: &NetworkNames,
     ) -> Result<StartedContainer, RuntimeError> {
         self.counted(
             self.inner
-                .create_container(task, definition, name, created, auth)
+                .create_container(task, definition, name, created, auth, names)
                 .await,
         )
     }
@@ -166,6 +167,7 @@ mod tests {
             _: &str,
             _: &[StartedContainer],
             _: Option<&RegistryAuth>,
+            _: &NetworkNames,
         ) -> Result<StartedContainer, RuntimeError> {
             Err(RuntimeError::engine("the engine refuses"))
         }

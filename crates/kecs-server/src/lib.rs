@@ -10,6 +10,7 @@ mod counted_runtime;
 mod data_dir;
 mod error;
 pub mod exec_client;
+mod load_balancing;
 mod secrets;
 pub mod serve;
 pub mod settings;

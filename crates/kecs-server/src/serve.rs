@@ -11,6 +11,7 @@ use kecs_domain::ports::credentials::{CredentialSource, StaticCredentials};
 use kecs_domain::ports::runtime::{ContainerRuntime, NoneRuntime};
 use kecs_domain::ports::secrets::{NoSecrets, SecretSource};
 use kecs_domain::ports::store::{MemoryStore, Store};
+use kecs_domain::ports::traffic::{NoTraffic, TrafficRouter};
 use kecs_domain::rules::container_policy::ContainerPolicy;
 use kecs_domain::Kecs;
 use kecs_runtime::docker::DockerRuntime;
@@ -130,6 +131,8 @@ pub struct Wiring {
     pub task_endpoints: Option<EndpointSettings>,
     /// Where task-role credentials come from.
     pub task_credentials: Arc<dyn CredentialSource>,
+    /// Where services' load balancers send traffic, and how long a stopping target drains.
+    pub load_balancers: (Arc<dyn TrafficRouter>, std::time::Duration),
 }
 
 impl Wiring {
@@ -152,6 +155,7 @@ impl Wiring {
             secrets: Arc::new(NoSecrets),
             task_endpoints: None,
             task_credentials: Arc::new(StaticCredentials),
+            load_balancers: (Arc::new(NoTraffic), std::time::Duration::ZERO),
         })
     }
 }
@@ -216,7 +220,8 @@ pub async fn start(
             .with_container_policy(wiring.container_policy)
             .with_secrets(wiring.secrets)
             .with_task_endpoints(endpoints.as_ref().map(|(_, e)| e.clone()))
-            .with_task_credentials(wiring.task_credentials),
+            .with_task_credentials(wiring.task_credentials)
+            .with_load_balancers(wiring.load_balancers.0, wiring.load_balancers.1),
     );
     let state = AppState {
         kecs,
@@ -343,6 +348,7 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         admin_token: settings.admin_token.clone().filter(|t| !t.is_empty()),
         secrets: crate::secrets::source(&settings).await?,
         task_endpoints,
+        load_balancers: crate::load_balancing::router(&settings)?,
         task_credentials: crate::task_endpoints::credentials(&settings).await,
     };
     let mut started = start(wiring, &settings.api_addr, &settings.admin_addr)

@@ -99,6 +99,21 @@ pub struct ServerArgs {
     /// KECS runs with) or sts (AssumeRole of the task role at --aws-endpoint-url) [default: static]
     #[arg(long, env = "KECS_TASK_CREDENTIALS")]
     pub task_credentials: Option<String>,
+    /// The port of a target group's local load balancer listener, as `<target group name or
+    /// ARN>=<port>`; repeatable (env: comma-separated) [default: none, ports come from the range]
+    #[arg(
+        long = "load-balancer-port",
+        env = "KECS_LOAD_BALANCER_PORTS",
+        value_delimiter = ','
+    )]
+    pub load_balancer_ports: Vec<String>,
+    /// Where a target group without a port of its own gets one: the first free [default: 30000-30999]
+    #[arg(long, env = "KECS_LOAD_BALANCER_PORT_RANGE")]
+    pub load_balancer_port_range: Option<String>,
+    /// Seconds a stopping task behind a load balancer drains (DEACTIVATING) before it stops
+    /// (ECS's default is 300) [default: 5]
+    #[arg(long, env = "KECS_DEREGISTRATION_DELAY")]
+    pub deregistration_delay: Option<u64>,
     /// Append every API response to this JSON-lines file (for the conformance tests).
     #[arg(long, env = "KECS_CONFORMANCE_LOG", hide = true)]
     pub conformance_log: Option<PathBuf>,
@@ -164,6 +179,13 @@ pub struct Settings {
     /// Where every API response is recorded (conformance tests).
     #[serde(default)]
     pub conformance_log: Option<PathBuf>,
+    /// Target groups' listener ports (`<name or ARN>=<port>`).
+    #[serde(default)]
+    pub load_balancer_ports: Vec<String>,
+    /// `<first>-<last>`: where other target groups' listeners go.
+    pub load_balancer_port_range: String,
+    /// Seconds a stopping target drains.
+    pub deregistration_delay: u64,
 }
 
 impl Settings {
@@ -210,6 +232,7 @@ impl Settings {
             ("image_pull", "default".to_string()),
             ("auth", "none".to_string()),
             ("task_credentials", "static".to_string()),
+            ("load_balancer_port_range", "30000-30999".to_string()),
         ];
         for (k, v) in defaults {
             b = b.set_default(k, v)?;
@@ -218,7 +241,8 @@ impl Settings {
             .set_default("allow_reset", false)
             .and_then(|b| b.set_default("allow_docker_socket", false))
             .and_then(|b| b.set_default("repair_journal", false))
-            .and_then(|b| b.set_default("stopped_task_retention", 3600))?;
+            .and_then(|b| b.set_default("stopped_task_retention", 3600))
+            .and_then(|b| b.set_default("deregistration_delay", 5))?;
         if let Some(path) = &args.config {
             b = b.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
         }
@@ -241,6 +265,10 @@ impl Settings {
             ("metadata_addr", args.metadata_addr.clone()),
             ("metadata_url", args.metadata_url.clone()),
             ("task_credentials", args.task_credentials.clone()),
+            (
+                "load_balancer_port_range",
+                args.load_balancer_port_range.clone(),
+            ),
         ];
         for (k, v) in overrides {
             b = b.set_override_option(k, v)?;
@@ -250,6 +278,11 @@ impl Settings {
                 "allowed_hosts",
                 (!args.allowed_hosts.is_empty()).then(|| args.allowed_hosts.clone()),
             )?
+            .set_override_option(
+                "load_balancer_ports",
+                (!args.load_balancer_ports.is_empty()).then(|| args.load_balancer_ports.clone()),
+            )?
+            .set_override_option("deregistration_delay", args.deregistration_delay)?
             .set_override_option("allow_docker_socket", args.allow_docker_socket)?
             .set_override_option("repair_journal", args.repair_journal)?
             .set_override_option("allow_reset", args.allow_reset)
@@ -268,6 +301,7 @@ impl Settings {
     }
 
     fn check(&self) -> Result<(), ServerError> {
+        crate::load_balancing::listener_ports(self)?;
         self.runtime.parse::<kecs_runtime::RuntimeKind>()?;
         self.image_pull
             .parse::<kecs_runtime::PullBehavior>()
@@ -411,6 +445,14 @@ mod tests {
             },
             ServerArgs {
                 metadata_addr: Some("169.254.170.2".into()),
+                ..ServerArgs::default()
+            },
+            ServerArgs {
+                load_balancer_ports: vec!["web:8000".into()],
+                ..ServerArgs::default()
+            },
+            ServerArgs {
+                load_balancer_port_range: Some("9000-8000".into()),
                 ..ServerArgs::default()
             },
         ] {

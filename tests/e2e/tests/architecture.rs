@@ -30,6 +30,7 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
             "kecs-store",
             "kecs-runtime",
             "kecs-secrets",
+            "kecs-proxy",
             "kecs-api",
             "kecs-server",
             "kecs-fake-kube",
@@ -38,19 +39,53 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
     ),
     (
         "kecs-api",
-        &["kecs-store", "kecs-runtime", "kecs-secrets", "kecs-server"],
+        &[
+            "kecs-store",
+            "kecs-runtime",
+            "kecs-secrets",
+            "kecs-proxy",
+            "kecs-server",
+        ],
     ),
     (
         "kecs-store",
-        &["kecs-runtime", "kecs-secrets", "kecs-api", "kecs-server"],
+        &[
+            "kecs-runtime",
+            "kecs-secrets",
+            "kecs-proxy",
+            "kecs-api",
+            "kecs-server",
+        ],
     ),
     (
         "kecs-runtime",
-        &["kecs-store", "kecs-secrets", "kecs-api", "kecs-server"],
+        &[
+            "kecs-store",
+            "kecs-secrets",
+            "kecs-proxy",
+            "kecs-api",
+            "kecs-server",
+        ],
     ),
     (
         "kecs-secrets",
-        &["kecs-store", "kecs-runtime", "kecs-api", "kecs-server"],
+        &[
+            "kecs-store",
+            "kecs-runtime",
+            "kecs-proxy",
+            "kecs-api",
+            "kecs-server",
+        ],
+    ),
+    (
+        "kecs-proxy",
+        &[
+            "kecs-store",
+            "kecs-runtime",
+            "kecs-secrets",
+            "kecs-api",
+            "kecs-server",
+        ],
     ),
 ];
 

@@ -23,6 +23,7 @@ use crate::ports::runtime::{
 };
 use crate::ports::secrets::SecretSource;
 use crate::ports::store::{Store, StoreError};
+use crate::ports::traffic::TrafficRouter;
 use crate::rules::container_policy::ContainerPolicy;
 use crate::rules::task_endpoints::TaskEndpoints;
 use crate::state::Mutation;
@@ -93,6 +94,21 @@ impl Kecs {
     /// Answers task-role credentials requests from `source` (static test credentials by default).
     pub fn with_task_credentials(self, source: Arc<dyn CredentialSource>) -> Self {
         self.core.set_credentials(source);
+        self
+    }
+
+    /// Sends services' load balancer traffic through `router` from now on; a task that stops
+    /// while it is a target drains for `deregistration_delay` first (by default nothing listens
+    /// and nothing drains).
+    pub fn with_load_balancers(
+        self,
+        router: Arc<dyn TrafficRouter>,
+        deregistration_delay: std::time::Duration,
+    ) -> Self {
+        self.core.set_traffic(crate::core::Traffic {
+            router,
+            deregistration_delay,
+        });
         self
     }
 

@@ -13,7 +13,9 @@ use crate::core::Core;
 use crate::model::{
     ContainerCondition, HealthStatus, NetworkMode, Task, TaskDefinition, TaskStopCode,
 };
-use crate::ports::runtime::{ContainerState, ContainerStatus, RuntimeError, StartedContainer};
+use crate::ports::runtime::{
+    ContainerState, ContainerStatus, NetworkNames, RuntimeError, StartedContainer,
+};
 use crate::rules::start_order::{judge, start_order, Verdict};
 use crate::rules::task_state::{self, is_starting, stop_requested};
 
@@ -42,13 +44,16 @@ pub(crate) async fn launch(core: &Core, task_arn: &str) {
         let td = state
             .task_definition(task.task_definition_arn.as_deref()?)?
             .clone();
-        Some((task, td))
+        let names = super::task_names::of(state, &task, &td);
+        Some((task, td, names))
     });
-    let Some((task, td)) = found else { return };
+    let Some((task, td, names)) = found else {
+        return;
+    };
     if !task.last_is(TaskStatus::Provisioning) || stop_requested(&task) {
         return;
     }
-    match start_containers(core, &task, &td).await {
+    match start_containers(core, &task, &td, &names).await {
         Ok(()) => {}
         Err(Abort::Stopped) => {
             // Whatever started after the stop looked for containers is stopped here.
@@ -84,7 +89,12 @@ async fn advance(core: &Core, task_arn: &str, change: impl FnOnce(&mut Task)) ->
     .ok_or(Abort::Stopped)
 }
 
-async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Result<(), Abort> {
+async fn start_containers(
+    core: &Core,
+    task: &Task,
+    td: &TaskDefinition,
+    names: &NetworkNames,
+) -> Result<(), Abort> {
     let arn = task.task_arn.clone().unwrap_or_default();
     // Secrets, environment files and the endpoints' addresses become environment here, in a
     // definition kept only for the launch.
@@ -111,7 +121,7 @@ async fn start_containers(core: &Core, task: &Task, td: &TaskDefinition) -> Resu
         task_state::set_status(t, TaskStatus::Pending);
         t.pull_started_at = Some(now);
     });
-    let (pending, created) = futures::join!(pending, create_all(core, task, td, &order));
+    let (pending, created) = futures::join!(pending, create_all(core, task, td, &order, names));
     pending?;
     let created = created?;
     // Recorded before any starts: a container that exits at once is then known by its ID to
@@ -133,6 +143,7 @@ async fn create_all(
     task: &Task,
     td: &TaskDefinition,
     order: &[String],
+    names: &NetworkNames,
 ) -> Result<Vec<StartedContainer>, Abort> {
     let mut created: Vec<StartedContainer> = vec![];
     for name in order {
@@ -141,7 +152,7 @@ async fn create_all(
             .map_err(Abort::Failed)?;
         let c = core
             .runtime
-            .create_container(task, td, name, &created, auth.as_ref())
+            .create_container(task, td, name, &created, auth.as_ref(), names)
             .await?;
         created.push(c);
     }

@@ -22,8 +22,10 @@ pub(crate) mod reconciler;
 pub(crate) mod retention;
 pub(crate) mod service_pass;
 pub(crate) mod service_scheduler;
+pub(crate) mod target_groups;
 pub(crate) mod task_endpoints;
 mod task_logs;
+mod task_names;
 mod task_secrets;
 mod task_set_scheduling;
 
@@ -60,6 +62,7 @@ enum Kind {
     ServiceScheduler,
     ClusterCleanup,
     DaemonScheduler,
+    LoadBalancers,
 }
 
 impl std::fmt::Debug for Controller {
@@ -78,6 +81,7 @@ impl Controller {
             Kind::ServiceScheduler,
             Kind::ClusterCleanup,
             Kind::DaemonScheduler,
+            Kind::LoadBalancers,
         ]
         .into_iter()
         .map(|kind| Controller {
@@ -95,6 +99,7 @@ impl Controller {
             Kind::ServiceScheduler => "service-scheduler",
             Kind::ClusterCleanup => "cluster-cleanup",
             Kind::DaemonScheduler => "daemon-scheduler",
+            Kind::LoadBalancers => "load-balancers",
         }
     }
 
@@ -107,7 +112,11 @@ impl Controller {
                 drain(&core.work.tasks, CONCURRENT_TASKS, |job| async move {
                     match &job {
                         TaskJob::Launch(arn) => launcher::launch(core, arn).await,
-                        TaskJob::Stop(arn) => lifecycle::finish_stop(core, arn).await,
+                        TaskJob::Stop(arn) => {
+                            // A load balancer's target drains before it stops.
+                            target_groups::drain(core, arn).await;
+                            lifecycle::finish_stop(core, arn).await
+                        }
                     }
                 })
                 .await
@@ -127,6 +136,12 @@ impl Controller {
             Kind::DaemonScheduler => {
                 drain(&core.work.daemons, CONCURRENT_DAEMONS, |arn| async move {
                     daemon_scheduler::schedule(core, &arn).await
+                })
+                .await
+            }
+            Kind::LoadBalancers => {
+                drain(&core.work.targets, CONCURRENT_SERVICES, |arn| async move {
+                    target_groups::route(core, &arn).await
                 })
                 .await
             }

@@ -2,6 +2,8 @@
 //! sets): the plan it leaves for after its write, how it sees and counts a service's tasks, and
 //! how it stops them and words the service's events.
 
+use std::collections::BTreeSet;
+
 use crate::model::*;
 use crate::ops::service_model::add_event;
 use crate::ports::ids::Ids;
@@ -115,8 +117,16 @@ pub(crate) fn count_tasks(tasks: &[&Task], started_by: Option<&str>, running: bo
 }
 
 /// A live task as the scheduler sees it: starting, healthy (no essential health check, or
-/// within the grace period) or as its health check says.
-pub(crate) fn seen_task(state: &State, t: &Task, now: f64, grace: f64) -> SeenTask {
+/// within the grace period) or as its health check says. Behind a load balancer
+/// (`in_service`: the tasks its target groups send traffic to), a task is healthy once it
+/// takes traffic.
+pub(crate) fn seen_task(
+    state: &State,
+    t: &Task,
+    now: f64,
+    grace: f64,
+    in_service: Option<&BTreeSet<String>>,
+) -> SeenTask {
     let td = t
         .task_definition_arn
         .as_ref()
@@ -144,6 +154,13 @@ pub(crate) fn seen_task(state: &State, t: &Task, now: f64, grace: f64) -> SeenTa
             Some(HealthStatus::Unhealthy) => SeenState::Unhealthy,
             _ => SeenState::Pending,
         }
+    };
+    // Behind a load balancer, healthy means taking traffic (unless within the grace period).
+    let seen = match seen {
+        SeenState::Healthy if !in_grace && in_service.is_some_and(|s| !s.contains(&arn)) => {
+            SeenState::Pending
+        }
+        other => other,
     };
     // A task on a DRAINING container instance belongs to no deployment: it is replaced like an
     // old deployment's, within minimumHealthyPercent and maximumPercent, as ECS drains.

@@ -3,6 +3,8 @@
 //! counts and deployment states truthful, trips the circuit breaker, and writes the service's
 //! events as ECS words them.
 
+use std::collections::BTreeSet;
+
 use super::blue_green_pass;
 use super::service_pass::{
     context_of, count_tasks, failed, note_steady, note_stopped, seen_task, still_counted,
@@ -49,6 +51,7 @@ pub(crate) fn resync_services(core: &Core) {
 async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
     let now = core.now();
     let emulated = core.runtime.is_emulated();
+    let in_service = core.in_service(service_arn);
     let plan = core
         .write(|state| {
             let Some(stored) = state.services.get(service_arn) else {
@@ -63,6 +66,7 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
                 now,
                 emulated,
                 core.ids(),
+                in_service.as_ref(),
             ))
         })
         .await?;
@@ -227,6 +231,7 @@ fn decide_pass(
     now: f64,
     emulated: bool,
     ids: &dyn Ids,
+    in_service: Option<&BTreeSet<String>>,
 ) -> (Option<Plan>, Vec<Mutation>) {
     if uses_task_sets(&stored.service) {
         return task_set_scheduling::decide(state, stored, now, emulated, ids);
@@ -307,7 +312,7 @@ fn decide_pass(
         .collect();
     let seen: Vec<SeenTask> = live
         .iter()
-        .map(|t| seen_task(state, t, now, grace))
+        .map(|t| seen_task(state, t, now, grace, in_service))
         .collect();
     let draining = service.status_is(ServiceStatus::Draining);
     let mut targets = Targets {

@@ -53,7 +53,7 @@ pub(super) fn decide(
         let seen: Vec<SeenTask> = live
             .iter()
             .filter(|t| t.started_by.as_deref() == Some(id.as_str()))
-            .map(|t| seen_task(state, t, now, grace))
+            .map(|t| seen_task(state, t, now, grace, None))
             .collect();
         let targets = Targets {
             desired: computed.max(0) as u32,

@@ -19,6 +19,7 @@ pub(crate) mod work;
 
 pub(crate) use events::{iso8601, OrderedRelease};
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -31,6 +32,7 @@ use crate::ports::ids::Ids;
 use crate::ports::runtime::ContainerRuntime;
 use crate::ports::secrets::{NoSecrets, SecretSource};
 use crate::ports::store::{Store, StoreError};
+use crate::ports::traffic::{NoTraffic, TrafficRouter};
 use crate::rules::task_endpoints::TaskEndpoints;
 use crate::state::{service_of_task_change, Mutation, State};
 use crate::EcsError;
@@ -51,6 +53,10 @@ pub(crate) struct Core {
     endpoints: RwLock<Option<Arc<TaskEndpoints>>>,
     /// Where task-role credentials come from.
     credentials: RwLock<Arc<dyn CredentialSource>>,
+    /// Where services' load balancers send traffic (nowhere by default).
+    traffic: RwLock<Traffic>,
+    /// The tasks each routed service's target groups send traffic to, by service ARN.
+    in_service: RwLock<HashMap<String, BTreeSet<String>>>,
     pub(crate) work: Queues,
     /// ExecuteCommand's sessions not yet opened.
     pub(crate) exec_sessions: exec_sessions::ExecSessions,
@@ -59,6 +65,13 @@ pub(crate) struct Core {
     reloads: AtomicU64,
     /// Held while reloading: one reload per failure, however many writers saw it.
     reloading: futures::lock::Mutex<()>,
+}
+
+/// Services' local load balancers: the router, and how long a stopping target drains.
+#[derive(Clone)]
+pub(crate) struct Traffic {
+    pub(crate) router: Arc<dyn TrafficRouter>,
+    pub(crate) deregistration_delay: std::time::Duration,
 }
 
 /// The state as the store holds it.
@@ -93,12 +106,44 @@ impl Core {
             secrets: RwLock::new(Arc::new(NoSecrets)),
             endpoints: RwLock::default(),
             credentials: RwLock::new(Arc::new(StaticCredentials)),
+            traffic: RwLock::new(Traffic {
+                router: Arc::new(NoTraffic),
+                deregistration_delay: std::time::Duration::ZERO,
+            }),
+            in_service: RwLock::default(),
             work: Queues::new(),
             exec_sessions: exec_sessions::ExecSessions::default(),
             events: OrderedRelease::new(Arc::new(NoEvents)),
             reloads: AtomicU64::new(0),
             reloading: futures::lock::Mutex::new(()),
         })
+    }
+
+    /// Where services' load balancers send traffic, and the deregistration delay.
+    pub(crate) fn traffic(&self) -> Traffic {
+        self.traffic
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Routes services' load balancers through `traffic` from now on.
+    pub(crate) fn set_traffic(&self, traffic: Traffic) {
+        *self.traffic.write().unwrap_or_else(|p| p.into_inner()) = traffic;
+    }
+
+    /// The tasks the target groups of `service_arn` send traffic to, once it has been routed
+    /// (none for a service without a listener).
+    pub(crate) fn in_service(&self, service_arn: &str) -> Option<BTreeSet<String>> {
+        let all = self.in_service.read().unwrap_or_else(|p| p.into_inner());
+        all.get(service_arn).cloned()
+    }
+
+    /// Records the tasks the target groups of `service_arn` send traffic to; true when that
+    /// changed.
+    pub(crate) fn set_in_service(&self, service_arn: &str, tasks: BTreeSet<String>) -> bool {
+        let mut all = self.in_service.write().unwrap_or_else(|p| p.into_inner());
+        all.insert(service_arn.to_string(), tasks.clone()) != Some(tasks)
     }
 
     /// Publishes every state change on `bus` from now on.
@@ -242,6 +287,7 @@ impl Core {
         }
         // A service's task changed: its scheduler looks again (cost follows changes, not tasks).
         for service in touched {
+            self.work.targets.push(service.clone());
             self.enqueue(TaskWork::Schedule(service));
         }
         for daemon in daemons {

@@ -116,6 +116,8 @@ pub(crate) struct Queues {
     pub(crate) clusters: WorkQueue<String>,
     /// The daemon scheduler's: daemons to look at (a pass asked for while one runs runs again).
     pub(crate) daemons: WorkQueue<String>,
+    /// The load balancers': services whose target groups to route again.
+    pub(crate) targets: WorkQueue<String>,
 }
 
 impl Queues {
@@ -125,6 +127,7 @@ impl Queues {
             services: WorkQueue::new(true),
             clusters: WorkQueue::new(false),
             daemons: WorkQueue::new(true),
+            targets: WorkQueue::new(true),
         }
     }
 

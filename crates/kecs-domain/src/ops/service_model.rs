@@ -146,3 +146,22 @@ pub(crate) fn history_arn(service_arn: &str, kind: &str, id: &str) -> String {
     let base = service_arn.replacen(":service/", &format!(":{kind}/"), 1);
     format!("{base}/{id}")
 }
+
+/// Each target group of `load_balancers` can have its local listener: a port that is taken
+/// (mapped to it, or the whole range) is the client's to fix.
+pub(crate) fn check_listeners(
+    core: &Core,
+    load_balancers: Option<&[LoadBalancer]>,
+) -> Result<(), crate::EcsError> {
+    let router = core.traffic().router;
+    for group in load_balancers
+        .into_iter()
+        .flatten()
+        .filter_map(|lb| lb.target_group_arn.as_deref())
+    {
+        router
+            .listener(group)
+            .map_err(|e| crate::EcsError::client(format!("The load balancer of {group}: {e}.")))?;
+    }
+    Ok(())
+}

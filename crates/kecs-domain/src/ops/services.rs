@@ -6,10 +6,11 @@ use super::find::{
     active_cluster, cluster_arn, find_service, find_service_arn, service_arn, services_in,
 };
 use super::service_model::{
-    controller, controller_type, full_scale, new_task_set, schedule_service, uses_task_sets,
+    check_listeners, controller, controller_type, full_scale, new_task_set, schedule_service,
+    uses_task_sets,
 };
 use super::task_definitions::resolve as resolve_task_definition;
-use crate::rules::blue_green::check_configuration;
+use crate::rules::service_checks::{check_name, check_wiring, deployment_configuration};
 use crate::status::{DeploymentStatus, HasStatus, ServiceStatus, TaskSetStatus};
 
 use crate::core::Core;
@@ -46,58 +47,6 @@ fn namespace_of(state: &State, s: &StoredService) -> Option<String> {
         let cluster = state.clusters.get(s.service.cluster_arn.as_deref()?)?;
         cluster.service_connect_defaults.as_ref()?.namespace.clone()
     })
-}
-
-fn deployment_configuration(
-    given: Option<DeploymentConfiguration>,
-    daemon: bool,
-) -> Result<DeploymentConfiguration, EcsError> {
-    let mut c = given.unwrap_or_default();
-    check_configuration(&c, daemon)?;
-    let max = c
-        .maximum_percent
-        .get_or_insert(if daemon { 100 } else { 200 });
-    if *max < 100 && !daemon {
-        return Err(EcsError::invalid(
-            "maximumPercent must be at least 100 for services using the rolling update (ECS) deployment controller.",
-        ));
-    }
-    let max = *max;
-    validate::maximum_percent(max)?;
-    let min = c
-        .minimum_healthy_percent
-        .get_or_insert(if daemon { 0 } else { 100 });
-    if *min < 0 || *min > 100 || *min >= max && max > 100 {
-        return Err(EcsError::invalid(
-            "minimumHealthyPercent must be between 0 and 100 and below maximumPercent.",
-        ));
-    }
-    c.deployment_circuit_breaker
-        .get_or_insert(DeploymentCircuitBreaker {
-            enable: Some(false),
-            rollback: Some(false),
-        });
-    c.alarms.get_or_insert(DeploymentAlarms {
-        alarm_names: Some(vec![]),
-        enable: Some(false),
-        rollback: Some(false),
-    });
-    Ok(c)
-}
-
-fn check_name(name: &str) -> Result<(), EcsError> {
-    let ok = !name.is_empty()
-        && name.len() <= 255
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(EcsError::invalid(
-            "Service names may contain up to 255 letters (uppercase and lowercase), numbers, hyphens and underscores.",
-        ))
-    }
 }
 
 /// Queues a scheduler pass for `service`, which a request just changed; returns it.
@@ -140,6 +89,7 @@ pub(crate) async fn create_service(
         }
     };
     let config = deployment_configuration(input.deployment_configuration.clone(), daemon)?;
+    check_listeners(core, input.load_balancers.as_deref())?;
     let now = core.now();
     let created = core
         .write(|state| {
@@ -162,6 +112,7 @@ pub(crate) async fn create_service(
                     if td.status != Some(TaskDefinitionStatus::Active) {
                         return Err(EcsError::invalid("TaskDefinition is inactive."));
                     }
+                    check_wiring(td, &input.load_balancers, &input.service_registries)?;
                     td.task_definition_arn.clone()
                 }
             };
@@ -331,6 +282,12 @@ pub(crate) async fn update_service(
                 if td.status != Some(TaskDefinitionStatus::Active) {
                     return Err(EcsError::invalid("TaskDefinition is inactive."));
                 }
+                let lbs = input.load_balancers.clone().or(service.load_balancers.clone());
+                let registries = input
+                    .service_registries
+                    .clone()
+                    .or(service.service_registries.clone());
+                check_wiring(td, &lbs, &registries)?;
                 if td.task_definition_arn != service.task_definition {
                     service.task_definition = td.task_definition_arn.clone();
                     redeploy = true;

@@ -9,3 +9,4 @@ pub mod ids;
 pub mod runtime;
 pub mod secrets;
 pub mod store;
+pub mod traffic;

@@ -78,6 +78,59 @@ pub struct StartedContainer {
     pub image_digest: Option<String>,
 }
 
+/// The names a task's containers answer to on its cluster's network, by container: a service's
+/// Service Connect aliases and discovery names, its Cloud Map name and its own name
+/// (`rules::network_names` decides them). Empty for a task that is not a service's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkNames {
+    by_container: Vec<(String, Vec<String>)>,
+}
+
+impl NetworkNames {
+    /// `container` answers to `name` too (a name given twice is kept once).
+    pub fn add(&mut self, container: &str, name: &str) {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if name.is_empty() {
+            return;
+        }
+        let at = match self.by_container.iter().position(|(c, _)| c == container) {
+            Some(at) => at,
+            None => {
+                self.by_container.push((container.to_string(), vec![]));
+                self.by_container.len() - 1
+            }
+        };
+        let names = &mut self.by_container[at].1;
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+
+    /// The names of the container `container`.
+    pub fn of(&self, container: &str) -> &[String] {
+        self.by_container
+            .iter()
+            .find(|(c, _)| c == container)
+            .map_or(&[], |(_, names)| names.as_slice())
+    }
+
+    /// Every name of the task, once each (for a runtime that gives the task one address).
+    pub fn all(&self) -> Vec<String> {
+        let mut all: Vec<String> = vec![];
+        for name in self.by_container.iter().flat_map(|(_, names)| names) {
+            if !all.contains(name) {
+                all.push(name.clone());
+            }
+        }
+        all
+    }
+
+    /// True when no container has a name.
+    pub fn is_empty(&self) -> bool {
+        self.by_container.is_empty()
+    }
+}
+
 /// One line a container wrote (stdout or stderr).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LogLine {
@@ -211,7 +264,8 @@ pub trait ContainerRuntime: Send + Sync {
     /// containers created before it, in order, for the runtimes that join them (a shared network
     /// namespace, volumesFrom, links). `auth`, when given, is what the image is pulled with
     /// (`repositoryCredentials`). An image that cannot be had fails with an error starting
-    /// `CannotPullContainerError`.
+    /// `CannotPullContainerError`. `names` are what the task's containers answer to on the
+    /// cluster's network, for the runtimes that name them there.
     async fn create_container(
         &self,
         task: &Task,
@@ -219,6 +273,7 @@ pub trait ContainerRuntime: Send + Sync {
         name: &str,
         created: &[StartedContainer],
         auth: Option<&RegistryAuth>,
+        names: &NetworkNames,
     ) -> Result<StartedContainer, RuntimeError>;
 
     /// Starts a created container; returns it with its published ports.
@@ -334,6 +389,7 @@ impl ContainerRuntime for NoneRuntime {
         name: &str,
         _: &[StartedContainer],
         _: Option<&RegistryAuth>,
+        _: &NetworkNames,
     ) -> Result<StartedContainer, RuntimeError> {
         Ok(StartedContainer {
             name: name.to_string(),

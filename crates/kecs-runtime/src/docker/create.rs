@@ -4,7 +4,7 @@
 
 use bollard::query_parameters::CreateContainerOptionsBuilder;
 use kecs_domain::model::{NetworkBinding, NetworkMode, Task, TaskDefinition, TransportProtocol};
-use kecs_domain::ports::runtime::{RegistryAuth, RuntimeError, StartedContainer};
+use kecs_domain::ports::runtime::{NetworkNames, RegistryAuth, RuntimeError, StartedContainer};
 
 use super::spec::{self, container_name, SpecInput};
 use super::{engine, failed, is_status, is_unreachable, DockerRuntime};
@@ -22,6 +22,7 @@ impl DockerRuntime {
         name: &str,
         created: &[StartedContainer],
         auth: Option<&RegistryAuth>,
+        names: &NetworkNames,
     ) -> Result<StartedContainer, RuntimeError> {
         let def = td
             .container(name)
@@ -50,6 +51,7 @@ impl DockerRuntime {
             created,
             instance: &self.instance,
             address,
+            names,
         });
         // Published ports (their host ports may be the engine's choice) and an awsvpc address
         // the engine picked are read back from the started container.

@@ -26,7 +26,7 @@ use futures::StreamExt;
 use kecs_domain::model::{NetworkMode, Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
     ContainerRuntime, ContainerState, ContainerStatus, ExecProcess, HostResources, LogLine,
-    ObservedContainer, RegistryAuth, RuntimeError, RuntimeEvent, StartedContainer,
+    NetworkNames, ObservedContainer, RegistryAuth, RuntimeError, RuntimeEvent, StartedContainer,
 };
 
 use spec::{container_name, network_name, volume_source};
@@ -252,8 +252,9 @@ impl ContainerRuntime for DockerRuntime {
         name: &str,
         created: &[StartedContainer],
         auth: Option<&RegistryAuth>,
+        names: &NetworkNames,
     ) -> Result<StartedContainer, RuntimeError> {
-        self.create(task, td, name, created, auth).await
+        self.create(task, td, name, created, auth, names).await
     }
 
     async fn start_container(

@@ -13,7 +13,7 @@ use kecs_domain::model::{
     ContainerDefinition, ContainerOverride, NetworkMode, Scope, Task, TaskDefinition,
     TransportProtocol, Volume,
 };
-use kecs_domain::ports::runtime::StartedContainer;
+use kecs_domain::ports::runtime::{NetworkNames, StartedContainer};
 
 use super::{LABEL_CLUSTER, LABEL_CONTAINER, LABEL_INSTANCE, LABEL_TASK};
 
@@ -85,6 +85,8 @@ pub struct SpecInput<'a> {
     pub instance: &'a str,
     /// The address chosen for an awsvpc task (given to the container owning its namespace).
     pub address: Option<std::net::Ipv4Addr>,
+    /// What the task's containers answer to on the cluster's network.
+    pub names: &'a NetworkNames,
 }
 
 fn environment(def: &ContainerDefinition, over: Option<&ContainerOverride>) -> Vec<String> {
@@ -327,22 +329,32 @@ pub fn container_spec(input: &SpecInput) -> ContainerCreateBody {
         ..Default::default()
     };
     // On a user-defined network, links are the endpoint's (the engine resolves their aliases);
-    // an awsvpc task's chosen address too.
+    // an awsvpc task's chosen address too, and the names the task answers to: the engine's DNS
+    // answers them while the container runs. An awsvpc task has one endpoint, its owner's.
     let links = links.filter(|l| !l.is_empty());
     let address = input.address.filter(|_| !joins && !isolated);
-    let networking_config = (links.is_some() || address.is_some()).then(|| NetworkingConfig {
-        endpoints_config: Some(HashMap::from([(
-            network_name(&cluster_arn),
-            EndpointSettings {
-                links,
-                ipam_config: address.map(|ip| EndpointIpamConfig {
-                    ipv4_address: Some(ip.to_string()),
+    let aliases = match mode {
+        _ if isolated || joins => vec![],
+        NetworkMode::Awsvpc => input.names.all(),
+        NetworkMode::Bridge => input.names.of(&name).to_vec(),
+        _ => vec![],
+    };
+    let aliases = (!aliases.is_empty()).then_some(aliases);
+    let networking_config =
+        (links.is_some() || address.is_some() || aliases.is_some()).then(|| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network_name(&cluster_arn),
+                EndpointSettings {
+                    links,
+                    aliases,
+                    ipam_config: address.map(|ip| EndpointIpamConfig {
+                        ipv4_address: Some(ip.to_string()),
+                        ..Default::default()
+                    }),
                     ..Default::default()
-                }),
-                ..Default::default()
-            },
-        )])),
-    });
+                },
+            )])),
+        });
     // On ECS an awsvpc task's hostname is its address's EC2-style name; elsewhere the
     // definition's, and a container joining another's namespace cannot set its own.
     let region = arn::parse(task.task_arn.as_deref().unwrap_or_default())
@@ -400,6 +412,7 @@ mod tests {
             created,
             instance: "i1",
             address: None,
+            names: &NetworkNames::default(),
         })
     }
 
@@ -577,6 +590,7 @@ mod tests {
         let td = two(NetworkMode::Awsvpc, false);
         let t = task();
         let def = td.container_definitions.as_ref().unwrap()[0].clone();
+        let none = NetworkNames::default();
         let input = |created| SpecInput {
             task: &t,
             td: &td,
@@ -585,6 +599,7 @@ mod tests {
             created,
             instance: "i1",
             address: Some(std::net::Ipv4Addr::new(172, 20, 0, 7)),
+            names: &none,
         };
         let owner = container_spec(&input(&[]));
         assert_eq!(
@@ -596,6 +611,40 @@ mod tests {
         assert_eq!(ipam.ipv4_address.as_deref(), Some("172.20.0.7"));
         let joiner = container_spec(&input(&[created("web")]));
         assert_eq!((joiner.hostname, joiner.networking_config), (None, None));
+    }
+
+    #[test]
+    fn a_task_answers_to_its_names_on_the_cluster_network() {
+        let mut names = NetworkNames::default();
+        names.add("web", "backend");
+        names.add("app", "backend.local");
+        let t = task();
+        let aliases = |td: &TaskDefinition, name: &str, created: &[StartedContainer]| {
+            let body = container_spec(&SpecInput {
+                task: &t,
+                td,
+                def: td.container(name).unwrap(),
+                over: None,
+                created,
+                instance: "i1",
+                address: None,
+                names: &names,
+            });
+            body.networking_config
+                .and_then(|n| n.endpoints_config?.remove("kecs-c1")?.aliases)
+                .unwrap_or_default()
+        };
+        // Bridge: each container has its own endpoint and names.
+        let bridge = two(NetworkMode::Bridge, false);
+        assert_eq!(aliases(&bridge, "web", &[]), ["backend"]);
+        assert_eq!(
+            aliases(&bridge, "app", &[created("web")]),
+            ["backend.local"]
+        );
+        // awsvpc: the namespace's owner answers to every name of the task.
+        let awsvpc = two(NetworkMode::Awsvpc, false);
+        assert_eq!(aliases(&awsvpc, "web", &[]), ["backend", "backend.local"]);
+        assert!(aliases(&awsvpc, "app", &[created("web")]).is_empty());
     }
 
     #[test]

@@ -23,8 +23,8 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use kecs_domain::model::{Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
-    ContainerRuntime, ContainerState, ContainerStatus, LogLine, ObservedContainer, RegistryAuth,
-    RuntimeError, RuntimeEvent, StartedContainer,
+    ContainerRuntime, ContainerState, ContainerStatus, LogLine, NetworkNames, ObservedContainer,
+    RegistryAuth, RuntimeError, RuntimeEvent, StartedContainer,
 };
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -217,6 +217,7 @@ impl ContainerRuntime for KubernetesRuntime {
         name: &str,
         created: &[StartedContainer],
         auth: Option<&RegistryAuth>,
+        _names: &NetworkNames,
     ) -> Result<StartedContainer, RuntimeError> {
         let task_arn = task.task_arn.as_deref().unwrap_or_default();
         let ns = namespace(task.cluster_arn.as_deref().unwrap_or_default());

@@ -67,16 +67,27 @@ pub struct Case {
 impl Case {
     /// Starts KECS (docker runtime) on a fresh data directory and creates `cluster`.
     pub async fn start(cluster: &str) -> Self {
+        Self::start_with(cluster, &[]).await
+    }
+
+    /// [`Case::start`], with `extra` flags for KECS.
+    pub async fn start_with(cluster: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut case = Self::start_on(dir.path(), cluster).await;
+        let mut case = Self::open(dir.path(), cluster, extra).await;
         case._dir = Some(dir);
         case
     }
 
     /// Starts KECS on `dir` and creates `cluster` (idempotent, so a restart can call it too).
     pub async fn start_on(dir: &std::path::Path, cluster: &str) -> Self {
+        Self::open(dir, cluster, &[]).await
+    }
+
+    async fn open(dir: &std::path::Path, cluster: &str, extra: &[&str]) -> Self {
         let cleanup = Cleanup(cluster.to_string());
-        let kecs = Server::start_on(dir, &["--runtime", "docker"]).await;
+        let mut args = vec!["--runtime", "docker"];
+        args.extend_from_slice(extra);
+        let kecs = Server::start_on(dir, &args).await;
         let ecs = kecs.client().await;
         ecs.create_cluster()
             .cluster_name(cluster)
