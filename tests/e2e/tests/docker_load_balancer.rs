@@ -1,7 +1,7 @@
 //! A service behind KECS's local load balancer on the Docker runtime: a rolling deployment
 //! while a client sends requests without pause fails none of them (old tasks drain through
 //! DEACTIVATING for the deregistration delay); a task that turns UNHEALTHY leaves the
-//! listener; a load balancer naming an unknown container or port, or a taken listener port, is
+//! listener, and a deleted service's listener closes; a load balancer naming an unknown container or port, or a taken listener port, is
 //! refused at CreateService.
 
 mod common;
@@ -342,4 +342,26 @@ async fn an_unhealthy_task_leaves_the_listener_and_bad_load_balancers_are_refuse
             Err(e) => panic!("a request failed while one task was healthy: {e}"),
         }
     }
+    // Deleted, the service's listener closes.
+    case.ecs
+        .delete_service()
+        .cluster(&case.cluster)
+        .service("web")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    let listener = format!("127.0.0.1:{port}");
+    let mut closed = false;
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(&listener).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        closed,
+        "the listener of a deleted service still accepts connections"
+    );
 }

@@ -81,6 +81,8 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
         if let Err(e) = core.runtime.remove_service(service_arn).await {
             tracing::warn!(service = service_arn, error = %e, "removing the runtime's objects of a deleted service failed");
         }
+        // And its load balancers' listeners.
+        core.work.targets.push(service_arn.to_string());
     }
     if !emulated {
         for arn in &plan.stopped {

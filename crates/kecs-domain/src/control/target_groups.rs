@@ -12,13 +12,13 @@ use std::time::Duration;
 use super::lifecycle::update_task;
 use crate::core::work::TaskWork;
 use crate::core::Core;
-use crate::model::{Task, TaskDefinition};
+use crate::model::{LoadBalancer, Task, TaskDefinition};
 use crate::ops::service_model::add_event;
 use crate::ports::traffic::{Routed, Target, TargetGroupRoute};
 use crate::rules::targets::targets;
 use crate::rules::task_state::stop_requested;
 use crate::state::{service_of, Mutation};
-use crate::status::{HasLastStatus, TaskStatus};
+use crate::status::{HasLastStatus, HasStatus, ServiceStatus, TaskStatus};
 
 /// How soon a route with targets that do not answer yet is tried again.
 const RETRY: Duration = Duration::from_millis(250);
@@ -32,8 +32,18 @@ fn task_ids(targets: &[Target]) -> String {
         .join(", ")
 }
 
-/// Routes each target group of the service `service_arn` to its targets now.
+/// Routes each target group of the service `service_arn` to its targets now; closes their
+/// listeners once the service is INACTIVE.
 pub(crate) async fn route(core: &Core, service_arn: &str) {
+    let retired = core.read(|state| {
+        let service = state.services.get(service_arn)?.service;
+        service
+            .status_is(ServiceStatus::Inactive)
+            .then(|| service.load_balancers.unwrap_or_default())
+    });
+    if let Some(lbs) = retired {
+        return close(core, service_arn, &lbs).await;
+    }
     let found = core.read(|state| {
         let service = state.services.get(service_arn)?.service;
         let lbs = service.load_balancers.clone().filter(|l| !l.is_empty())?;
@@ -100,6 +110,15 @@ pub(crate) async fn route(core: &Core, service_arn: &str) {
         core.sleep(RETRY).await;
         core.work.targets.push(service_arn.to_string());
     }
+}
+
+/// Closes the listeners of a deleted service's target groups.
+async fn close(core: &Core, service_arn: &str, lbs: &[LoadBalancer]) {
+    let router = core.traffic().router;
+    for group in lbs.iter().filter_map(|lb| lb.target_group_arn.as_deref()) {
+        router.close(group).await;
+    }
+    core.forget_in_service(service_arn);
 }
 
 /// The service events a route's changes make.

@@ -146,6 +146,12 @@ impl Core {
         all.insert(service_arn.to_string(), tasks.clone()) != Some(tasks)
     }
 
+    /// Forgets what the target groups of a deleted service sent traffic to.
+    pub(crate) fn forget_in_service(&self, service_arn: &str) {
+        let mut all = self.in_service.write().unwrap_or_else(|p| p.into_inner());
+        all.remove(service_arn);
+    }
+
     /// Publishes every state change on `bus` from now on.
     pub(crate) fn publish_to(&self, bus: Arc<dyn EventBus>) {
         self.events.set_bus(bus);
