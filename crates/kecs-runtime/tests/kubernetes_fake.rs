@@ -54,18 +54,21 @@ async fn launch(
     task: &Task,
     td: &TaskDefinition,
 ) -> Result<Vec<StartedContainer>, String> {
+    launch_named(rt, task, td, &NetworkNames::default()).await
+}
+
+/// [`launch`], the task answering to `names` too.
+async fn launch_named(
+    rt: &KubernetesRuntime,
+    task: &Task,
+    td: &TaskDefinition,
+    names: &NetworkNames,
+) -> Result<Vec<StartedContainer>, String> {
     rt.prepare_task(task, td).await.map_err(|e| e.to_string())?;
     let mut created = vec![];
     for d in td.container_definitions.iter().flatten() {
         let c = rt
-            .create_container(
-                task,
-                td,
-                d.name.as_deref().unwrap(),
-                &created,
-                None,
-                &NetworkNames::default(),
-            )
+            .create_container(task, td, d.name.as_deref().unwrap(), &created, None, names)
             .await
             .map_err(|e| e.to_string())?;
         created.push(c);
@@ -227,8 +230,21 @@ async fn a_service_with_ports_gets_a_kubernetes_service() {
         container_port: Some(8080),
         ..PortMapping::default()
     }]);
-    launch(&rt, &t, &td(vec![web])).await.unwrap();
+    let mut aliases = NetworkNames::default();
+    for alias in ["backend-api", "backend.local", "web-front"] {
+        aliases.add("web", alias);
+    }
+    launch_named(&rt, &t, &td(vec![web]), &aliases)
+        .await
+        .unwrap();
     let ns = names::namespace(CLUSTER);
+    // A name that is a DNS label is a Service too, on the same pods; a dotted one cannot be.
+    let alias = fake.world.services().get(&ns, "backend-api").unwrap();
+    assert_eq!(
+        alias["spec"]["selector"][names::LABEL_SERVICE],
+        names::dns_label("Web_Front", 63)
+    );
+    assert!(fake.world.services().get(&ns, "backend.local").is_err());
     let service = fake
         .world
         .services()
@@ -252,6 +268,7 @@ async fn a_service_with_ports_gets_a_kubernetes_service() {
         .services()
         .get(&ns, &names::dns_label("Web_Front", 63))
         .is_err());
+    assert!(fake.world.services().get(&ns, "backend-api").is_err());
     fake.stop().await;
 }
 

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kecs_domain::model::{Task, TaskDefinition};
 use kecs_domain::ports::runtime::{
     ContainerRuntime, ContainerState, ContainerStatus, LogLine, NetworkNames, ObservedContainer,
@@ -205,7 +205,7 @@ impl ContainerRuntime for KubernetesRuntime {
             .ensure_namespace(task.cluster_arn.as_deref().unwrap_or_default())
             .await?;
         if let Some(service) = pod::service_name(task) {
-            self.ensure_service(&ns, service, td).await?;
+            self.ensure_service(&ns, service, None, td).await?;
         }
         Ok(())
     }
@@ -217,10 +217,13 @@ impl ContainerRuntime for KubernetesRuntime {
         name: &str,
         created: &[StartedContainer],
         auth: Option<&RegistryAuth>,
-        _names: &NetworkNames,
+        names: &NetworkNames,
     ) -> Result<StartedContainer, RuntimeError> {
         let task_arn = task.task_arn.as_deref().unwrap_or_default();
         let ns = namespace(task.cluster_arn.as_deref().unwrap_or_default());
+        if let Some(service) = pod::service_name(task).filter(|_| created.is_empty()) {
+            self.ensure_aliases(&ns, service, td, names).await?;
+        }
         let pod_name = pod_name(task_arn);
         let names = pod::container_names_of(td);
         let containers = names.len();
@@ -464,12 +467,7 @@ impl ContainerRuntime for KubernetesRuntime {
         let Some((cluster_arn, name)) = kecs_domain::arn::split_in_cluster(service_arn) else {
             return Ok(());
         };
-        let (ns, name) = (namespace(&cluster_arn), dns_label(name, 63));
-        let api: Api<Service> = Api::namespaced(self.client.clone(), &ns);
-        match api.delete(&name, &DeleteParams::default()).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_code(&e, 404) => Ok(()),
-            Err(e) => Err(failed(format_args!("deleting service {ns}/{name}"), e)),
-        }
+        self.remove_services(&namespace(&cluster_arn), &dns_label(name, 63))
+            .await
     }
 }

@@ -8,8 +8,8 @@ use k8s_openapi::api::core::v1::{Namespace, Secret, Service, ServicePort, Servic
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kecs_domain::model::{TaskDefinition, TransportProtocol};
-use kecs_domain::ports::runtime::{RegistryAuth, RuntimeError};
-use kube::api::{Api, DeleteParams, PostParams};
+use kecs_domain::ports::runtime::{NetworkNames, RegistryAuth, RuntimeError};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
 
 use super::names::{
     dns_label, namespace, ANNOTATION_CLUSTER_ARN, LABEL_CLUSTER, LABEL_INSTANCE, LABEL_SERVICE,
@@ -112,11 +112,15 @@ impl KubernetesRuntime {
         }
     }
 
-    /// The Kubernetes Service of an ECS service whose tasks have port mappings.
+    /// The Kubernetes Service `object` (by default named after it) of the ECS service
+    /// `service` whose tasks have port mappings: its pods on their ports. A task's other names
+    /// (Service Connect aliases, Cloud Map) are Services of their own, labelled with the ECS
+    /// service's.
     pub(super) async fn ensure_service(
         &self,
         ns: &str,
         service: &str,
+        object: Option<&str>,
         td: &TaskDefinition,
     ) -> Result<(), RuntimeError> {
         let mut ports: Vec<ServicePort> = vec![];
@@ -150,18 +154,16 @@ impl KubernetesRuntime {
         if ports.is_empty() {
             return Ok(());
         }
-        let name = dns_label(service, 63);
+        let label = dns_label(service, 63);
+        let name = object.map_or_else(|| label.clone(), str::to_string);
         let selector = BTreeMap::from([
             (LABEL_INSTANCE.to_string(), self.instance.clone()),
-            (LABEL_SERVICE.to_string(), name.clone()),
+            (LABEL_SERVICE.to_string(), label),
         ]);
         let object = Service {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
-                labels: Some(BTreeMap::from([(
-                    LABEL_INSTANCE.to_string(),
-                    self.instance.clone(),
-                )])),
+                labels: Some(selector.clone()),
                 ..ObjectMeta::default()
             },
             spec: Some(ServiceSpec {
@@ -177,5 +179,55 @@ impl KubernetesRuntime {
             Err(e) if is_code(&e, 409) => Ok(()),
             Err(e) => Err(failed(format_args!("creating service {ns}/{name}"), e)),
         }
+    }
+
+    /// The Services of a task's other names (`names`) besides its ECS service's own: a name
+    /// that is a DNS label is a Service's name; a dotted one cannot be.
+    pub(super) async fn ensure_aliases(
+        &self,
+        ns: &str,
+        service: &str,
+        td: &TaskDefinition,
+        names: &NetworkNames,
+    ) -> Result<(), RuntimeError> {
+        for alias in names.all() {
+            if dns_label(&alias, 63) == alias && alias != dns_label(service, 63) {
+                self.ensure_service(ns, service, Some(&alias), td).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the Services of the ECS service labelled `label`: its own and its names'.
+    pub(super) async fn remove_services(&self, ns: &str, label: &str) -> Result<(), RuntimeError> {
+        let api: Api<Service> = Api::namespaced(self.client.clone(), ns);
+        let selector = format!("{LABEL_SERVICE}={label}");
+        let listed = api
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| failed(format_args!("listing services of {ns}"), e))?;
+        let mut names: Vec<String> = listed
+            .items
+            .into_iter()
+            .filter(|s| {
+                let labels = s.metadata.labels.as_ref();
+                labels
+                    .and_then(|l| l.get(LABEL_SERVICE))
+                    .map(String::as_str)
+                    == Some(label)
+            })
+            .filter_map(|s| s.metadata.name)
+            .collect();
+        if !names.iter().any(|n| n == label) {
+            names.push(label.to_string());
+        }
+        for name in names {
+            match api.delete(&name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(e) if is_code(&e, 404) => {}
+                Err(e) => return Err(failed(format_args!("deleting service {ns}/{name}"), e)),
+            }
+        }
+        Ok(())
     }
 }
