@@ -212,6 +212,7 @@ impl TrafficRouter for LocalLoadBalancer {
     async fn close(&self, target_group_arn: &str) {
         if let Some(listener) = self.open().remove(target_group_arn) {
             listener.accept.abort();
+            tracing::info!(target_group = target_group_arn, address = %listener.address, "load balancer listener closed");
         }
     }
 }

@@ -1,4 +1,5 @@
-//! A service behind KECS's local load balancer on the Docker runtime: a rolling deployment
+//! A service behind KECS's local load balancer on the Docker runtime: services-stable waits
+//! for its targets; a rolling deployment
 //! while a client sends requests without pause fails none of them (old tasks drain through
 //! DEACTIVATING for the deregistration delay); a task that turns UNHEALTHY leaves the
 //! listener, and a deleted service's listener closes; a load balancer naming an unknown container or port, or a taken listener port, is
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_sdk_ecs::client::Waiters;
 use aws_sdk_ecs::types::{
     ContainerDefinition, DeploymentConfiguration, HealthCheck, LoadBalancer, PortMapping,
 };
@@ -148,6 +150,19 @@ async fn a_rolling_deployment_behind_the_load_balancer_fails_no_request() {
     create(&case, "web", "web", balanced(&group("web-tg"))).await;
     let url = format!("http://127.0.0.1:{port}/");
     let http = reqwest::Client::new();
+    // services-stable waits for the targets: the listener serves as soon as it returns.
+    case.ecs
+        .wait_until_services_stable()
+        .cluster(&case.cluster)
+        .services("web")
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let first = get(&http, &url).await;
+    assert!(
+        first.as_deref().is_ok_and(|b| b.starts_with("v1")),
+        "{first:?}"
+    );
     until_served(&http, &url, "v1", 2).await;
     let old = service_tasks(&case, "web", "RUNNING").await;
 
@@ -249,7 +264,9 @@ async fn a_rolling_deployment_behind_the_load_balancer_fails_no_request() {
         "{events:#?}"
     );
     assert!(
-        said(&format!("deregistered 1 targets in (target-group {tg})")),
+        events
+            .iter()
+            .any(|e| e.starts_with("(service web) deregistered ") && e.ends_with(&registered)),
         "{events:#?}"
     );
     assert!(
@@ -360,8 +377,19 @@ async fn an_unhealthy_task_leaves_the_listener_and_bad_load_balancers_are_refuse
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let status = case
+        .ecs
+        .describe_services()
+        .cluster(&case.cluster)
+        .services("web")
+        .send()
+        .await
+        .unwrap()
+        .services()[0]
+        .status()
+        .map(str::to_string);
     assert!(
         closed,
-        "the listener of a deleted service still accepts connections"
+        "the listener of a deleted service ({status:?}) still accepts connections"
     );
 }

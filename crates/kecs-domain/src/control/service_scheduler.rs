@@ -21,7 +21,7 @@ use crate::status::{DeploymentStatus, HasStatus, ServiceStatus};
 
 use crate::ops::task_placement::{place_tasks, Placing};
 use crate::rules::scheduler::{self, SeenState, SeenTask, Targets};
-use crate::rules::task_state::{is_stopped, stop_requested};
+use crate::rules::task_state::{is_starting, is_stopped, stop_requested};
 use crate::state::{Mutation, State, StoredService};
 use crate::EcsError;
 
@@ -397,7 +397,16 @@ fn decide_pass(
             }
         }
     }
-    service.running_count = Some(count(None, true));
+    // Behind a load balancer a task runs for the service once it takes traffic: the
+    // services-stable waiter then waits for the targets too.
+    service.running_count = Some(match in_service {
+        None => count(None, true),
+        Some(serving) => remaining
+            .iter()
+            .filter(|t| !is_starting(t))
+            .filter(|t| t.task_arn.as_ref().is_some_and(|a| serving.contains(a)))
+            .count() as i32,
+    });
     service.pending_count = Some(count(None, false));
     // Old deployments without tasks are done.
     let has_tasks = |id: &Option<String>| remaining.iter().any(|t| &t.started_by == id);
