@@ -35,33 +35,29 @@ fn task_ids(targets: &[Target]) -> String {
 /// Routes each target group of the service `service_arn` to its targets now; closes their
 /// listeners once the service is INACTIVE.
 pub(crate) async fn route(core: &Core, service_arn: &str) {
-    let retired = core.read(|state| {
-        let service = state.services.get(service_arn)?.service;
-        service
-            .status_is(ServiceStatus::Inactive)
-            .then(|| service.load_balancers.unwrap_or_default())
-    });
-    if let Some(lbs) = retired {
-        return close(core, service_arn, &lbs).await;
-    }
     let found = core.read(|state| {
         let service = state.services.get(service_arn)?.service;
         let lbs = service.load_balancers.clone().filter(|l| !l.is_empty())?;
+        if service.status_is(ServiceStatus::Inactive) {
+            return Some(Err(lbs));
+        }
         let tasks = super::service_pass::tasks_of(state, service_arn);
         let definitions: HashMap<String, TaskDefinition> = tasks
             .iter()
             .filter_map(|t| t.task_definition_arn.clone())
             .filter_map(|arn| Some((arn.clone(), state.task_definition(&arn)?.clone())))
             .collect();
-        Some((
+        Some(Ok((
             service.service_name.unwrap_or_default(),
             lbs,
             tasks,
             definitions,
-        ))
+        )))
     });
-    let Some((name, lbs, tasks, definitions)) = found else {
-        return;
+    let (name, lbs, tasks, definitions) = match found {
+        None => return,
+        Some(Err(retired)) => return close(core, service_arn, &retired).await,
+        Some(Ok(found)) => found,
     };
     let definition = |t: &Task| definitions.get(t.task_definition_arn.as_deref()?);
     let traffic = core.traffic();
@@ -167,21 +163,12 @@ async fn note(core: &Core, service_arn: &str, messages: Vec<String>) {
     }
 }
 
-/// Whether `task` is a target of a listener: RUNNING, of a service with load balancers that
-/// something listens for.
+/// Whether `task` is a target of a listener: RUNNING, of a service whose target groups a
+/// listener routes (its tasks in service are known; the task itself may have left them
+/// already, as a pass may have run since it was asked to stop).
 fn is_target(core: &Core, task: &Task) -> bool {
-    if !task.last_is(TaskStatus::Running) {
-        return false;
-    }
-    let lbs = core.read(|state| {
-        let service = state.services.get(&service_of(task)?)?.service;
-        service.load_balancers
-    });
-    let router = core.traffic().router;
-    lbs.iter()
-        .flatten()
-        .filter_map(|lb| lb.target_group_arn.as_deref())
-        .any(|group| router.listener(group).is_ok_and(|l| l.is_some()))
+    task.last_is(TaskStatus::Running)
+        && service_of(task).is_some_and(|service| core.in_service(&service).is_some())
 }
 
 /// Drains the task `arn` (asked to stop) when it is a target: DEACTIVATING, out of its target
