@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::client::Waiters;
 use aws_sdk_ecs::types::{
-    ContainerDefinition, DeploymentConfiguration, HealthCheck, LoadBalancer, PortMapping,
+    ContainerDefinition, DeploymentConfiguration, DesiredStatus, HealthCheck, LoadBalancer,
+    PortMapping,
 };
 use docker_support::{docker, shell, Case};
 
@@ -115,23 +116,6 @@ async fn until_served(
     panic!("{url} did not serve {count} tasks of {version}: {seen:?}");
 }
 
-async fn service_tasks(case: &Case, service: &str, status: &str) -> Vec<String> {
-    let desired = match status {
-        "STOPPED" => aws_sdk_ecs::types::DesiredStatus::Stopped,
-        _ => aws_sdk_ecs::types::DesiredStatus::Running,
-    };
-    case.ecs
-        .list_tasks()
-        .cluster(&case.cluster)
-        .service_name(service)
-        .desired_status(desired)
-        .send()
-        .await
-        .unwrap()
-        .task_arns()
-        .to_vec()
-}
-
 #[tokio::test]
 async fn a_rolling_deployment_behind_the_load_balancer_fails_no_request() {
     let port = free_port();
@@ -164,7 +148,7 @@ async fn a_rolling_deployment_behind_the_load_balancer_fails_no_request() {
         "{first:?}"
     );
     until_served(&http, &url, "v1", 2).await;
-    let old = service_tasks(&case, "web", "RUNNING").await;
+    let old = case.service_tasks("web", DesiredStatus::Running).await;
 
     // A client sends requests without pause while the service is deployed again.
     let stop = Arc::new(AtomicBool::new(false));
@@ -239,16 +223,7 @@ async fn a_rolling_deployment_behind_the_load_balancer_fails_no_request() {
             "{arn} stopped {drained:?} after DEACTIVATING"
         );
     }
-    let service = case
-        .ecs
-        .describe_services()
-        .cluster(&case.cluster)
-        .services("web")
-        .send()
-        .await
-        .unwrap()
-        .services()[0]
-        .clone();
+    let service = case.describe_service("web").await;
     let events: Vec<&str> = service
         .events()
         .iter()
@@ -377,17 +352,8 @@ async fn an_unhealthy_task_leaves_the_listener_and_bad_load_balancers_are_refuse
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let status = case
-        .ecs
-        .describe_services()
-        .cluster(&case.cluster)
-        .services("web")
-        .send()
-        .await
-        .unwrap()
-        .services()[0]
-        .status()
-        .map(str::to_string);
+    let service = case.describe_service("web").await;
+    let status = service.status();
     assert!(
         closed,
         "the listener of a deleted service ({status:?}) still accepts connections"

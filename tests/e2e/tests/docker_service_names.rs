@@ -5,7 +5,7 @@
 mod docker_support;
 
 use aws_sdk_ecs::types::{
-    ClusterServiceConnectDefaultsRequest, PortMapping, ServiceConnectClientAlias,
+    ClusterServiceConnectDefaultsRequest, DesiredStatus, PortMapping, ServiceConnectClientAlias,
     ServiceConnectConfiguration, ServiceConnectService, ServiceRegistry,
 };
 use docker_support::{shell, Case};
@@ -34,15 +34,8 @@ fn fetch_each(names: &[&str]) -> String {
 
 async fn service_task(case: &Case, service: &str) -> String {
     for _ in 0..300 {
-        let tasks = case
-            .ecs
-            .list_tasks()
-            .cluster(&case.cluster)
-            .service_name(service)
-            .send()
-            .await
-            .unwrap();
-        if let Some(arn) = tasks.task_arns().first() {
+        let tasks = case.service_tasks(service, DesiredStatus::Running).await;
+        if let Some(arn) = tasks.first() {
             return arn.clone();
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -6,20 +6,12 @@ mod docker_support;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{
-    DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentRolloutState,
+    DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentRolloutState, DesiredStatus,
 };
 use docker_support::{docker, shell, Case};
 
 async fn service_tasks(case: &Case) -> Vec<String> {
-    case.ecs
-        .list_tasks()
-        .cluster(&case.cluster)
-        .service_name("svc")
-        .send()
-        .await
-        .unwrap()
-        .task_arns()
-        .to_vec()
+    case.service_tasks("svc", DesiredStatus::Running).await
 }
 
 async fn until<F, Fut>(what: &str, mut check: F)
@@ -37,15 +29,7 @@ where
 }
 
 async fn describe(case: &Case) -> aws_sdk_ecs::types::Service {
-    case.ecs
-        .describe_services()
-        .cluster(&case.cluster)
-        .services("svc")
-        .send()
-        .await
-        .unwrap()
-        .services()[0]
-        .clone()
+    case.describe_service("svc").await
 }
 
 #[tokio::test]

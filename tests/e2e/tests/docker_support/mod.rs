@@ -125,6 +125,37 @@ impl Case {
         out.tasks()[0].task_arn().unwrap().to_string()
     }
 
+    /// The ARNs of the tasks of `service` whose desired status is `desired`.
+    pub async fn service_tasks(
+        &self,
+        service: &str,
+        desired: aws_sdk_ecs::types::DesiredStatus,
+    ) -> Vec<String> {
+        self.ecs
+            .list_tasks()
+            .cluster(&self.cluster)
+            .service_name(service)
+            .desired_status(desired)
+            .send()
+            .await
+            .unwrap()
+            .task_arns()
+            .to_vec()
+    }
+
+    /// The service as DescribeServices shows it.
+    pub async fn describe_service(&self, service: &str) -> aws_sdk_ecs::types::Service {
+        self.ecs
+            .describe_services()
+            .cluster(&self.cluster)
+            .services(service)
+            .send()
+            .await
+            .unwrap()
+            .services()[0]
+            .clone()
+    }
+
     /// The task as DescribeTasks shows it.
     pub async fn describe(&self, arn: &str) -> Task {
         self.ecs
