@@ -20,6 +20,7 @@ mod workers;
 
 use std::sync::Arc;
 
+use kecs_domain::ports::traces::Traces;
 use kecs_domain::Kecs;
 
 pub use admin::token_guard as admin_token_guard;
@@ -59,6 +60,9 @@ pub struct AppState {
     pub auth: Auth,
     /// The bearer token the admin port asks for, except on `/health` and `/ready`.
     pub admin_token: Option<String>,
+    /// Set when traces are exported: a request's span then records its outcome and continues
+    /// the caller's `traceparent`.
+    pub traces: Option<Arc<dyn Traces>>,
 }
 
 /// Routes of the API port.

@@ -96,6 +96,11 @@ impl Metrics {
         self.task_transitions.with_label_values(&[from, to]).inc();
     }
 
+    /// Serves `counter` too (a counter another part of KECS keeps).
+    pub fn register(&self, counter: IntCounter) -> Result<(), prometheus::Error> {
+        self.registry.register(Box::new(counter))
+    }
+
     /// The counter of failed runtime calls (the runtime's wrapper increments it).
     pub fn runtime_errors(&self) -> IntCounter {
         self.runtime_errors.clone()

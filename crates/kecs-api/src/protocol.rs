@@ -9,6 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures::StreamExt;
 use kecs_domain::api::logs::LogsOperation;
 use kecs_domain::api::Operation;
+use kecs_domain::ports::traces::TraceParent;
 use kecs_domain::RequestContext;
 use tracing::Instrument;
 
@@ -136,11 +137,14 @@ pub async fn handle(
             .then(|| format!("http://{}", req.connection_info().host())),
     };
     let op_name = operation.map(|o| o.name());
-    let span = tracing::info_span!("request", request_id = %ctx.request_id, operation = op_name.unwrap_or("unknown"));
+    let span = request_span(&req, &state, &ctx, op_name);
     async {
         let (status, body) = match answer(&req, &mut payload, &state, &ctx, operation).await {
             Ok(body) => (StatusCode::OK, body),
             Err(e) => {
+                if state.traces.is_some() {
+                    tracing::Span::current().record("aws.error_code", e.code);
+                }
                 if e.status.is_server_error() {
                     tracing::error!(code = e.code, message = %e.message, "request failed");
                 } else {
@@ -151,6 +155,9 @@ pub async fn handle(
         };
         let elapsed = started.elapsed().as_secs_f64();
         tracing::debug!(status = status.as_u16(), seconds = elapsed, "answered");
+        if state.traces.is_some() {
+            record_status(status);
+        }
         state
             .metrics
             .observe_request(op_name.unwrap_or("unknown"), status.as_u16(), elapsed);
@@ -169,6 +176,49 @@ pub async fn handle(
     }
     .instrument(span)
     .await
+}
+
+/// The request's span: its operation and request ID; when traces are exported, it is named
+/// after the operation (`ECS/RunTask`) and continues the trace of the caller's `traceparent`.
+fn request_span(
+    req: &HttpRequest,
+    state: &AppState,
+    ctx: &RequestContext,
+    op_name: Option<&str>,
+) -> tracing::Span {
+    let operation = op_name.unwrap_or("unknown");
+    let Some(traces) = &state.traces else {
+        return tracing::info_span!("request", request_id = %ctx.request_id, operation);
+    };
+    let span = tracing::info_span!(
+        "request",
+        request_id = %ctx.request_id,
+        operation,
+        otel.name = %format!("ECS/{operation}"),
+        otel.kind = "server",
+        rpc.system = "aws-api",
+        rpc.method = operation,
+        http.response.status_code = tracing::field::Empty,
+        aws.error_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    if let Some(parent) = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        traces.continue_in(&span, &TraceParent(parent.to_string()));
+    }
+    span
+}
+
+/// Records the answer's status on the current request span (a server error fails the span).
+fn record_status(status: StatusCode) {
+    let span = tracing::Span::current();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
 }
 
 #[cfg(test)]

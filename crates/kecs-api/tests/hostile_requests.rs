@@ -167,6 +167,7 @@ fn no_request_body_yields_a_server_error() {
             allowed_hosts: kecs_api::AllowedHosts::default(),
             auth: kecs_api::Auth::none(),
             admin_token: None,
+            traces: None,
         };
         actix_test::init_service(
             App::new()

@@ -11,8 +11,8 @@ use kecs_domain::model::{
     Volume as EcsVolume,
 };
 use kecs_runtime::kubernetes::names::{
-    namespace, ANNOTATION_CLUSTER_ARN, ANNOTATION_CONTAINERS, ANNOTATION_TASK_ARN, LABEL_INSTANCE,
-    LABEL_SERVICE, LABEL_TASK_ID,
+    namespace, ANNOTATION_CLUSTER_ARN, ANNOTATION_CONTAINERS, ANNOTATION_TASK_ARN,
+    ANNOTATION_TRACEPARENT, LABEL_INSTANCE, LABEL_SERVICE, LABEL_TASK_ID,
 };
 use kecs_runtime::kubernetes::pod::{millicores, pod, probe, PodInput};
 
@@ -43,12 +43,17 @@ fn td(defs: Vec<ContainerDefinition>) -> TaskDefinition {
 }
 
 fn pod_of(task: &Task, td: &TaskDefinition) -> Pod {
+    pod_traced(task, td, None)
+}
+
+fn pod_traced(task: &Task, td: &TaskDefinition, trace_parent: Option<&str>) -> Pod {
     pod(&PodInput {
         task,
         td,
         instance: "i1",
         pull: kecs_runtime::PullBehavior::PreferCached,
         pull_secret: None,
+        trace_parent,
     })
 }
 
@@ -78,7 +83,16 @@ fn metadata_names_the_task_cluster_and_instance() {
     assert_eq!(notes[ANNOTATION_TASK_ARN], TASK);
     assert_eq!(notes[ANNOTATION_CLUSTER_ARN], CLUSTER);
     assert_eq!(notes[ANNOTATION_CONTAINERS], r#"{"app":"app"}"#);
+    assert!(!notes.contains_key(ANNOTATION_TRACEPARENT));
     assert_eq!(spec(&p).restart_policy.as_deref(), Some("Never"));
+}
+
+#[test]
+fn a_traced_launch_writes_its_trace_context_on_the_pod() {
+    let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let p = pod_traced(&task(), &td(vec![def("app")]), Some(tp));
+    let notes = p.metadata.annotations.as_ref().unwrap();
+    assert_eq!(notes[ANNOTATION_TRACEPARENT], tp);
 }
 
 #[test]

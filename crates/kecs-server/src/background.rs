@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use kecs_api::AppState;
-use kecs_domain::ports::runtime::ContainerRuntime;
+use kecs_domain::ports::runtime::{ContainerRuntime, RuntimeEvent};
 use kecs_domain::Kecs;
+use tracing::Instrument;
 
 use crate::supervise::{supervise, RESTART_DELAY};
 
@@ -21,7 +22,8 @@ async fn watch_runtime(runtime: Arc<dyn ContainerRuntime>, kecs: Arc<Kecs>) {
             tokio::select! {
                 next = events.next() => match next {
                     Some(Ok(event)) => {
-                        if let Err(e) = kecs.on_runtime_event(event.clone()).await {
+                        let span = event_span(&event);
+                        if let Err(e) = kecs.on_runtime_event(event.clone()).instrument(span).await {
                             tracing::error!(?event, error = %e, "recording a runtime event failed");
                         }
                     }
@@ -31,17 +33,49 @@ async fn watch_runtime(runtime: Arc<dyn ContainerRuntime>, kecs: Arc<Kecs>) {
                     }
                     None => break,
                 },
-                _ = resync.tick() => match runtime.inventory().await {
-                    Ok(observed) => {
-                        if let Err(e) = kecs.reconcile_with(&observed, false).await {
-                            tracing::error!(error = %e, "resync failed");
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "listing KECS's containers failed"),
-                },
+                _ = resync.tick() => {
+                    let span = tracing::info_span!(parent: None, "resync");
+                    resync_runtime(runtime.as_ref(), &kecs).instrument(span).await
+                }
             }
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// One look at what the runtime holds, reconciled with the state.
+async fn resync_runtime(runtime: &dyn ContainerRuntime, kecs: &Kecs) {
+    match runtime.inventory().await {
+        Ok(observed) => {
+            if let Err(e) = kecs.reconcile_with(&observed, false).await {
+                tracing::error!(error = %e, "resync failed");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "listing KECS's containers failed"),
+    }
+}
+
+/// The span a runtime event is recorded in (a trace of its own).
+fn event_span(event: &RuntimeEvent) -> tracing::Span {
+    match event {
+        RuntimeEvent::Exited(exit) => tracing::info_span!(
+            parent: None,
+            "container exited",
+            task = %exit.task_arn,
+            container = %exit.container,
+            exit_code = ?exit.exit_code
+        ),
+        RuntimeEvent::Health {
+            task_arn,
+            container,
+            status,
+        } => tracing::info_span!(
+            parent: None,
+            "container health",
+            task = %task_arn,
+            container = %container,
+            health = ?status
+        ),
     }
 }
 

@@ -1,6 +1,8 @@
-//! The container runtime with its failures counted (`kecs_runtime_errors_total`): every runtime
-//! call goes through here, so every failed engine call is counted once, whichever adapter runs.
+//! The container runtime with its failures counted (`kecs_runtime_errors_total`) and each call
+//! in a span (`docker create_container`, with the engine's error): every runtime call goes
+//! through here, so every engine call is counted and traced once, whichever adapter runs.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use futures::stream::BoxStream;
@@ -11,6 +13,7 @@ use kecs_domain::ports::runtime::{
     RuntimeError, RuntimeEvent, StartedContainer,
 };
 use prometheus::IntCounter;
+use tracing::Instrument;
 
 /// A runtime whose failed calls increment a counter.
 pub struct CountedRuntime {
@@ -24,9 +27,26 @@ impl CountedRuntime {
         Self { inner, errors }
     }
 
-    fn counted<T>(&self, result: Result<T, RuntimeError>) -> Result<T, RuntimeError> {
-        if result.is_err() {
+    /// Runs the runtime call `call` in its span; a failure is counted and recorded on the span.
+    async fn call<T>(
+        &self,
+        call: &'static str,
+        work: impl Future<Output = Result<T, RuntimeError>>,
+    ) -> Result<T, RuntimeError> {
+        let runtime = self.inner.name();
+        let span = tracing::debug_span!(
+            "runtime call",
+            otel.name = %format!("{runtime} {call}"),
+            runtime,
+            call,
+            error = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = work.instrument(span.clone()).await;
+        if let Err(e) = &result {
             self.errors.inc();
+            span.record("error", tracing::field::display(e));
+            span.record("otel.status_code", "ERROR");
         }
         result
     }
@@ -56,7 +76,8 @@ impl ContainerRuntime for CountedRuntime {
         task: &Task,
         definition: &TaskDefinition,
     ) -> Result<(), RuntimeError> {
-        self.counted(self.inner.prepare_task(task, definition).await)
+        self.call("prepare_task", self.inner.prepare_task(task, definition))
+            .await
     }
 
     async fn create_container(
@@ -68,11 +89,12 @@ impl ContainerRuntime for CountedRuntime {
         auth: Option<&RegistryAuth>,
         names: &NetworkNames,
     ) -> Result<StartedContainer, RuntimeError> {
-        self.counted(
+        self.call(
+            "create_container",
             self.inner
-                .create_container(task, definition, name, created, auth, names)
-                .await,
+                .create_container(task, definition, name, created, auth, names),
         )
+        .await
     }
 
     async fn start_container(
@@ -80,19 +102,25 @@ impl ContainerRuntime for CountedRuntime {
         task: &Task,
         container: &StartedContainer,
     ) -> Result<StartedContainer, RuntimeError> {
-        self.counted(self.inner.start_container(task, container).await)
+        self.call(
+            "start_container",
+            self.inner.start_container(task, container),
+        )
+        .await
     }
 
     async fn container_state(&self, runtime_id: &str) -> Result<ContainerState, RuntimeError> {
-        self.counted(self.inner.container_state(runtime_id).await)
+        self.call("container_state", self.inner.container_state(runtime_id))
+            .await
     }
 
     async fn stop_task(&self, task: &Task) -> Result<(), RuntimeError> {
-        self.counted(self.inner.stop_task(task).await)
+        self.call("stop_task", self.inner.stop_task(task)).await
     }
 
     async fn remove_task(&self, task_arn: &str) -> Result<(), RuntimeError> {
-        self.counted(self.inner.remove_task(task_arn).await)
+        self.call("remove_task", self.inner.remove_task(task_arn))
+            .await
     }
 
     async fn logs(
@@ -101,14 +129,16 @@ impl ContainerRuntime for CountedRuntime {
         container: &str,
         tail: Option<usize>,
     ) -> Result<Vec<LogLine>, RuntimeError> {
-        self.counted(self.inner.logs(task, container, tail).await)
+        self.call("logs", self.inner.logs(task, container, tail))
+            .await
     }
 
     async fn container_stats(
         &self,
         runtime_id: &str,
     ) -> Result<Option<serde_json::Value>, RuntimeError> {
-        self.counted(self.inner.container_stats(runtime_id).await)
+        self.call("container_stats", self.inner.container_stats(runtime_id))
+            .await
     }
 
     fn engine_name(&self, task: &Task, container: &str) -> Option<String> {
@@ -120,16 +150,17 @@ impl ContainerRuntime for CountedRuntime {
     }
 
     async fn inventory(&self) -> Result<Vec<ObservedContainer>, RuntimeError> {
-        self.counted(self.inner.inventory().await)
+        self.call("inventory", self.inner.inventory()).await
     }
 
     async fn remove_cluster(&self, cluster_arn: &str) -> Result<(), RuntimeError> {
-        self.counted(self.inner.remove_cluster(cluster_arn).await)
+        self.call("remove_cluster", self.inner.remove_cluster(cluster_arn))
+            .await
     }
 
     async fn remove_service(&self, service_arn: &str) -> Result<(), RuntimeError> {
-        let result = self.inner.remove_service(service_arn).await;
-        self.counted(result)
+        self.call("remove_service", self.inner.remove_service(service_arn))
+            .await
     }
 
     async fn exec(
@@ -139,8 +170,8 @@ impl ContainerRuntime for CountedRuntime {
         command: &[String],
         tty: bool,
     ) -> Result<kecs_domain::ports::runtime::ExecProcess, RuntimeError> {
-        let result = self.inner.exec(task, container, command, tty).await;
-        self.counted(result)
+        self.call("exec", self.inner.exec(task, container, command, tty))
+            .await
     }
 }
 

@@ -11,11 +11,13 @@ mod data_dir;
 mod error;
 pub mod exec_client;
 mod load_balancing;
+mod mcp_http;
 mod secrets;
 pub mod serve;
 pub mod settings;
 mod supervise;
 pub mod task_endpoints;
 pub mod testing;
+pub mod traces;
 
 pub use error::ServerError;

@@ -2,7 +2,7 @@
 
 mod logging;
 
-use kecs_server::{exec_client, serve, settings};
+use kecs_server::{exec_client, serve, settings, traces};
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +25,21 @@ enum Command {
     Version,
     /// Run a command in a task's container (interactive from a terminal), through ExecuteCommand.
     Exec(exec_client::ExecArgs),
+    /// Serve the Model Context Protocol on stdin/stdout: tools and resources for an assistant,
+    /// over the ECS API of a running KECS.
+    Mcp(McpArgs),
+}
+
+/// `kecs mcp`'s arguments.
+#[derive(clap::Args)]
+struct McpArgs {
+    /// The KECS whose ECS API the tools call.
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    endpoint_url: String,
 }
 
 fn version() -> &'static str {
@@ -55,6 +70,28 @@ fn main() -> std::process::ExitCode {
             // reading a terminal, and a shutdown would wait for a key press.
             std::process::exit(code)
         }
+        Command::Mcp(args) => {
+            // stdout carries the protocol: logs go to stderr, warnings only unless RUST_LOG says.
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                )
+                .init();
+            let served = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .and_then(|rt| rt.block_on(kecs_mcp::serve_stdio(&args.endpoint_url)));
+            match served {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("kecs mcp: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
         Command::Server(args) => {
             let settings = match settings::Settings::load(&args) {
                 Ok(s) => s,
@@ -63,8 +100,23 @@ fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::from(2);
                 }
             };
-            logging::init(&settings.log_format);
-            match actix_web::rt::System::new().block_on(serve::run(settings)) {
+            let otlp =
+                traces::endpoint(settings.otlp_endpoint.as_deref(), |v| std::env::var(v).ok())
+                    .map(|url| traces::TraceExport::start(&url));
+            let otlp = match otlp.transpose() {
+                Ok(otlp) => otlp,
+                Err(e) => {
+                    eprintln!("kecs: {e}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            let export = logging::init(&settings.log_format, otlp);
+            let served =
+                actix_web::rt::System::new().block_on(serve::run(settings, export.clone()));
+            if let Some(export) = export {
+                export.shutdown();
+            }
+            match served {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e}");

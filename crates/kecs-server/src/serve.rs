@@ -11,12 +11,14 @@ use kecs_domain::ports::credentials::{CredentialSource, StaticCredentials};
 use kecs_domain::ports::runtime::{ContainerRuntime, NoneRuntime};
 use kecs_domain::ports::secrets::{NoSecrets, SecretSource};
 use kecs_domain::ports::store::{MemoryStore, Store};
+use kecs_domain::ports::traces::{NoTraces, Traces};
 use kecs_domain::ports::traffic::{NoTraffic, TrafficRouter};
 use kecs_domain::rules::container_policy::ContainerPolicy;
 use kecs_domain::Kecs;
 use kecs_runtime::docker::DockerRuntime;
 use kecs_runtime::kubernetes::KubernetesRuntime;
 use kecs_runtime::{PullBehavior, RuntimeKind};
+use tracing::Instrument;
 
 use crate::background::supervise_workers;
 use crate::counted_runtime::CountedRuntime;
@@ -24,6 +26,7 @@ use crate::data_dir::{endpoint_key, instance_id};
 use crate::error::ServerError;
 use crate::settings::Settings;
 use crate::task_endpoints::EndpointSettings;
+use crate::traces::TraceExport;
 
 fn open_store(data_dir: &str, repair_journal: bool) -> Result<Arc<dyn Store>, ServerError> {
     if data_dir == ":memory:" {
@@ -61,12 +64,14 @@ fn open_durable(data_dir: &str, _repair_journal: bool) -> Result<Arc<dyn Store>,
 }
 
 /// The runtime tasks run on; on Docker, `endpoint_gateway` (the task endpoints' link-local
-/// address) is made an address of this host first.
+/// address) is made an address of this host first; on Kubernetes, pods carry the trace context
+/// `traces` reads.
 async fn runtime(
     name: &str,
     instance: &str,
     pull: PullBehavior,
     endpoint_gateway: Option<std::net::Ipv4Addr>,
+    traces: Arc<dyn Traces>,
 ) -> Result<Arc<dyn ContainerRuntime>, ServerError> {
     Ok(match name.parse::<RuntimeKind>()? {
         RuntimeKind::None => Arc::new(NoneRuntime),
@@ -84,7 +89,8 @@ async fn runtime(
         RuntimeKind::Kubernetes => Arc::new(
             KubernetesRuntime::connect(instance)
                 .await?
-                .with_image_pull(pull),
+                .with_image_pull(pull)
+                .with_traces(traces),
         ),
     })
 }
@@ -133,6 +139,10 @@ pub struct Wiring {
     pub task_credentials: Arc<dyn CredentialSource>,
     /// Where services' load balancers send traffic, and how long a stopping target drains.
     pub load_balancers: (Arc<dyn TrafficRouter>, std::time::Duration),
+    /// The trace export, when traces are exported.
+    pub traces: Option<TraceExport>,
+    /// Whether MCP is served at `/mcp` on the admin port.
+    pub mcp_http: bool,
 }
 
 impl Wiring {
@@ -142,7 +152,14 @@ impl Wiring {
         let instance = instance_id(":memory:")?;
         Ok(Self {
             store: Arc::new(MemoryStore::new()),
-            runtime: runtime(runtime_name, &instance, PullBehavior::default(), None).await?,
+            runtime: runtime(
+                runtime_name,
+                &instance,
+                PullBehavior::default(),
+                None,
+                Arc::new(NoTraces),
+            )
+            .await?,
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             allow_reset: true,
@@ -156,6 +173,8 @@ impl Wiring {
             task_endpoints: None,
             task_credentials: Arc::new(StaticCredentials),
             load_balancers: (Arc::new(NoTraffic), std::time::Duration::ZERO),
+            traces: None,
+            mcp_http: false,
         })
     }
 }
@@ -201,6 +220,13 @@ pub async fn start(
     admin_addr: &str,
 ) -> Result<Started, ServerError> {
     let metrics = Metrics::new()?;
+    let traces = match &wiring.traces {
+        Some(export) => {
+            metrics.register(export.dropped.clone())?;
+            Some(export.traces.clone())
+        }
+        None => None,
+    };
     let events = EventHub::new(metrics.clone());
     let runtime: Arc<dyn ContainerRuntime> = Arc::new(CountedRuntime::new(
         wiring.runtime,
@@ -221,7 +247,8 @@ pub async fn start(
             .with_secrets(wiring.secrets)
             .with_task_endpoints(endpoints.as_ref().map(|(_, e)| e.clone()))
             .with_task_credentials(wiring.task_credentials)
-            .with_load_balancers(wiring.load_balancers.0, wiring.load_balancers.1),
+            .with_load_balancers(wiring.load_balancers.0, wiring.load_balancers.1)
+            .with_traces(traces.clone().unwrap_or_else(|| Arc::new(NoTraces))),
     );
     let state = AppState {
         kecs,
@@ -235,9 +262,12 @@ pub async fn start(
         workers: Workers::default(),
         auth: wiring.auth,
         admin_token: wiring.admin_token,
+        traces,
     };
     if !runtime.is_emulated() {
-        recover(runtime.as_ref(), &state.kecs).await?;
+        recover(runtime.as_ref(), &state.kecs)
+            .instrument(tracing::info_span!("recover"))
+            .await?;
     }
     let controllers = supervise_workers(&state, runtime, wiring.stopped_task_retention);
     let data = web::Data::new(state);
@@ -254,12 +284,25 @@ pub async fn start(
     .bind(api_addr)
     .map_err(|e| ServerError::io(format!("cannot listen on {api_addr} (api)"), e))?;
     let api_bound = api.addrs();
+    // MCP on the admin port calls this KECS's API, on loopback when it listens on every address.
+    let mcp_endpoint = match (wiring.mcp_http, api_bound.first()) {
+        (true, Some(addr)) if addr.ip().is_unspecified() => {
+            Some(format!("http://127.0.0.1:{}", addr.port()))
+        }
+        (true, Some(addr)) => Some(format!("http://{addr}")),
+        _ => None,
+    };
     let admin = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .wrap(actix_web::middleware::from_fn(kecs_api::admin_token_guard))
             .wrap(actix_web::middleware::from_fn(kecs_api::host_guard))
             .configure(kecs_api::admin_routes)
+            .configure(|cfg| {
+                if let Some(endpoint) = &mcp_endpoint {
+                    crate::mcp_http::routes(cfg, endpoint);
+                }
+            })
     })
     .workers(1)
     .disable_signals()
@@ -300,7 +343,7 @@ pub async fn start(
 
 /// Opens what `settings` name and serves until SIGTERM or SIGINT, then drains in-flight
 /// requests and closes the store.
-pub async fn run(settings: Settings) -> Result<(), ServerError> {
+pub async fn run(settings: Settings, traces: Option<TraceExport>) -> Result<(), ServerError> {
     let in_data_dir = |source: ServerError| ServerError::InDataDir {
         data_dir: settings.data_dir.clone(),
         source: Box::new(source),
@@ -313,7 +356,11 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         .map_err(|e| ServerError::Setting(format!("image_pull: {e}")))?;
     let endpoint_addr = crate::task_endpoints::address(&settings);
     let gateway = crate::task_endpoints::network_gateway(endpoint_addr);
-    let task_runtime = runtime(&settings.runtime, &instance, pull, gateway).await?;
+    let port: Arc<dyn Traces> = match &traces {
+        Some(export) => export.traces.clone(),
+        None => Arc::new(NoTraces),
+    };
+    let task_runtime = runtime(&settings.runtime, &instance, pull, gateway, port).await?;
     let task_endpoints = match endpoint_addr {
         Some(addr) => Some(EndpointSettings {
             addr,
@@ -350,6 +397,8 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
         task_endpoints,
         load_balancers: crate::load_balancing::router(&settings)?,
         task_credentials: crate::task_endpoints::credentials(&settings).await,
+        traces,
+        mcp_http: settings.mcp_http,
     };
     let mut started = start(wiring, &settings.api_addr, &settings.admin_addr)
         .await

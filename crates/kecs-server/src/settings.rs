@@ -114,6 +114,13 @@ pub struct ServerArgs {
     /// (ECS's default is 300) [default: 5]
     #[arg(long, env = "KECS_DEREGISTRATION_DELAY")]
     pub deregistration_delay: Option<u64>,
+    /// Export traces over OTLP/HTTP to this collector (`http://127.0.0.1:4318`; `/v1/traces` is
+    /// added); OTEL_EXPORTER_OTLP_ENDPOINT is read when unset [default: none, no traces]
+    #[arg(long, env = "KECS_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// Serve MCP (streamable HTTP) at `/mcp` on the admin port, over this KECS's API [default: off]
+    #[arg(long, env = "KECS_MCP_HTTP", num_args = 0..=1, default_missing_value = "true")]
+    pub mcp_http: Option<bool>,
     /// Append every API response to this JSON-lines file (for the conformance tests).
     #[arg(long, env = "KECS_CONFORMANCE_LOG", hide = true)]
     pub conformance_log: Option<PathBuf>,
@@ -186,6 +193,11 @@ pub struct Settings {
     pub load_balancer_port_range: String,
     /// Seconds a stopping target drains.
     pub deregistration_delay: u64,
+    /// The OTLP collector traces are exported to.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// Whether MCP is served at `/mcp` on the admin port.
+    pub mcp_http: bool,
 }
 
 impl Settings {
@@ -242,7 +254,8 @@ impl Settings {
             .and_then(|b| b.set_default("allow_docker_socket", false))
             .and_then(|b| b.set_default("repair_journal", false))
             .and_then(|b| b.set_default("stopped_task_retention", 3600))
-            .and_then(|b| b.set_default("deregistration_delay", 5))?;
+            .and_then(|b| b.set_default("deregistration_delay", 5))
+            .and_then(|b| b.set_default("mcp_http", false))?;
         if let Some(path) = &args.config {
             b = b.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
         }
@@ -265,6 +278,7 @@ impl Settings {
             ("metadata_addr", args.metadata_addr.clone()),
             ("metadata_url", args.metadata_url.clone()),
             ("task_credentials", args.task_credentials.clone()),
+            ("otlp_endpoint", args.otlp_endpoint.clone()),
             (
                 "load_balancer_port_range",
                 args.load_balancer_port_range.clone(),
@@ -284,6 +298,7 @@ impl Settings {
             )?
             .set_override_option("deregistration_delay", args.deregistration_delay)?
             .set_override_option("allow_docker_socket", args.allow_docker_socket)?
+            .set_override_option("mcp_http", args.mcp_http)?
             .set_override_option("repair_journal", args.repair_journal)?
             .set_override_option("allow_reset", args.allow_reset)
             .and_then(|b| {

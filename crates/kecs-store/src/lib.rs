@@ -174,7 +174,7 @@ impl Store for DuckStore {
     }
 
     fn commit(&self, changes: Vec<Change>) -> CommitFuture {
-        self.ask(|ack| Command::Commit(changes, ack))
+        self.ask(|ack| Command::Commit(changes, ack, tracing::Span::current()))
     }
 
     fn ping(&self) -> StoreFuture<()> {

@@ -19,7 +19,9 @@ pub(crate) type Batches = tokio::sync::mpsc::Sender<Result<Vec<Record>, StoreErr
 
 /// What the store is asked to do.
 pub(crate) enum Command {
-    Commit(Vec<Change>, Ack<()>),
+    /// Changes to commit, the answer's sender, and the committing span (which the journal tells
+    /// how many commits shared its group).
+    Commit(Vec<Change>, Ack<()>, tracing::Span),
     /// Every record, in batches of [`LOAD_BATCH`] (the channel ends after the last).
     Load(Batches),
     Ping(Ack<()>),
@@ -105,6 +107,15 @@ fn drain<T>(rx: &mpsc::Receiver<T>, first: T, size: impl Fn(&T) -> usize) -> Vec
     pending
 }
 
+/// Commits taken since the last group was journaled: their changes, who waits for each, and
+/// the span of each (told how many commits shared the group).
+#[derive(Default)]
+struct Waiting {
+    changes: Vec<Change>,
+    acks: Vec<Ack<()>>,
+    spans: Vec<tracing::Span>,
+}
+
 /// The front thread: journals each group of commits, acknowledges it once synced, and hands
 /// it (and every other command, in order) to the DuckDB thread.
 pub(crate) fn run_front(
@@ -116,32 +127,30 @@ pub(crate) fn run_front(
     let mut gate = Gate::default();
     while let Ok(first) = rx.recv() {
         let pending = drain(&rx, first, |c| match c {
-            Command::Commit(c, _) => c.len(),
+            Command::Commit(c, ..) => c.len(),
             _ => 0,
         });
-        let mut group: Vec<Change> = vec![];
-        let mut acks = vec![];
+        let mut waiting = Waiting::default();
         let mut stop = false;
         for cmd in pending {
             match cmd {
-                Command::Commit(changes, ack) => match gate.check() {
+                Command::Commit(changes, ack, span) => match gate.check() {
                     Ok(()) => {
-                        group.extend(changes);
-                        acks.push(ack);
+                        waiting.changes.extend(changes);
+                        waiting.acks.push(ack);
+                        waiting.spans.push(span);
                     }
                     Err(refused) => {
                         let _ = ack.send(Err(refused));
                     }
                 },
                 Command::Resume(ack) => {
-                    let group = std::mem::take(&mut group);
-                    journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &progress);
+                    journal_group(&mut journal, &duck, &mut waiting, &mut gate, &progress);
                     gate.resume();
                     let _ = ack.send(Ok(()));
                 }
                 other => {
-                    let group = std::mem::take(&mut group);
-                    journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &progress);
+                    journal_group(&mut journal, &duck, &mut waiting, &mut gate, &progress);
                     stop = matches!(other, Command::Stop);
                     if duck.send(ToDuck::Command(other)).is_err() {
                         return;
@@ -149,7 +158,7 @@ pub(crate) fn run_front(
                 }
             }
         }
-        journal_group(&mut journal, &duck, group, &mut acks, &mut gate, &progress);
+        journal_group(&mut journal, &duck, &mut waiting, &mut gate, &progress);
         journal.applied(progress.applied.load(Ordering::Acquire));
         if stop {
             break;
@@ -157,16 +166,24 @@ pub(crate) fn run_front(
     }
 }
 
+/// Journals what is waiting as one group and answers each commit in it.
 fn journal_group(
     journal: &mut Journal,
     duck: &mpsc::SyncSender<ToDuck>,
-    group: Vec<Change>,
-    acks: &mut Vec<Ack<()>>,
+    waiting: &mut Waiting,
     gate: &mut Gate,
     progress: &Progress,
 ) {
+    let Waiting {
+        changes: group,
+        acks,
+        spans,
+    } = std::mem::take(waiting);
     if acks.is_empty() {
         return;
+    }
+    for span in spans {
+        span.record("group", acks.len());
     }
     let lag = progress.backlog();
     let result = if lag >= MAX_LAG_GROUPS as u64 {
@@ -188,7 +205,7 @@ fn journal_group(
         tracing::error!(error = %e, "journal append failed; refusing writes until the state is reloaded");
         gate.failed(e);
     }
-    for ack in acks.drain(..) {
+    for ack in acks {
         let _ = ack.send(result.clone().map(|_| ()));
     }
 }
@@ -299,7 +316,7 @@ pub(crate) fn run_duck(
         };
         let pending = match first {
             Ok(first) => drain(&rx, first, |m| match m {
-                ToDuck::Journaled(_, c) | ToDuck::Command(Command::Commit(c, _)) => c.len(),
+                ToDuck::Journaled(_, c) | ToDuck::Command(Command::Commit(c, ..)) => c.len(),
                 _ => 0,
             }),
             Err(mpsc::RecvTimeoutError::Timeout) => vec![],
@@ -312,7 +329,7 @@ pub(crate) fn run_duck(
                     backlog.changes.extend(changes);
                     backlog.seq = Some(seq);
                 }
-                ToDuck::Command(Command::Commit(changes, ack)) => {
+                ToDuck::Command(Command::Commit(changes, ack, _)) => {
                     if let Err(refused) = gate.check() {
                         let _ = ack.send(Err(refused));
                         continue;

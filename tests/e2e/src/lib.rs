@@ -1,6 +1,8 @@
 //! Test harness: starts the real `kecs` binary on free ports with its own data directory and
 //! hands out AWS SDK clients pointed at it.
 
+pub mod otlp;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -59,8 +61,13 @@ impl Server {
     /// Starts KECS on `data_dir` with extra flags. Ports are picked free just before; should
     /// another process take one first (KECS then exits at once), it starts again on new ones.
     pub async fn start_on(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_with_env(data_dir, extra, &[]).await
+    }
+
+    /// [`Server::start_on`], with `env` set for KECS too.
+    pub async fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         for _ in 0..5 {
-            let mut server = Self::spawn(data_dir, extra);
+            let mut server = Self::spawn(data_dir, extra, env);
             if server.wait_ready().await {
                 return server;
             }
@@ -69,7 +76,7 @@ impl Server {
         panic!("kecs exited at start five times (ports taken?)");
     }
 
-    fn spawn(data_dir: &Path, extra: &[&str]) -> Self {
+    fn spawn(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let (api, admin) = (free_port(), free_port());
         let mut cmd = Command::new(kecs_bin());
         cmd.arg("server")
@@ -86,6 +93,7 @@ impl Server {
                 "RUST_LOG",
                 std::env::var("KECS_TEST_LOG").unwrap_or_else(|_| "warn".into()),
             )
+            .envs(env.iter().copied())
             .stdout(Stdio::null());
         if let Some(dir) = std::env::var_os("KECS_CONFORMANCE_DIR") {
             let file = PathBuf::from(dir).join(format!("rust-{}-{api}.jsonl", std::process::id()));

@@ -31,6 +31,7 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
             "kecs-runtime",
             "kecs-secrets",
             "kecs-proxy",
+            "kecs-mcp",
             "kecs-api",
             "kecs-server",
             "kecs-fake-kube",
@@ -45,6 +46,7 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
             "kecs-secrets",
             "kecs-proxy",
             "kecs-server",
+            "kecs-mcp",
         ],
     ),
     (
@@ -55,6 +57,7 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
             "kecs-proxy",
             "kecs-api",
             "kecs-server",
+            "kecs-mcp",
         ],
     ),
     (
@@ -65,6 +68,7 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
             "kecs-proxy",
             "kecs-api",
             "kecs-server",
+            "kecs-mcp",
         ],
     ),
     (
@@ -75,6 +79,7 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
             "kecs-proxy",
             "kecs-api",
             "kecs-server",
+            "kecs-mcp",
         ],
     ),
     (
@@ -83,6 +88,20 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
             "kecs-store",
             "kecs-runtime",
             "kecs-secrets",
+            "kecs-api",
+            "kecs-server",
+            "kecs-mcp",
+        ],
+    ),
+    // The MCP server is a client of the ECS API: it reaches KECS over HTTP only.
+    (
+        "kecs-mcp",
+        &[
+            "kecs-domain",
+            "kecs-store",
+            "kecs-runtime",
+            "kecs-secrets",
+            "kecs-proxy",
             "kecs-api",
             "kecs-server",
         ],

@@ -23,6 +23,7 @@ use crate::ports::runtime::{
 };
 use crate::ports::secrets::SecretSource;
 use crate::ports::store::{Store, StoreError};
+use crate::ports::traces::Traces;
 use crate::ports::traffic::TrafficRouter;
 use crate::rules::container_policy::ContainerPolicy;
 use crate::rules::task_endpoints::TaskEndpoints;
@@ -109,6 +110,13 @@ impl Kecs {
             router,
             deregistration_delay,
         });
+        self
+    }
+
+    /// Carries traces from the requests and passes that queue work to the controller passes
+    /// that do it, through `traces` (by default nothing is carried).
+    pub fn with_traces(self, traces: Arc<dyn Traces>) -> Self {
+        self.core.set_traces(traces);
         self
     }
 

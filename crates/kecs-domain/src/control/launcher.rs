@@ -37,8 +37,19 @@ impl From<RuntimeError> for Abort {
     }
 }
 
-/// Starts the containers of the PROVISIONING task `task_arn` and records each step.
+/// Starts the containers of the PROVISIONING task `task_arn` and records each step; the
+/// current span (the launch's) records the status the task reached (`last_status`).
 pub(crate) async fn launch(core: &Core, task_arn: &str) {
+    start(core, task_arn).await;
+    let span = tracing::Span::current();
+    if !span.is_disabled() {
+        if let Some(status) = core.read(|s| s.tasks.get(task_arn)?.task.last_status.clone()) {
+            span.record("last_status", status);
+        }
+    }
+}
+
+async fn start(core: &Core, task_arn: &str) {
     let found = core.read(|state| {
         let task = state.tasks.get(task_arn)?.task.clone();
         let td = state

@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{FutureExt, StreamExt};
+use tracing::Instrument;
 
 use crate::core::work::{TaskJob, WorkQueue};
 use crate::core::Core;
@@ -103,46 +104,86 @@ impl Controller {
         }
     }
 
-    /// Does the controller's queued work until the queue closes. While it runs, a second `run` of the same controller returns at once; once it has ended (even by a
-    /// panic), `run` may be called again and carries on with the queue.
+    /// Does the controller's queued work until the queue closes. While it runs, a second `run`
+    /// of the same controller returns at once; once it has ended (even by a panic), `run` may be
+    /// called again and carries on with the queue. Each job runs in its own span, continuing the
+    /// trace of what asked for it.
     pub async fn run(&self) {
         let core = &self.core;
         match self.kind {
             Kind::TaskLauncher => {
-                drain(&core.work.tasks, CONCURRENT_TASKS, |job| async move {
-                    match &job {
-                        TaskJob::Launch(arn) => launcher::launch(core, arn).await,
-                        TaskJob::Stop(arn) => {
-                            // A load balancer's target drains before it stops.
-                            target_groups::drain(core, arn).await;
-                            lifecycle::finish_stop(core, arn).await
-                        }
+                let span = |job: &TaskJob| match job {
+                    TaskJob::Launch(arn) => tracing::info_span!(
+                        parent: None,
+                        "launch task",
+                        task = %arn,
+                        last_status = tracing::field::Empty
+                    ),
+                    TaskJob::Stop(arn) => {
+                        tracing::info_span!(parent: None, "stop task", task = %arn)
                     }
-                })
+                };
+                drain(
+                    core,
+                    &core.work.tasks,
+                    CONCURRENT_TASKS,
+                    span,
+                    |job| async move {
+                        match &job {
+                            TaskJob::Launch(arn) => launcher::launch(core, arn).await,
+                            TaskJob::Stop(arn) => {
+                                // A load balancer's target drains before it stops.
+                                target_groups::drain(core, arn).await;
+                                lifecycle::finish_stop(core, arn).await
+                            }
+                        }
+                    },
+                )
                 .await
             }
             Kind::ServiceScheduler => {
-                drain(&core.work.services, CONCURRENT_SERVICES, |arn| async move {
-                    service_scheduler::schedule(core, &arn).await
-                })
+                let span = |arn: &String| tracing::info_span!(parent: None, "scheduler pass", service = %arn);
+                drain(
+                    core,
+                    &core.work.services,
+                    CONCURRENT_SERVICES,
+                    span,
+                    |arn| async move { service_scheduler::schedule(core, &arn).await },
+                )
                 .await
             }
             Kind::ClusterCleanup => {
-                drain(&core.work.clusters, CONCURRENT_CLUSTERS, |arn| async move {
-                    cluster_cleanup::forget_cluster(core, &arn).await
-                })
+                let span = |arn: &String| tracing::info_span!(parent: None, "cluster cleanup", cluster = %arn);
+                drain(
+                    core,
+                    &core.work.clusters,
+                    CONCURRENT_CLUSTERS,
+                    span,
+                    |arn| async move { cluster_cleanup::forget_cluster(core, &arn).await },
+                )
                 .await
             }
             Kind::DaemonScheduler => {
-                drain(&core.work.daemons, CONCURRENT_DAEMONS, |arn| async move {
-                    daemon_scheduler::schedule(core, &arn).await
-                })
+                let span =
+                    |arn: &String| tracing::info_span!(parent: None, "daemon pass", daemon = %arn);
+                drain(
+                    core,
+                    &core.work.daemons,
+                    CONCURRENT_DAEMONS,
+                    span,
+                    |arn| async move { daemon_scheduler::schedule(core, &arn).await },
+                )
                 .await
             }
             Kind::LoadBalancers => {
-                drain(&core.work.targets, CONCURRENT_SERVICES, |arn| async move {
-                    target_groups::route(core, &arn).await
-                })
+                let span = |arn: &String| tracing::info_span!(parent: None, "load balancer pass", service = %arn);
+                drain(
+                    core,
+                    &core.work.targets,
+                    CONCURRENT_SERVICES,
+                    span,
+                    |arn| async move { target_groups::route(core, &arn).await },
+                )
                 .await
             }
         }
@@ -164,10 +205,17 @@ impl<J: Clone + Eq + Hash> Drop for Lease<'_, J> {
 }
 
 /// Runs `job` for each piece of work on `queue`, up to `concurrency` at once, until the queue
-/// closes. A job that panics is logged and marked done, so its work can be asked for again.
-async fn drain<'q, J, F, Fut>(queue: &'q WorkQueue<J>, concurrency: usize, job: F)
-where
+/// closes, each in the span `span` makes for it (a child of the trace that asked for the work).
+/// A job that panics is logged and marked done, so its work can be asked for again.
+async fn drain<'q, J, S, F, Fut>(
+    core: &Core,
+    queue: &'q WorkQueue<J>,
+    concurrency: usize,
+    span: S,
+    job: F,
+) where
     J: Clone + Eq + Hash + std::fmt::Debug + Send + 'q,
+    S: Fn(&J) -> tracing::Span,
     F: Fn(J) -> Fut,
     Fut: Future<Output = ()>,
 {
@@ -185,7 +233,11 @@ where
     receiver
         .by_ref()
         .for_each_concurrent(concurrency, |work| {
-            let run = AssertUnwindSafe(job(work.clone())).catch_unwind();
+            let span = span(&work);
+            if let Some(origin) = queue.take_origin(&work) {
+                core.traces().continue_in(&span, &origin);
+            }
+            let run = AssertUnwindSafe(job(work.clone()).instrument(span)).catch_unwind();
             async move {
                 if run.await.is_err() {
                     tracing::error!(?work, "a controller's job panicked; it is abandoned");

@@ -104,7 +104,9 @@ pub(crate) async fn route(core: &Core, service_arn: &str) {
     if waiting > 0 {
         // Targets that do not answer yet are looked at again shortly.
         core.sleep(RETRY).await;
-        core.work.targets.push(service_arn.to_string());
+        core.work
+            .targets
+            .push(service_arn.to_string(), core.trace_origin());
     }
 }
 

@@ -23,6 +23,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use tracing::Instrument;
+
 use crate::rules::container_policy::ContainerPolicy;
 
 use crate::ports::clock::Clock;
@@ -32,6 +34,7 @@ use crate::ports::ids::Ids;
 use crate::ports::runtime::ContainerRuntime;
 use crate::ports::secrets::{NoSecrets, SecretSource};
 use crate::ports::store::{Store, StoreError};
+use crate::ports::traces::{NoTraces, TraceParent, Traces};
 use crate::ports::traffic::{NoTraffic, TrafficRouter};
 use crate::rules::task_endpoints::TaskEndpoints;
 use crate::state::{service_of_task_change, Mutation, State};
@@ -57,6 +60,8 @@ pub(crate) struct Core {
     traffic: RwLock<Traffic>,
     /// The tasks each routed service's target groups send traffic to, by service ARN.
     in_service: RwLock<HashMap<String, BTreeSet<String>>>,
+    /// Carries traces from what asks for work to the pass that does it (nothing by default).
+    traces: RwLock<Arc<dyn Traces>>,
     pub(crate) work: Queues,
     /// ExecuteCommand's sessions not yet opened.
     pub(crate) exec_sessions: exec_sessions::ExecSessions,
@@ -111,6 +116,7 @@ impl Core {
                 deregistration_delay: std::time::Duration::ZERO,
             }),
             in_service: RwLock::default(),
+            traces: RwLock::new(Arc::new(NoTraces)),
             work: Queues::new(),
             exec_sessions: exec_sessions::ExecSessions::default(),
             events: OrderedRelease::new(Arc::new(NoEvents)),
@@ -130,6 +136,24 @@ impl Core {
     /// Routes services' load balancers through `traffic` from now on.
     pub(crate) fn set_traffic(&self, traffic: Traffic) {
         *self.traffic.write().unwrap_or_else(|p| p.into_inner()) = traffic;
+    }
+
+    /// How traces are carried across the work queues.
+    pub(crate) fn traces(&self) -> Arc<dyn Traces> {
+        self.traces
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Carries traces through `traces` from now on.
+    pub(crate) fn set_traces(&self, traces: Arc<dyn Traces>) {
+        *self.traces.write().unwrap_or_else(|p| p.into_inner()) = traces;
+    }
+
+    /// The trace context of the current span, for work it queues.
+    pub(crate) fn trace_origin(&self) -> Option<TraceParent> {
+        self.traces().current()
     }
 
     /// The tasks the target groups of `service_arn` send traffic to, once it has been routed
@@ -229,7 +253,7 @@ impl Core {
 
     /// Queues engine or scheduler work for the controllers.
     pub(crate) fn enqueue(&self, work: TaskWork) {
-        self.work.push(work);
+        self.work.push(work, self.trace_origin());
     }
 
     pub(crate) fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
@@ -243,6 +267,7 @@ impl Core {
         &self,
         decide: impl FnOnce(&State) -> Result<(R, Vec<Mutation>), EcsError>,
     ) -> Result<R, EcsError> {
+        let commit_span;
         let commit = {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
             let (result, mutations) = decide(&state)?;
@@ -272,9 +297,15 @@ impl Core {
             }
             let ticket = self.events.ticket();
             let reloads = self.reloads.load(Ordering::Acquire);
+            // The store may record the group the commit shared (`group`).
+            commit_span = tracing::debug_span!(
+                "commit",
+                changes = changes.len(),
+                group = tracing::field::Empty
+            );
             (
                 result,
-                self.store.commit(changes),
+                commit_span.in_scope(|| self.store.commit(changes)),
                 (touched, daemons),
                 ticket,
                 events,
@@ -284,7 +315,7 @@ impl Core {
         let (result, durable, (touched, daemons), ticket, events, reloads) = commit;
         // Should this future be dropped here (the client hung up), the ticket releases its place
         // with no events: the write may still commit, but nothing after it is held back.
-        let committed = durable.await;
+        let committed = durable.instrument(commit_span).await;
         // Only a committed change is announced; a failed one still releases its place.
         ticket.finish(if committed.is_ok() { events } else { vec![] });
         if let Err(e) = committed {
@@ -292,9 +323,10 @@ impl Core {
             return Err(EcsError::internal("commit failed", e));
         }
         // A service's task changed: its scheduler looks again (cost follows changes, not tasks).
+        let origin = self.trace_origin();
         for service in touched {
-            self.work.targets.push(service.clone());
-            self.enqueue(TaskWork::Schedule(service));
+            self.work.targets.push(service.clone(), origin.clone());
+            self.work.push(TaskWork::Schedule(service), origin.clone());
         }
         for daemon in daemons {
             self.enqueue(TaskWork::ScheduleDaemon(daemon));

@@ -11,6 +11,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 
+use crate::ports::traces::TraceParent;
+
 /// Work a request or a controller asks for, routed to the queue of the controller that does it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskWork {
@@ -35,9 +37,18 @@ pub enum TaskWork {
 pub(crate) struct WorkQueue<J> {
     sender: UnboundedSender<J>,
     receiver: Mutex<Option<UnboundedReceiver<J>>>,
-    /// Queued or running work, and whether it must run again when done.
-    busy: Mutex<HashMap<J, bool>>,
+    /// Queued or running work.
+    busy: Mutex<HashMap<J, Pending>>,
     rerun: bool,
+}
+
+/// What is known of queued or running work.
+#[derive(Default)]
+struct Pending {
+    /// It must run again when done.
+    again: bool,
+    /// The trace of what last asked for it, until its run takes it.
+    origin: Option<TraceParent>,
 }
 
 impl<J: Clone + Eq + Hash> WorkQueue<J> {
@@ -51,28 +62,48 @@ impl<J: Clone + Eq + Hash> WorkQueue<J> {
         }
     }
 
-    fn busy(&self) -> MutexGuard<'_, HashMap<J, bool>> {
+    fn busy(&self) -> MutexGuard<'_, HashMap<J, Pending>> {
         self.busy.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn push(&self, work: J) {
+    /// Queues `work`, asked for from the trace `origin` (if traced).
+    pub(crate) fn push(&self, work: J, origin: Option<TraceParent>) {
         {
             let mut busy = self.busy();
-            if let Some(again) = busy.get_mut(&work) {
-                *again = self.rerun;
+            if let Some(pending) = busy.get_mut(&work) {
+                if self.rerun {
+                    pending.again = true;
+                    pending.origin = origin.or(pending.origin.take());
+                }
                 return;
             }
-            busy.insert(work.clone(), false);
+            busy.insert(
+                work.clone(),
+                Pending {
+                    again: false,
+                    origin,
+                },
+            );
         }
         // Fails only once the receiver is gone (shutting down): nothing is left to do it then.
         let _ = self.sender.unbounded_send(work);
     }
 
+    /// The trace of what asked for `work`, taken by the run that starts it.
+    pub(crate) fn take_origin(&self, work: &J) -> Option<TraceParent> {
+        self.busy().get_mut(work).and_then(|p| p.origin.take())
+    }
+
     /// `work` is finished (or abandoned): it may be queued again.
     pub(crate) fn done(&self, work: &J) {
-        let again = self.busy().remove(work).unwrap_or(false);
-        if again {
-            self.push(work.clone());
+        // Taken out first: the lock is released before the work is queued again.
+        let pending = self.busy().remove(work);
+        if let Some(Pending {
+            again: true,
+            origin,
+        }) = pending
+        {
+            self.push(work.clone(), origin);
         }
     }
 
@@ -131,14 +162,51 @@ impl Queues {
         }
     }
 
-    /// Queues `work` for the controller that does it.
-    pub(crate) fn push(&self, work: TaskWork) {
+    /// Queues `work` for the controller that does it, asked for from the trace `origin`.
+    pub(crate) fn push(&self, work: TaskWork, origin: Option<TraceParent>) {
         match work {
-            TaskWork::Launch(arn) => self.tasks.push(TaskJob::Launch(arn)),
-            TaskWork::Stop(arn) => self.tasks.push(TaskJob::Stop(arn)),
-            TaskWork::Schedule(arn) => self.services.push(arn),
-            TaskWork::ForgetCluster(arn) => self.clusters.push(arn),
-            TaskWork::ScheduleDaemon(arn) => self.daemons.push(arn),
+            TaskWork::Launch(arn) => self.tasks.push(TaskJob::Launch(arn), origin),
+            TaskWork::Stop(arn) => self.tasks.push(TaskJob::Stop(arn), origin),
+            TaskWork::Schedule(arn) => self.services.push(arn, origin),
+            TaskWork::ForgetCluster(arn) => self.clusters.push(arn, origin),
+            TaskWork::ScheduleDaemon(arn) => self.daemons.push(arn, origin),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tp(n: u8) -> Option<TraceParent> {
+        Some(TraceParent(format!("00-{n:032x}-{n:016x}-01")))
+    }
+
+    #[test]
+    fn a_job_takes_the_trace_of_what_asked_for_it_once() {
+        let queue: WorkQueue<String> = WorkQueue::new(false);
+        queue.push("a".into(), tp(1));
+        queue.push("a".into(), tp(2));
+        assert_eq!(
+            queue.take_origin(&"a".into()),
+            tp(1),
+            "queued once, by the first"
+        );
+        assert_eq!(queue.take_origin(&"a".into()), None);
+    }
+
+    #[test]
+    fn a_rerun_continues_the_trace_that_asked_for_it_again() {
+        let queue: WorkQueue<String> = WorkQueue::new(true);
+        queue.push("s".into(), tp(1));
+        assert_eq!(queue.take_origin(&"s".into()), tp(1));
+        queue.push("s".into(), tp(2));
+        queue.push("s".into(), None);
+        queue.done(&"s".into());
+        assert!(
+            queue.is_busy(&"s".into()),
+            "asked for while running: runs again"
+        );
+        assert_eq!(queue.take_origin(&"s".into()), tp(2));
     }
 }

@@ -1,5 +1,5 @@
 //! The ports: the traits through which the domain reaches the world (store, container runtime,
-//! secrets, task-role credentials, clock, event bus, IDs), with the data they carry and the adapters that do no I/O (the in-memory
+//! secrets, task-role credentials, clock, event bus, IDs, load balancers' traffic, traces), with the data they carry and the adapters that do no I/O (the in-memory
 //! store, the `none` runtime, the system clock).
 
 pub mod clock;
@@ -9,4 +9,5 @@ pub mod ids;
 pub mod runtime;
 pub mod secrets;
 pub mod store;
+pub mod traces;
 pub mod traffic;

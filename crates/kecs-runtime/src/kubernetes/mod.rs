@@ -26,6 +26,7 @@ use kecs_domain::ports::runtime::{
     ContainerRuntime, ContainerState, ContainerStatus, LogLine, NetworkNames, ObservedContainer,
     RegistryAuth, RuntimeError, RuntimeEvent, StartedContainer,
 };
+use kecs_domain::ports::traces::{NoTraces, Traces};
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
@@ -48,6 +49,8 @@ pub struct KubernetesRuntime {
     pull: crate::PullBehavior,
     /// Each task's registry credentials, held until its pod is created.
     pull_auths: std::sync::Mutex<std::collections::HashMap<String, Vec<(String, RegistryAuth)>>>,
+    /// Where a pod's trace context comes from (written as an annotation when traced).
+    traces: Arc<dyn Traces>,
 }
 
 impl std::fmt::Debug for KubernetesRuntime {
@@ -103,7 +106,14 @@ impl KubernetesRuntime {
             pods: RwLock::new(None),
             pull: crate::PullBehavior::default(),
             pull_auths: std::sync::Mutex::default(),
+            traces: Arc::new(NoTraces),
         }
+    }
+
+    /// Annotates each pod with the trace context of the launch that creates it, from `traces`.
+    pub fn with_traces(mut self, traces: Arc<dyn Traces>) -> Self {
+        self.traces = traces;
+        self
     }
 
     /// Has the kubelet pull images as `pull` says, as near as `imagePullPolicy` can.
@@ -257,12 +267,14 @@ impl ContainerRuntime for KubernetesRuntime {
                 true => None,
                 false => Some(self.create_pull_secret(&ns, &pod_name, &auths).await?),
             };
+            let trace_parent = self.traces.current();
             let spec = pod::pod(&pod::PodInput {
                 task,
                 td,
                 instance: &self.instance,
                 pull: self.pull,
                 pull_secret,
+                trace_parent: trace_parent.as_ref().map(|t| t.0.as_str()),
             });
             self.pods_in(&ns)
                 .create(&PostParams::default(), &spec)

@@ -16,6 +16,9 @@ pub const ANNOTATION_TASK_ARN: &str = "kecs.io/task-arn";
 pub const ANNOTATION_CLUSTER_ARN: &str = "kecs.io/cluster-arn";
 /// Annotation with the ECS name of each container: a JSON object, Kubernetes name -> ECS name.
 pub const ANNOTATION_CONTAINERS: &str = "kecs.io/containers";
+/// Annotation with the trace context (W3C `traceparent`) of the launch that created the pod,
+/// when KECS exports traces: a tool on the cluster can continue the task's trace.
+pub const ANNOTATION_TRACEPARENT: &str = "kecs.io/traceparent";
 
 /// FNV-1a: stable across builds and platforms (std's hasher is not).
 fn fnv1a(s: &str) -> u32 {

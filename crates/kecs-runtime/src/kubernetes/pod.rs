@@ -27,7 +27,7 @@ use kecs_domain::model::{
 
 use super::names::{
     container_names, dns_label, namespace, pod_name, ANNOTATION_CLUSTER_ARN, ANNOTATION_CONTAINERS,
-    ANNOTATION_TASK_ARN, LABEL_INSTANCE, LABEL_SERVICE, LABEL_TASK_ID,
+    ANNOTATION_TASK_ARN, ANNOTATION_TRACEPARENT, LABEL_INSTANCE, LABEL_SERVICE, LABEL_TASK_ID,
 };
 use crate::env::environment;
 use crate::PullBehavior;
@@ -266,6 +266,8 @@ pub struct PodInput<'a> {
     pub pull: PullBehavior,
     /// The image pull secret holding the task's `repositoryCredentials`, if it has any.
     pub pull_secret: Option<String>,
+    /// The trace context of the launch that creates the pod (W3C `traceparent`), if traced.
+    pub trace_parent: Option<&'a str>,
 }
 
 /// The image of container `name` of `td`.
@@ -371,7 +373,7 @@ pub fn pod(input: &PodInput) -> Pod {
         .iter()
         .map(|(k, e)| (k.as_str(), e.as_str()))
         .collect();
-    let annotations = BTreeMap::from([
+    let mut annotations = BTreeMap::from([
         (ANNOTATION_TASK_ARN.to_string(), task_arn.clone()),
         (ANNOTATION_CLUSTER_ARN.to_string(), cluster_arn.clone()),
         (
@@ -379,6 +381,9 @@ pub fn pod(input: &PodInput) -> Pod {
             serde_json::to_string(&container_map).unwrap_or_default(),
         ),
     ]);
+    if let Some(trace_parent) = input.trace_parent {
+        annotations.insert(ANNOTATION_TRACEPARENT.to_string(), trace_parent.to_string());
+    }
     Pod {
         metadata: ObjectMeta {
             name: Some(pod_name(&task_arn)),

@@ -72,22 +72,32 @@ impl Case {
 
     /// [`Case::start`], with `extra` flags for KECS.
     pub async fn start_with(cluster: &str, extra: &[&str]) -> Self {
+        Self::start_with_env(cluster, extra, &[]).await
+    }
+
+    /// [`Case::start_with`], with `env` set for KECS too.
+    pub async fn start_with_env(cluster: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut case = Self::open(dir.path(), cluster, extra).await;
+        let mut case = Self::open(dir.path(), cluster, extra, env).await;
         case._dir = Some(dir);
         case
     }
 
     /// Starts KECS on `dir` and creates `cluster` (idempotent, so a restart can call it too).
     pub async fn start_on(dir: &std::path::Path, cluster: &str) -> Self {
-        Self::open(dir, cluster, &[]).await
+        Self::open(dir, cluster, &[], &[]).await
     }
 
-    async fn open(dir: &std::path::Path, cluster: &str, extra: &[&str]) -> Self {
+    async fn open(
+        dir: &std::path::Path,
+        cluster: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let cleanup = Cleanup(cluster.to_string());
         let mut args = vec!["--runtime", "docker"];
         args.extend_from_slice(extra);
-        let kecs = Server::start_on(dir, &args).await;
+        let kecs = Server::start_with_env(dir, &args, env).await;
         let ecs = kecs.client().await;
         ecs.create_cluster()
             .cluster_name(cluster)
