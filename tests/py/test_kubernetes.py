@@ -2,10 +2,13 @@
 kill -9 adopts the pods of its tasks, records exits that happened while it was down, and deletes
 pods labelled as its own that belong to no task it knows; an ECS service with port mappings has
 a Kubernetes Service while it lives; pods are told where the task endpoints are; an awslogs
-container's output is a CloudWatch Logs stream, read from the pod's log."""
+container's output is a CloudWatch Logs stream, read from the pod's log; a traced launch writes
+its trace context on its pod."""
 import json
 import signal
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 
@@ -186,3 +189,51 @@ def test_a_pods_awslogs_output_is_a_cloudwatch_logs_stream(kecs_binary, tmp_path
     finally:
         kecs.stop(signal.SIGKILL)
         fake.stop()
+
+
+def test_a_traced_launch_writes_the_callers_trace_on_its_pod(kecs_binary, tmp_path):
+    # With traces exported (to a collector that takes everything), the pod carries its launch's
+    # trace context, which continues the RunTask caller's trace.
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    fake = FakeKube(tmp_path)
+    kecs = KecsServer(tmp_path / "data", runtime="kubernetes", env={
+        "KUBECONFIG": fake.kubeconfig,
+        "KECS_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_address[1]}"}).start()
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    try:
+        ecs = make_client(kecs.api_url)
+        ecs.create_cluster(clusterName="traced")
+        ecs.register_task_definition(
+            family="traced",
+            containerDefinitions=[{"name": "app", "image": kecs.image, "memory": 32,
+                                   "stopTimeout": 1, "command": ["sleep", "300"]}])
+
+        def traceparent(request, **_):
+            request.headers["traceparent"] = f"00-{trace_id}-b7ad6b7169203331-01"
+
+        ecs.meta.events.register("before-send.ecs.RunTask", traceparent)
+        arn = ecs.run_task(cluster="traced", taskDefinition="traced")["tasks"][0]["taskArn"]
+        task = wait_status(ecs, "traced", arn, "RUNNING")
+        namespace, pod = task["containers"][0]["runtimeId"].split("/")[:2]
+        status, _, body = http("GET", f"{fake.url}/api/v1/namespaces/{namespace}/pods/{pod}")
+        assert status == 200, body
+        annotations = json.loads(body)["metadata"]["annotations"]
+        version, trace, span, flags = annotations["kecs.io/traceparent"].split("-")
+        assert (version, trace, flags) == ("00", trace_id, "01"), annotations
+        assert span != "b7ad6b7169203331" and len(span) == 16, "the launch's own span"
+        ecs.stop_task(cluster="traced", task=arn)
+    finally:
+        kecs.stop(signal.SIGKILL)
+        fake.stop()
+        collector.shutdown()
