@@ -11,9 +11,24 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
-/// Installs the subscriber; answers the trace export when `otlp` names a collector.
+/// Installs the subscriber; answers the trace export when `otlp` names a collector. Without
+/// one, the subscriber is the plain filtered one (no per-layer filtering to pay for).
 pub fn init(format: &str, otlp: Option<(SdkTracer, TraceExport)>) -> Option<TraceExport> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let Some((tracer, export)) = otlp else {
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        match format {
+            "json" => builder
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .init(),
+            _ => builder.init(),
+        }
+        return None;
+    };
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = match format {
         "json" => fmt
@@ -24,17 +39,11 @@ pub fn init(format: &str, otlp: Option<(SdkTracer, TraceExport)>) -> Option<Trac
             .boxed(),
         _ => fmt.with_filter(filter).boxed(),
     };
-    let (tracer, export) = match otlp {
-        Some((tracer, export)) => (Some(tracer), Some(export)),
-        None => (None, None),
-    };
-    let otel = tracer.map(|tracer| {
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            .with_filter(filter_fn(traced))
-    });
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(filter_fn(traced));
     tracing_subscriber::registry().with(fmt).with(otel).init();
-    export
+    Some(export)
 }
 
 /// What the OpenTelemetry layer records: KECS's spans down to debug, its events from info up
