@@ -68,7 +68,7 @@ impl TraceExport {
     /// Starts exporting to `endpoint` (the full OTLP/HTTP traces URL); answers the tracer the
     /// `tracing` layer records with.
     pub fn start(endpoint: &str) -> Result<(SdkTracer, TraceExport), ServerError> {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
+        let mut exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_http_client(http_client::HyperClient::new())
             .with_protocol(Protocol::HttpBinary)
@@ -83,7 +83,7 @@ impl TraceExport {
                 env!("CARGO_PKG_VERSION"),
             ))
             .build();
-        let mut exporter = exporter;
+        // The queue is not the SDK's processor, so the exporter is told its resource here.
         opentelemetry_sdk::trace::SpanExporter::set_resource(&mut exporter, &resource);
         let dropped = IntCounter::new(
             "kecs_trace_spans_dropped_total",
