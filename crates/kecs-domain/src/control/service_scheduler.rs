@@ -82,9 +82,7 @@ async fn schedule_pass(core: &Core, service_arn: &str) -> Result<(), EcsError> {
             tracing::warn!(service = service_arn, error = %e, "removing the runtime's objects of a deleted service failed");
         }
         // And its load balancers' listeners.
-        core.work
-            .targets
-            .push(service_arn.to_string(), core.trace_origin());
+        core.enqueue(TaskWork::Route(service_arn.to_string()));
     }
     if !emulated {
         for arn in &plan.stopped {

@@ -104,9 +104,7 @@ pub(crate) async fn route(core: &Core, service_arn: &str) {
     if waiting > 0 {
         // Targets that do not answer yet are looked at again shortly.
         core.sleep(RETRY).await;
-        core.work
-            .targets
-            .push(service_arn.to_string(), core.trace_origin());
+        core.enqueue(TaskWork::Route(service_arn.to_string()));
     }
 }
 

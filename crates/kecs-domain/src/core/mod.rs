@@ -325,7 +325,8 @@ impl Core {
         // A service's task changed: its scheduler looks again (cost follows changes, not tasks).
         let origin = self.trace_origin();
         for service in touched {
-            self.work.targets.push(service.clone(), origin.clone());
+            self.work
+                .push(TaskWork::Route(service.clone()), origin.clone());
             self.work.push(TaskWork::Schedule(service), origin.clone());
         }
         for daemon in daemons {

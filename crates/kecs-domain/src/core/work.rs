@@ -29,6 +29,9 @@ pub enum TaskWork {
     /// Remove what the runtime keeps of a deleted cluster: its stopped tasks' containers
     /// (cluster cleanup).
     ForgetCluster(String),
+    /// Route a service's target groups to its tasks again, or close its listeners once it is
+    /// gone (load balancers).
+    Route(String),
 }
 
 /// One controller's queue. Work queued or running is remembered, so the same work is not queued
@@ -170,6 +173,7 @@ impl Queues {
             TaskWork::Schedule(arn) => self.services.push(arn, origin),
             TaskWork::ForgetCluster(arn) => self.clusters.push(arn, origin),
             TaskWork::ScheduleDaemon(arn) => self.daemons.push(arn, origin),
+            TaskWork::Route(arn) => self.targets.push(arn, origin),
         }
     }
 }
