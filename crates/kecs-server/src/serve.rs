@@ -220,13 +220,9 @@ pub async fn start(
     admin_addr: &str,
 ) -> Result<Started, ServerError> {
     let metrics = Metrics::new()?;
-    let traces = match &wiring.traces {
-        Some(export) => {
-            metrics.register(export.dropped.clone())?;
-            Some(export.traces.clone())
-        }
-        None => None,
-    };
+    if let Some(export) = &wiring.traces {
+        metrics.register(export.dropped.clone())?;
+    }
     let events = EventHub::new(metrics.clone());
     let runtime: Arc<dyn ContainerRuntime> = Arc::new(CountedRuntime::new(
         wiring.runtime,
@@ -248,7 +244,7 @@ pub async fn start(
             .with_task_endpoints(endpoints.as_ref().map(|(_, e)| e.clone()))
             .with_task_credentials(wiring.task_credentials)
             .with_load_balancers(wiring.load_balancers.0, wiring.load_balancers.1)
-            .with_traces(traces.clone().unwrap_or_else(|| Arc::new(NoTraces))),
+            .with_traces(crate::traces::port(wiring.traces.as_ref())),
     );
     let state = AppState {
         kecs,
@@ -262,7 +258,7 @@ pub async fn start(
         workers: Workers::default(),
         auth: wiring.auth,
         admin_token: wiring.admin_token,
-        traces,
+        traces: wiring.traces.map(|export| export.traces),
     };
     if !runtime.is_emulated() {
         recover(runtime.as_ref(), &state.kecs)
@@ -356,10 +352,7 @@ pub async fn run(settings: Settings, traces: Option<TraceExport>) -> Result<(), 
         .map_err(|e| ServerError::Setting(format!("image_pull: {e}")))?;
     let endpoint_addr = crate::task_endpoints::address(&settings);
     let gateway = crate::task_endpoints::network_gateway(endpoint_addr);
-    let port: Arc<dyn Traces> = match &traces {
-        Some(export) => export.traces.clone(),
-        None => Arc::new(NoTraces),
-    };
+    let port = crate::traces::port(traces.as_ref());
     let task_runtime = runtime(&settings.runtime, &instance, pull, gateway, port).await?;
     let task_endpoints = match endpoint_addr {
         Some(addr) => Some(EndpointSettings {

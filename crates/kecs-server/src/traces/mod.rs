@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kecs_domain::ports::traces::{TraceParent, Traces};
+use kecs_domain::ports::traces::{NoTraces, TraceParent, Traces};
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
@@ -109,6 +109,14 @@ impl TraceExport {
         if let Err(e) = self.provider.shutdown_with_timeout(Duration::from_secs(3)) {
             tracing::warn!(error = %e, "the last traces may not have been exported");
         }
+    }
+}
+
+/// The traces port of `export`: OpenTelemetry's when traces are exported, else none.
+pub fn port(export: Option<&TraceExport>) -> Arc<dyn Traces> {
+    match export {
+        Some(export) => export.traces.clone(),
+        None => Arc::new(NoTraces),
     }
 }
 
