@@ -323,7 +323,11 @@ impl Core {
             return Err(EcsError::internal("commit failed", e));
         }
         // A service's task changed: its scheduler looks again (cost follows changes, not tasks).
-        let origin = self.trace_origin();
+        // The trace context is read once, and only when there is work to queue.
+        let origin = match touched.is_empty() {
+            true => None,
+            false => self.trace_origin(),
+        };
         for service in touched {
             self.work
                 .push(TaskWork::Route(service.clone()), origin.clone());
