@@ -40,8 +40,9 @@ impl AllowedHosts {
 
     /// Whether a request addressed to `authority` (`name[:port]`, `[v6]:port`) may be served.
     pub fn allows(&self, authority: &str) -> bool {
-        let name = hostname(authority).to_ascii_lowercase();
-        self.any || is_loopback(&name) || self.names.contains(&name)
+        // Compared without a lower-cased copy: this runs for every request.
+        let name = hostname(authority);
+        self.any || is_loopback(name) || self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
     }
 
     /// Whether a request from the web origin `origin` (`scheme://host[:port]`) may be served.
@@ -78,9 +79,13 @@ fn hostname(authority: &str) -> &str {
     }
 }
 
+/// Whether `name` (any case) is a loopback name or address.
 fn is_loopback(name: &str) -> bool {
-    name == "localhost"
-        || name.ends_with(".localhost")
+    const SUFFIX: &[u8] = b".localhost";
+    let bytes = name.as_bytes();
+    name.eq_ignore_ascii_case("localhost")
+        || (bytes.len() > SUFFIX.len()
+            && bytes[bytes.len() - SUFFIX.len()..].eq_ignore_ascii_case(SUFFIX))
         || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use actix_web::http::header::{HeaderMap, CONTENT_LENGTH};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::StreamExt;
@@ -20,6 +20,10 @@ use crate::{AppState, MAX_BODY_BYTES};
 const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
 const LOGS_TARGET_PREFIX: &str = "Logs_20140328.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+// Header names made once, not parsed from text per response (AWS spells it x-amzn-RequestId;
+// HTTP/1 header names are case-insensitive and actix writes them in lower case either way).
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const CONTENT_TYPE_HEADER: HeaderName = actix_web::http::header::CONTENT_TYPE;
 
 /// The region of the SigV4 credential scope:
 /// `Authorization: AWS4-HMAC-SHA256 Credential=AKID/20260101/<region>/ecs/aws4_request, ...`.
@@ -169,10 +173,13 @@ pub async fn handle(
                 &body,
             );
         }
-        HttpResponse::build(status)
-            .content_type(CONTENT_TYPE)
-            .insert_header(("x-amzn-RequestId", ctx.request_id.clone()))
-            .body(body)
+        let mut response = HttpResponse::with_body(status, body);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE_HEADER, HeaderValue::from_static(CONTENT_TYPE));
+        if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
+            headers.insert(REQUEST_ID, id);
+        }
+        response.map_into_boxed_body()
     }
     .instrument(span)
     .await

@@ -15,9 +15,13 @@ pub(crate) fn next() -> String {
     // The version and variant bits overwrite bits 52-55 and 70-71 of the sum: two sums that
     // differ by less than 2^52 still differ elsewhere.
     let bytes = base.wrapping_add(u128::from(n)).to_le_bytes();
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    // Written into a buffer: `to_string` goes through the formatting machinery per request.
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
-        .to_string()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use kecs_domain::ports::clock::SystemClock;
 use kecs_domain::ports::credentials::{CredentialSource, StaticCredentials};
 use kecs_domain::ports::runtime::{ContainerRuntime, NoneRuntime};
 use kecs_domain::ports::secrets::{NoSecrets, SecretSource};
-use kecs_domain::ports::store::{MemoryStore, Store};
+use kecs_domain::ports::store::{NoStore, Store};
 use kecs_domain::ports::traces::{NoTraces, Traces};
 use kecs_domain::ports::traffic::{NoTraffic, TrafficRouter};
 use kecs_domain::rules::container_policy::ContainerPolicy;
@@ -30,7 +30,7 @@ use crate::traces::TraceExport;
 
 fn open_store(data_dir: &str, repair_journal: bool) -> Result<Arc<dyn Store>, ServerError> {
     if data_dir == ":memory:" {
-        return Ok(Arc::new(MemoryStore::new()));
+        return Ok(Arc::new(NoStore));
     }
     open_durable(data_dir, repair_journal)
 }
@@ -146,12 +146,12 @@ pub struct Wiring {
 }
 
 impl Wiring {
-    /// An in-memory store and the runtime named (`docker`, `kubernetes` or `none`), in
-    /// us-east-1 under account 000000000000.
+    /// State in memory only (a store that keeps nothing) and the runtime named (`docker`,
+    /// `kubernetes` or `none`), in us-east-1 under account 000000000000.
     pub async fn in_memory(runtime_name: &str) -> Result<Self, ServerError> {
         let instance = instance_id(":memory:")?;
         Ok(Self {
-            store: Arc::new(MemoryStore::new()),
+            store: Arc::new(NoStore),
             runtime: runtime(
                 runtime_name,
                 &instance,

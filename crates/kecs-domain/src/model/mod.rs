@@ -3,6 +3,6 @@
 mod document;
 mod generated;
 mod lookup;
-pub use document::Document;
+pub use document::{Document, Stored};
 pub use generated::*;
 pub mod logs;

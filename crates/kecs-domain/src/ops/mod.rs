@@ -31,7 +31,6 @@ pub(crate) mod run_task_checks;
 pub(crate) mod service_deployments;
 pub(crate) mod service_model;
 pub(crate) mod services;
-pub(crate) mod spliced;
 pub(crate) mod tags;
 pub(crate) mod task_definitions;
 pub(crate) mod task_metadata;

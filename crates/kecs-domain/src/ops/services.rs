@@ -33,7 +33,8 @@ fn view(state: &State, s: &StoredService, with_tags: bool) -> Service {
 fn described(state: &State, arn: &str, with_tags: bool) -> Option<Document<Service>> {
     let tags = with_tags.then(|| state.tags_of(arn));
     let doc = state.services.document(arn)?;
-    super::spliced::member(&doc, "service", tags.as_deref())
+    Stored::new(doc, "service", tags)
+        .map(Document::Stored)
         .or_else(|| Some(view(state, &state.services.get(arn)?, with_tags).into()))
 }
 

@@ -161,7 +161,8 @@ fn described(state: &State, arn: &str, with_tags: bool) -> Option<Document<Task>
         vec![]
     };
     let doc = state.tasks.document(arn)?;
-    super::spliced::member(&doc, "task", Some(&tags))
+    Stored::new(doc, "task", Some(tags))
+        .map(Document::Stored)
         .or_else(|| Some(task_view(state, state.tasks.get(arn)?, with_tags).into()))
 }
 
