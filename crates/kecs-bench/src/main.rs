@@ -5,8 +5,8 @@
 //!
 //! `cargo run --release -p kecs-bench -- [--clients 16] [--seconds 5] [--kecs PATH] [--no-moto]`
 //!
-//! `kecs-bench scale [--sizes 1000,10000,100000] [--rate 1000] [--seconds 5]` measures KECS with
-//! that many tasks stored (see [`scale`]); `kecs-bench revisions [--sizes 1,1000,10000,100000]`
+//! `kecs-bench scale [--sizes 1000,10000,100000] [--rate 1000] [--seconds 5] [--in-memory]`
+//! measures KECS with that many tasks stored (see [`scale`]); `kecs-bench revisions [--sizes 1,1000,10000,100000]`
 //! the rate of registering into, and describing, one family that large (see [`revisions`]);
 //! `kecs-bench reads [--seconds 5] [--connections 16]` KECS's reads next to nginx answering the
 //! same bodies, both driven by wrk (see [`reads`]); `kecs-bench storm [--seconds 60]` durable

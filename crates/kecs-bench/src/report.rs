@@ -168,6 +168,7 @@ pub async fn run(args: ReportArgs) -> BenchResult<()> {
             sizes: args.scale_sizes.clone(),
             rate: 1000.0,
             seconds: args.seconds,
+            in_memory: false,
         }),
     )
     .await;

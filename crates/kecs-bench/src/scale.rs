@@ -20,6 +20,8 @@ pub struct ScaleArgs {
     pub sizes: Vec<usize>,
     pub rate: f64,
     pub seconds: u64,
+    /// `--in-memory`: KECS on `--data-dir :memory:` (no restart measured).
+    pub in_memory: bool,
 }
 
 impl ScaleArgs {
@@ -29,6 +31,7 @@ impl ScaleArgs {
             sizes: vec![1_000, 10_000, 100_000],
             rate: 1000.0,
             seconds: 5,
+            in_memory: false,
         };
         while let Some(flag) = it.next() {
             match flag.as_str() {
@@ -36,6 +39,7 @@ impl ScaleArgs {
                 "--rate" => a.rate = it.next().ok_or("--rate R")?.parse()?,
                 "--seconds" => a.seconds = it.next().ok_or("--seconds S")?.parse()?,
                 "--kecs" => a.kecs = it.next().ok_or("--kecs PATH")?,
+                "--in-memory" => a.in_memory = true,
                 other => return Err(format!("unknown argument {other}").into()),
             }
         }
@@ -138,22 +142,36 @@ async fn populate(target: &Target, tasks: usize) -> BenchResult<Vec<String>> {
 }
 
 pub async fn scale(args: ScaleArgs) -> BenchResult<()> {
+    let store = if args.in_memory {
+        "--data-dir :memory:, no restart"
+    } else {
+        "durable data dir"
+    };
     println!(
-        "KECS {} (runtime none, durable data dir), one cluster; fixed rate {} req/s for {} s per operation",
+        "KECS {} (runtime none, {store}), one cluster; fixed rate {} req/s for {} s per operation",
         args.kecs, args.rate, args.seconds
     );
     println!("| tasks | services | fill s | ListTasks p50 / p99 ms | DescribeTasks(100) p50 / p99 ms | errors | restart to /ready s | RSS after restart MiB | RSS after load MiB |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let duration = Duration::from_secs(args.seconds);
     for &n in &args.sizes {
-        let target = Target::kecs(&args.kecs).await?;
+        let target = if args.in_memory {
+            Target::kecs_in_memory(&args.kecs).await?
+        } else {
+            Target::kecs(&args.kecs).await?
+        };
         let filled = Instant::now();
         let arns = populate(&target, n).await?;
         let fill = filled.elapsed().as_secs_f64();
-        let data = target.stop_gracefully()?;
-        let started = Instant::now();
-        let target = Target::kecs_in(&args.kecs, data).await?;
-        let restart = started.elapsed().as_secs_f64();
+        // In memory: the restart columns show nothing, the first RSS is the one after filling.
+        let (target, restart) = if args.in_memory {
+            (target, "—".to_string())
+        } else {
+            let data = target.stop_gracefully()?;
+            let started = Instant::now();
+            let target = Target::kecs_in(&args.kecs, data).await?;
+            (target, format!("{:.2}", started.elapsed().as_secs_f64()))
+        };
         let rss_restart = target.rss_mib()?;
         let list = vec![Bytes::from(serde_json::to_vec(
             &json!({"cluster": "scale"}),
@@ -167,7 +185,7 @@ pub async fn scale(args: ScaleArgs) -> BenchResult<()> {
             fixed_rate(&target, "DescribeTasks", &describe, args.rate, duration).await?;
         let rss_load = target.rss_mib()?;
         println!(
-            "| {n} | {} | {fill:.1} | {l50:.2} / {l99:.2} | {d50:.2} / {d99:.2} | {} | {restart:.2} | {rss_restart:.0} | {rss_load:.0} |",
+            "| {n} | {} | {fill:.1} | {l50:.2} / {l99:.2} | {d50:.2} / {d99:.2} | {} | {restart} | {rss_restart:.0} | {rss_load:.0} |",
             n / 10,
             le + de
         );

@@ -92,6 +92,20 @@ impl Target {
     /// `kecs server --runtime none` on `data`; returns once it answers (its state loaded) and
     /// says it is ready.
     pub async fn kecs_in(binary: &str, data: tempfile::TempDir) -> BenchResult<Self> {
+        let dir = data.path().as_os_str().to_owned();
+        Self::kecs_on(binary, &dir, Some(data)).await
+    }
+
+    /// `kecs server --runtime none --data-dir :memory:` (nothing kept, no restart possible).
+    pub async fn kecs_in_memory(binary: &str) -> BenchResult<Self> {
+        Self::kecs_on(binary, std::ffi::OsStr::new(":memory:"), None).await
+    }
+
+    async fn kecs_on(
+        binary: &str,
+        data_dir: &std::ffi::OsStr,
+        data: Option<tempfile::TempDir>,
+    ) -> BenchResult<Self> {
         let (api, admin) = (free_port()?, free_port()?);
         let child = Command::new(binary)
             .arg("server")
@@ -99,14 +113,14 @@ impl Target {
             .args(["--admin-addr", &format!("127.0.0.1:{admin}")])
             .args(["--runtime", "none"])
             .arg("--data-dir")
-            .arg(data.path())
+            .arg(data_dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
             .map_err(|e| format!("starting {binary}: {e}"))?;
         wait_listening(api, "kecs")?;
         wait_ready(admin)?;
-        let mut target = Self::new("kecs", api, child, Some(data));
+        let mut target = Self::new("kecs", api, child, data);
         target.admin = Some(admin);
         Ok(target)
     }
