@@ -116,7 +116,8 @@ impl Serialize for Stored {
     }
 }
 
-/// A JSON object's members as they are written: names and raw values, in order.
+/// A JSON object's members as they are written: names and raw values, in order. Names are
+/// borrowed: the stored documents' member names are the model's field names, never escaped.
 type Members<'a> = Vec<(&'a str, &'a RawValue)>;
 
 /// Reads an object and answers the members of its member named `.0` (None when absent).
