@@ -17,6 +17,7 @@
 //! KECS runs on the `none` runtime over a durable data directory. moto runs when
 //! `python3 -m moto.server` is installed (`pip install "moto[server]"`).
 
+mod cpu;
 mod load;
 mod reads;
 mod report;

@@ -168,6 +168,11 @@ impl Target {
         self.data.take().ok_or_else(|| "no data directory".into())
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's resident memory in MiB (Linux `/proc`).
     pub fn rss_mib(&self) -> BenchResult<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;

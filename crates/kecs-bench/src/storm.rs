@@ -39,6 +39,9 @@ impl StormArgs {
 /// The longest DuckDB may take to catch up before the storm counts as failed.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(600);
 
+/// The store's thread that applies the journal's groups to DuckDB.
+const DUCKDB_THREAD: &str = "kecs-store-duckdb";
+
 pub async fn run(args: StormArgs) -> BenchResult<()> {
     let op = |name: &str| {
         OPS.iter()
@@ -48,7 +51,10 @@ pub async fn run(args: StormArgs) -> BenchResult<()> {
     let kecs = Target::kecs(&args.kecs).await?;
     let fixture = crate::workload::set_up(&kecs).await?;
     let duration = Duration::from_secs(args.seconds);
+    let cpu = || crate::cpu::seconds(kecs.pid(), DUCKDB_THREAD);
+    let before = cpu()?;
     let storm = run_op(&kecs, op("RunTask")?, &fixture, args.clients, duration).await?;
+    let during = cpu()?;
     let backlog = kecs.metric("kecs_store_backlog_groups")?;
     let ended = Instant::now();
     while kecs.metric("kecs_store_backlog_groups")? > 0.0 {
@@ -58,6 +64,7 @@ pub async fn run(args: StormArgs) -> BenchResult<()> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let catch_up = ended.elapsed().as_secs_f64();
+    let after = cpu()?;
     drop(kecs);
     let ceiling = Target::ceiling().await?;
     let bare = run_op(
@@ -84,6 +91,16 @@ pub async fn run(args: StormArgs) -> BenchResult<()> {
         storm.errors,
         bare.throughput,
         100.0 * storm.throughput / bare.throughput.max(0.001)
+    );
+    let wall = duration.as_secs_f64();
+    println!(
+        "KECS's CPU during the storm: {:.1} s in {wall:.0} s ({:.2} cores), {:.1} s of it DuckDB's \
+         thread; catching up after it: {:.1} s, {:.1} s DuckDB's",
+        during.0 - before.0,
+        (during.0 - before.0) / wall,
+        during.1 - before.1,
+        after.0 - during.0,
+        after.1 - during.1,
     );
     Ok(())
 }
