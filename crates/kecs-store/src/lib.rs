@@ -7,6 +7,7 @@
 //! groups DuckDB does not hold yet are applied again. There is never a second writer, so
 //! DuckDB's write-write conflicts cannot happen.
 
+mod backlog;
 pub mod journal;
 mod migrations;
 mod sql;

@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use kecs_domain::ports::store::{Change, Record, StoreError};
 use tokio::sync::oneshot;
 
+use crate::backlog::Backlog;
 use crate::journal::Journal;
-use crate::sql::{apply, err, load, load_overlaid, MAX_BATCH};
+use crate::sql::{err, load, load_overlaid, MAX_BATCH};
 
-type Ack<T> = oneshot::Sender<Result<T, StoreError>>;
+pub(crate) type Ack<T> = oneshot::Sender<Result<T, StoreError>>;
 /// Where a load sends its batches.
 pub(crate) type Batches = tokio::sync::mpsc::Sender<Result<Vec<Record>, StoreError>>;
 
@@ -425,65 +426,6 @@ pub(crate) fn run_duck(
         if stop {
             break;
         }
-    }
-}
-
-/// Changes taken but not yet in DuckDB: a failed transaction keeps them, in order, for the next
-/// attempt (journaled groups are never dropped; unjournaled commits are answered either way).
-#[derive(Default)]
-struct Backlog {
-    changes: Vec<Change>,
-    seq: Option<u64>,
-    acks: Vec<Ack<()>>,
-}
-
-impl Backlog {
-    fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.acks.is_empty()
-    }
-
-    /// Journaled groups not yet in DuckDB.
-    fn lag(&self, applied: &AtomicU64) -> u64 {
-        self.seq
-            .map_or(0, |seq| seq.saturating_sub(applied.load(Ordering::Acquire)))
-    }
-
-    /// Answers the waiting commits with `e` (DuckDB could not even be reached); returns it.
-    fn fail(&mut self, e: StoreError) -> StoreError {
-        for ack in self.acks.drain(..) {
-            let _ = ack.send(Err(e.clone()));
-        }
-        if self.seq.is_none() {
-            self.changes.clear();
-        }
-        e
-    }
-
-    fn flush(
-        &mut self,
-        conn: &mut duckdb::Connection,
-        applied: &AtomicU64,
-    ) -> Result<(), StoreError> {
-        if self.changes.is_empty() && self.acks.is_empty() {
-            return Ok(());
-        }
-        let result = apply(conn, &self.changes, self.seq);
-        for ack in self.acks.drain(..) {
-            let _ = ack.send(result.clone());
-        }
-        match &result {
-            Ok(()) => {
-                if let Some(seq) = self.seq.take() {
-                    applied.store(seq, Ordering::Release);
-                }
-                self.changes.clear();
-            }
-            Err(e) if self.seq.is_some() => {
-                tracing::error!(error = %e, "applying journaled changes to DuckDB failed; retrying")
-            }
-            Err(_) => self.changes.clear(),
-        }
-        result
     }
 }
 
