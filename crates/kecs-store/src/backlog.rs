@@ -43,7 +43,7 @@ impl Backlog {
         conn: &mut duckdb::Connection,
         applied: &AtomicU64,
     ) -> Result<(), StoreError> {
-        if self.changes.is_empty() && self.acks.is_empty() {
+        if self.is_empty() {
             return Ok(());
         }
         let result = apply(conn, &self.changes, self.seq);

@@ -225,15 +225,15 @@ pub(crate) fn load_overlaid(
             taken
         })?;
     }
-    let puts: Vec<Record> = overlay
+    let puts: Vec<&Record> = overlay
         .into_iter()
         .filter_map(|c| match c {
-            Change::Put(r) => Some(r.clone()),
+            Change::Put(r) => Some(r),
             _ => None,
         })
         .collect();
     for chunk in puts.chunks(LOAD_BATCH) {
-        if !taken || !emit(chunk.to_vec()) {
+        if !taken || !emit(chunk.iter().map(|r| (*r).clone()).collect()) {
             break;
         }
     }
