@@ -3,12 +3,12 @@
 //! each into its typed shape only to encode it again.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::ops::Range;
 
-use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
-use serde::ser::{Error as _, SerializeMap};
+use memchr::memmem;
+use serde::de::DeserializeOwned;
+use serde::ser::{Error as _, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
 
 use super::Tag;
 
@@ -73,98 +73,86 @@ impl<T: Serialize + PartialEq> PartialEq for Document<T> {
     }
 }
 
-/// One member of a stored JSON object document, with `"tags"` appended when given. It is cut
-/// out while the response is encoded: the document is read once, each of the member's members
-/// written as it is stored (no decoding into a typed value, no copy of the member first).
+/// One member of a stored JSON object document, with `"tags"` appended when given. Where its
+/// bytes lie is found by walking the document's structure ([`Stored::member_of`], once, when
+/// the document is kept), and they are copied into the response as they are stored: no
+/// decoding into a typed value, no encoding again.
 #[derive(Debug, Clone)]
 pub struct Stored {
     doc: String,
-    member: &'static str,
+    member: Range<usize>,
     tags: Option<Vec<Tag>>,
 }
 
 impl Stored {
     /// The object member `member` of the document `doc`. None when `doc` is not text, names no
-    /// `member`, or has a `"tags"` key anywhere (the member could hold tags already): the
-    /// caller then decodes the document instead.
+    /// `member` object at its top level, or the member holds a `"tags"` key (it could hold tags
+    /// already): the caller then decodes the document instead.
     pub fn new(doc: Vec<u8>, member: &'static str, tags: Option<Vec<Tag>>) -> Option<Self> {
+        let at = Self::member_of(&doc, member)?;
+        Self::at(doc, at, tags)
+    }
+
+    /// The object member of `doc` that lies at `member` (found by [`Stored::member_of`] when
+    /// the document was kept). None when `doc` is not text or `member` is not in it.
+    pub fn at(doc: Vec<u8>, member: Range<usize>, tags: Option<Vec<Tag>>) -> Option<Self> {
         let doc = String::from_utf8(doc).ok()?;
-        let named = doc
-            .match_indices(member)
-            .any(|(at, _)| doc[..at].ends_with('"') && doc[at + member.len()..].starts_with("\":"));
-        (named && !doc.contains("\"tags\":")).then_some(Self { doc, member, tags })
+        let json = doc.get(member.clone())?;
+        (json.starts_with('{') && json.ends_with('}')).then_some(Self { doc, member, tags })
+    }
+
+    /// Where the object member `member` of the document `doc` lies, when it is at its top level
+    /// and holds no `"tags"` key (it could hold tags already; such a document is decoded).
+    pub fn member_of(doc: &[u8], member: &str) -> Option<Range<usize>> {
+        let at = super::json_span::object_member(doc, member)?;
+        let tagged = memmem::find(&doc[at.clone()], b"\"tags\":").is_some();
+        (!tagged).then_some(at)
+    }
+
+    /// The member's JSON, with the tags as its last member when there are any to add.
+    fn json(&self) -> Result<Cow<'_, str>, serde_json::Error> {
+        let member = &self.doc[self.member.clone()];
+        let Some(tags) = &self.tags else {
+            return Ok(Cow::Borrowed(member));
+        };
+        // The walk found an object: `{`, its members, `}`.
+        let members = &member[..member.len() - 1];
+        let mut json = Vec::with_capacity(member.len() + 16 + 48 * tags.len());
+        json.extend_from_slice(members.as_bytes());
+        if !members[1..].trim().is_empty() {
+            json.push(b',');
+        }
+        json.extend_from_slice(b"\"tags\":");
+        serde_json::to_writer(&mut json, tags)?;
+        json.push(b'}');
+        String::from_utf8(json)
+            .map(Cow::Owned)
+            .map_err(serde_json::Error::custom)
     }
 }
 
 impl Serialize for Stored {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut de = serde_json::Deserializer::from_str(&self.doc);
-        let members = de
-            .deserialize_map(Find(self.member))
-            .map_err(S::Error::custom)?
-            .ok_or_else(|| S::Error::custom(format!("the document has no {}", self.member)))?;
-        let tags = self.tags.as_ref();
-        let mut map =
-            serializer.serialize_map(Some(members.len() + usize::from(tags.is_some())))?;
-        for (key, value) in &members {
-            map.serialize_entry(key, value)?;
-        }
-        if let Some(tags) = tags {
-            map.serialize_entry("tags", tags)?;
-        }
-        map.end()
+        let json = self.json().map_err(S::Error::custom)?;
+        Verbatim(&json).serialize(serializer)
     }
 }
 
-/// A JSON object's members as they are written: names and raw values, in order. Names are
-/// borrowed: the stored documents' member names are the model's field names, never escaped.
-type Members<'a> = Vec<(&'a str, &'a RawValue)>;
+/// The name serde_json gives its `RawValue` when serializing one: a struct of that name with
+/// one field of that name, holding JSON that serde_json's serializers write verbatim (the
+/// `Value` serializer parses it). serde_json does not export it; the tests below fail if it
+/// ever stops being written verbatim. `RawValue` itself cannot be made without parsing the
+/// JSON again, the cost this type saves.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
-/// Reads an object and answers the members of its member named `.0` (None when absent).
-struct Find<'m>(&'m str);
+/// JSON written as it is.
+struct Verbatim<'a>(&'a str);
 
-impl<'de> Visitor<'de> for Find<'_> {
-    type Value = Option<Members<'de>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        while let Some(key) = map.next_key::<&'de str>()? {
-            if key == self.0 {
-                found = Some(map.next_value::<Object<'de>>()?.0);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// An object's members, borrowed from the document.
-struct Object<'a>(Members<'a>);
-
-impl<'de> Deserialize<'de> for Object<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries;
-        impl<'de> Visitor<'de> for Entries {
-            type Value = Object<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(32));
-                while let Some(entry) = map.next_entry::<&'de str, &'de RawValue>()? {
-                    members.push(entry);
-                }
-                Ok(Object(members))
-            }
-        }
-        deserializer.deserialize_map(Entries)
+impl Serialize for Verbatim<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut raw = serializer.serialize_struct(RAW_VALUE_TOKEN, 1)?;
+        raw.serialize_field(RAW_VALUE_TOKEN, self.0)?;
+        raw.end()
     }
 }
 
@@ -220,9 +208,22 @@ mod tests {
         assert!(Stored::new(br#"{"other":{}}"#.to_vec(), "t", None).is_none());
         assert!(Stored::new(br#"{"at":{}}"#.to_vec(), "t", None).is_none());
         assert!(Stored::new(vec![0xff, b'"'], "t", None).is_none());
-        let not_an_object = Stored::new(br#"{"t":[1]}"#.to_vec(), "t", None).unwrap();
-        assert!(serde_json::to_string(&not_an_object).is_err());
-        let nested_only = Stored::new(br#"{"x":{"t":{}}}"#.to_vec(), "t", None).unwrap();
-        assert!(serde_json::to_string(&nested_only).is_err());
+        assert!(Stored::new(br#"{"t":[1]}"#.to_vec(), "t", None).is_none());
+        assert!(Stored::new(br#"{"x":{"t":{}}}"#.to_vec(), "t", None).is_none());
+        assert!(Stored::new(br#"{"t":{"a":"}"#.to_vec(), "t", None).is_none());
+    }
+
+    #[test]
+    fn a_member_inside_a_response_is_written_verbatim_and_reads_back_as_a_value() {
+        let doc = br#"{"t":{"key":"a","value":"x\u00e9\"}"},"z":1}"#.to_vec();
+        let stored = Document::<Tag>::Stored(Stored::new(doc, "t", None).unwrap());
+        let response = serde_json::json!({ "items": [&stored, &stored], "n": 2 });
+        assert_eq!(
+            serde_json::to_string(&response).unwrap(),
+            r#"{"items":[{"key":"a","value":"xé\"}"},{"key":"a","value":"xé\"}"}],"n":2}"#
+        );
+        let verbatim = serde_json::to_string(&vec![&stored]).unwrap();
+        assert_eq!(verbatim, r#"[{"key":"a","value":"x\u00e9\"}"}]"#);
+        assert_eq!(stored.into_value().unwrap().value.as_deref(), Some("xé\"}"));
     }
 }

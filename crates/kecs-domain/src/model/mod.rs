@@ -2,6 +2,7 @@
 #![allow(missing_docs)]
 mod document;
 mod generated;
+mod json_span;
 mod lookup;
 pub use document::{Document, Stored};
 pub use generated::*;

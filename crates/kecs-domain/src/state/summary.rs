@@ -134,6 +134,7 @@ impl TaskFields<'_> {
 
 impl Row for StoredTask {
     type Summary = TaskSummary;
+    const MEMBER: Option<&'static str> = Some("task");
 
     fn summarize(&self) -> TaskSummary {
         let t = &self.task;
@@ -210,6 +211,7 @@ impl ServiceFields<'_> {
 
 impl Row for StoredService {
     type Summary = ServiceSummary;
+    const MEMBER: Option<&'static str> = Some("service");
 
     fn summarize(&self) -> ServiceSummary {
         let s = &self.service;
@@ -246,6 +248,7 @@ impl Row for ServiceRevision {
 mod tests {
     use super::*;
     use crate::model::{Service, Task};
+    use crate::state::table::Table;
 
     fn task() -> StoredTask {
         StoredTask {
@@ -322,5 +325,33 @@ mod tests {
             stored.summarize()
         );
         assert!(StoredService::summarize_document("{\"service\":{\"status\":7}}").is_err());
+    }
+
+    #[test]
+    fn a_kept_task_or_service_knows_where_its_member_lies_in_its_document() {
+        let mut tasks = Table::<StoredTask>::default();
+        let stored = task();
+        let doc = serde_json::to_string(&stored).unwrap();
+        tasks.insert("t".into(), &stored, &doc).unwrap();
+        let (got, member) = tasks.member("t").unwrap();
+        assert_eq!(got, doc.as_bytes());
+        assert_eq!(
+            &doc[member.unwrap()],
+            serde_json::to_string(&stored.task).unwrap()
+        );
+        // A member holding "tags" is not copied (tags are appended): no place is kept.
+        let mut tagged = task();
+        tagged.task.tags = Some(vec![]);
+        let doc = serde_json::to_string(&tagged).unwrap();
+        tasks.insert("t".into(), &tagged, &doc).unwrap();
+        assert_eq!(tasks.member("t").unwrap().1, None);
+        assert!(tasks.member("other").is_none());
+
+        let mut services = Table::<StoredService>::default();
+        let service = StoredService::new(Service::default(), Some("token".into()));
+        let doc = serde_json::to_string(&service).unwrap();
+        services.load_all(vec![("s".into(), doc.clone())]).unwrap();
+        let (_, member) = services.member("s").unwrap();
+        assert_eq!(&doc[member.unwrap()], "{}");
     }
 }

@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
+use std::ops::Range;
 
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::packed::{PackError, Packed};
+use crate::model::Stored;
 
 /// The most threads [`Table::load_all`] prepares documents on.
 const LOAD_THREADS: usize = 4;
@@ -23,12 +25,32 @@ pub trait Row: Serialize + DeserializeOwned {
     fn summarize_document(doc: &str) -> Result<Self::Summary, serde_json::Error> {
         serde_json::from_str::<Self>(doc).map(|value| value.summarize())
     }
+    /// The member of its document that reads copy into answers as it is stored (a task's
+    /// `task`): where it lies is found once, when the value is kept ([`Table::member`]).
+    const MEMBER: Option<&'static str> = None;
 }
 
 #[derive(Debug, Clone)]
 struct Entry<S> {
     summary: S,
     packed: Packed,
+    /// Where [`Row::MEMBER`] lies in the document (`start..end` as u32 to keep entries small;
+    /// empty when there is none to copy).
+    member: (u32, u32),
+}
+
+impl<S> Entry<S> {
+    fn new<T: Row>(summary: S, doc: &str) -> Result<Self, PackError> {
+        let member = T::MEMBER
+            .and_then(|name| Stored::member_of(doc.as_bytes(), name))
+            .and_then(|at| Some((u32::try_from(at.start).ok()?, u32::try_from(at.end).ok()?)))
+            .unwrap_or_default();
+        Ok(Self {
+            summary,
+            packed: Packed::pack(doc)?,
+            member,
+        })
+    }
 }
 
 /// Packed values by key.
@@ -83,9 +105,13 @@ impl<T: Row> Table<T> {
         self.entries.get(key).and_then(|e| unpacked(key, &e.packed))
     }
 
-    /// The JSON document of the value under `key`, decompressed but not decoded.
-    pub fn document(&self, key: &str) -> Option<Vec<u8>> {
-        logged(key, self.entries.get(key)?.packed.document())
+    /// The JSON document of the value under `key` and where its [`Row::MEMBER`] lies in it
+    /// (`None` when it has no such member to copy).
+    pub fn member(&self, key: &str) -> Option<(Vec<u8>, Option<Range<usize>>)> {
+        let entry = self.entries.get(key)?;
+        let (start, end) = entry.member;
+        let member = (end > start).then_some(start as usize..end as usize);
+        Some((logged(key, entry.packed.document())?, member))
     }
 
     /// The summary of the value under `key`.
@@ -116,8 +142,7 @@ impl<T: Row> Table<T> {
                     .map(|(key, doc)| {
                         let summary = T::summarize_document(doc)
                             .map_err(|e| (key.clone(), PackError::Json(e)))?;
-                        let packed = Packed::pack(doc).map_err(|e| (key.clone(), e))?;
-                        Ok(Entry { summary, packed })
+                        Entry::new::<T>(summary, doc).map_err(|e| (key.clone(), e))
                     })
                     .collect()
             };
@@ -146,8 +171,7 @@ impl<T: Row> Table<T> {
     }
 
     fn keep(&mut self, key: String, summary: T::Summary, doc: &str) -> Result<(), PackError> {
-        let packed = Packed::pack(doc)?;
-        self.entries.insert(key, Entry { summary, packed });
+        self.entries.insert(key, Entry::new::<T>(summary, doc)?);
         Ok(())
     }
 
