@@ -32,9 +32,10 @@ fn view(state: &State, s: &StoredService, with_tags: bool) -> Service {
 /// when that cannot be.
 fn described(state: &State, arn: &str, with_tags: bool) -> Option<Document<Service>> {
     let tags = with_tags.then(|| state.tags_of(arn));
-    let (doc, member) = state.services.member(arn)?;
-    member
-        .and_then(|member| Stored::at(doc, member, tags))
+    state
+        .services
+        .member(arn)
+        .and_then(|(doc, member)| Stored::at(doc, member, tags))
         .map(Document::Stored)
         .or_else(|| Some(view(state, &state.services.get(arn)?, with_tags).into()))
 }

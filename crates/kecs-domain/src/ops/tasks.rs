@@ -160,9 +160,10 @@ fn described(state: &State, arn: &str, with_tags: bool) -> Option<Document<Task>
     } else {
         vec![]
     };
-    let (doc, member) = state.tasks.member(arn)?;
-    member
-        .and_then(|member| Stored::at(doc, member, Some(tags)))
+    state
+        .tasks
+        .member(arn)
+        .and_then(|(doc, member)| Stored::at(doc, member, Some(tags)))
         .map(Document::Stored)
         .or_else(|| Some(task_view(state, state.tasks.get(arn)?, with_tags).into()))
 }

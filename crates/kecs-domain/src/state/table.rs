@@ -105,13 +105,18 @@ impl<T: Row> Table<T> {
         self.entries.get(key).and_then(|e| unpacked(key, &e.packed))
     }
 
-    /// The JSON document of the value under `key` and where its [`Row::MEMBER`] lies in it
-    /// (`None` when it has no such member to copy).
-    pub fn member(&self, key: &str) -> Option<(Vec<u8>, Option<Range<usize>>)> {
+    /// The JSON document of the value under `key` and where its [`Row::MEMBER`] lies in it;
+    /// `None` when there is no such value or it has no member to copy (nothing decompressed).
+    pub fn member(&self, key: &str) -> Option<(Vec<u8>, Range<usize>)> {
         let entry = self.entries.get(key)?;
         let (start, end) = entry.member;
-        let member = (end > start).then_some(start as usize..end as usize);
-        Some((logged(key, entry.packed.document())?, member))
+        if end <= start {
+            return None;
+        }
+        Some((
+            logged(key, entry.packed.document())?,
+            start as usize..end as usize,
+        ))
     }
 
     /// The summary of the value under `key`.
